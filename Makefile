@@ -1,0 +1,29 @@
+# One command to set up, one to test (see README.md). CI runs `.ci/run`, which runs `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup test lint pytest bench clean
+
+setup:  ## create .venv and install kalshi-rl with its dev tools (CPU torch via constraints.txt)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+
+lint:  ## ruff, mypy and the import-layer contracts
+	$(BIN)/ruff check kalshi_rl tests bench
+	$(BIN)/ruff format --check kalshi_rl tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+pytest:
+	$(BIN)/pytest
+
+test: lint pytest  ## everything CI checks
+
+bench:  ## the benchmarks (print ratios measured in one run)
+	$(BIN)/python bench/book.py
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,405 @@
+"""``KalshiWsClient``: one authenticated WebSocket session, kept alive and in sequence.
+
+It subscribes to the configured channels, tracks ``seq`` **per subscription id** (acks that
+carry a seq consume one), reports every break in the stream (sequence gap, terminal error,
+resubscription, disconnect) to its handler, asks for fresh snapshots, and reconnects with
+exponential backoff and jitter, clearing all subscription state (sids are renumbered). Frames
+are parsed here, once; the handler receives exact domain events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from kalshi_rl.core.errors import AuthError, ExchangeError, FrameError
+from kalshi_rl.core.events import BookSnapshot
+from kalshi_rl.kalshi.auth import Credentials
+from kalshi_rl.kalshi.encode import command
+from kalshi_rl.kalshi.sequence import SequenceTracker, SeqVerdict
+from kalshi_rl.kalshi.messages import (
+    ErrorReply,
+    Event,
+    ListSubscriptions,
+    Ok,
+    Subscribed,
+    Unsubscribed,
+    parse_frame,
+)
+
+logger = logging.getLogger(__name__)
+
+ORDERBOOK = "orderbook_delta"
+LIFECYCLE = "market_lifecycle_v2"
+
+
+@dataclass(frozen=True)
+class WsConfig:
+    """How to reach the feed and what to subscribe to."""
+
+    url: str
+    market_tickers: tuple[str, ...]
+    channels: tuple[str, ...] = (ORDERBOOK, "trade", LIFECYCLE)
+    reconnect_initial_s: float = 0.25
+    reconnect_max_s: float = 30.0
+    resync_timeout_s: float = 5.0
+    open_timeout_s: float = 10.0
+    ping_interval_s: float | None = 20.0
+    max_frame_bytes: int = 16 * 1024 * 1024
+    compression: str | None = "deflate"
+
+
+@dataclass(frozen=True)
+class FeedBreak:
+    """The stream of ``channel`` on ``sid`` can no longer be trusted for ``markets``."""
+
+    reason: str  # "gap", "terminal_error", "resubscribe", "disconnect"
+    channel: str
+    sid: int | None
+    markets: tuple[str, ...]
+    recv_ns: int
+    expected_seq: int | None = None
+    got_seq: int | None = None
+    detail: str = ""
+
+
+class FeedHandler(Protocol):
+    """Receives everything the client reads, synchronously on the event loop.
+
+    Every frame reaches exactly one of ``on_event``, ``on_control`` or ``on_quarantine``, so
+    the handler can account for each one.
+    """
+
+    def on_connected(self, conn_id: int) -> None: ...
+    def on_event(self, event: Event, raw: str) -> None: ...
+    def on_control(self, raw: str, recv_ns: int, kind: str = "control") -> None: ...
+    def on_quarantine(self, raw: str, recv_ns: int, reason: str, market: str | None) -> None: ...
+    def on_break(self, feed_break: FeedBreak) -> None: ...
+
+
+@dataclass
+class _Subscription:
+    channel: str
+    sid: int
+    markets: tuple[str, ...]
+
+
+@dataclass
+class WsStats:
+    connects: int = 0
+    reconnects: int = 0
+    frames: int = 0
+    gaps: int = 0
+    resubscribes: int = 0
+    snapshot_requests: int = 0
+    errors: dict[int, int] = field(default_factory=dict)
+    last_error: str = ""
+
+
+class KalshiWsClient:
+    """Keeps one subscription set alive across disconnects; see the module docstring."""
+
+    def __init__(
+        self,
+        config: WsConfig,
+        handler: FeedHandler,
+        credentials: Credentials | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.handler = handler
+        self.credentials = credentials
+        self.stats = WsStats()
+        self.connected = asyncio.Event()
+        self._rng = rng or random.Random()
+        self._ws: ClientConnection | None = None
+        self._outbox: asyncio.Queue[str] = asyncio.Queue()
+        self._next_id = 1
+        self._pending: dict[int, tuple[str, ...]] = {}  # request id -> markets subscribed
+        self._by_sid: dict[int, _Subscription] = {}
+        self._by_channel: dict[str, _Subscription] = {}
+        self._seqs = SequenceTracker()
+        self._retired_sids: set[int] = set()
+        self._resync_deadline: dict[str, float] = {}  # market -> monotonic deadline
+        self._conn_id = 0
+
+    # -- public -------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Stream until ``stop`` is set. The first connection failing raises; later ones retry."""
+        attempt = 0
+        while not stop.is_set():
+            try:
+                await self._session(stop, first=self.stats.connects == 0)
+                attempt = 0
+            except (AuthError, ExchangeError):
+                if self.stats.connects == 0:
+                    raise
+                logger.warning("connection attempt failed: %s", self.stats.last_error)
+            except (OSError, ConnectionClosed, InvalidHandshake, asyncio.TimeoutError) as exc:
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                logger.warning("connection lost: %s", self.stats.last_error)
+            if stop.is_set():
+                break
+            delay = min(self.config.reconnect_max_s, self.config.reconnect_initial_s * 2**attempt)
+            attempt += 1
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay * self._rng.uniform(0.5, 1.0))
+
+    def request_snapshot(self, market: str) -> None:
+        """Ask for a fresh orderbook snapshot of ``market`` (after it became inconsistent)."""
+        sub = self._by_channel.get(ORDERBOOK)
+        if sub is None or market in self._resync_deadline:
+            return  # a (re)subscription or an earlier request will bring the snapshot
+        self._resync_deadline[market] = time.monotonic() + self.config.resync_timeout_s
+        self._send_get_snapshot(sub, (market,))
+
+    # -- one connection -----------------------------------------------------------------------
+
+    async def _session(self, stop: asyncio.Event, first: bool) -> None:
+        headers = self.credentials.headers("GET", self.config.url) if self.credentials else None
+        try:
+            ws = await connect(
+                self.config.url,
+                additional_headers=headers,
+                open_timeout=self.config.open_timeout_s,
+                ping_interval=self.config.ping_interval_s,
+                max_size=self.config.max_frame_bytes,
+                compression=self.config.compression,
+                proxy=None,
+            )
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            self.stats.last_error = f"handshake answered HTTP {status}"
+            if status in (401, 403):
+                raise AuthError(
+                    f"{self.config.url} refused our credentials (HTTP {status}); check "
+                    "KALSHI_API_KEY and that KALSHI_PRIVATE_KEY_PATH is that key's PEM file"
+                ) from None
+            raise ExchangeError(f"{self.config.url} refused the WebSocket (HTTP {status})") from None
+        except InvalidURI:
+            raise ExchangeError(f"not a WebSocket URL: {self.config.url!r}") from None
+        except (OSError, asyncio.TimeoutError, InvalidHandshake) as exc:
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            if first:
+                raise ExchangeError(
+                    f"cannot connect to {self.config.url} ({self.stats.last_error}); is the "
+                    "exchange (or `kalshi-rl sim`) running, and is the URL right?"
+                ) from None
+            raise
+        self._reset_state()
+        self._ws = ws
+        self._conn_id += 1
+        self.stats.connects += 1
+        if self.stats.connects > 1:
+            self.stats.reconnects += 1
+        self.handler.on_connected(self._conn_id)
+        self.connected.set()
+        writer = asyncio.create_task(self._write_loop(ws), name="kalshi-ws-writer")
+        watchdog = asyncio.create_task(self._resync_watchdog(), name="kalshi-ws-resync")
+        stopper = asyncio.create_task(stop.wait(), name="kalshi-ws-stop")
+        reader = asyncio.create_task(self._read_loop(ws), name="kalshi-ws-reader")
+        try:
+            self._subscribe(self.config.channels, self.config.market_tickers)
+            done, _ = await asyncio.wait(
+                {reader, writer, stopper}, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done:
+                if task is not stopper and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            self.connected.clear()
+            for task in (writer, watchdog, stopper, reader):
+                task.cancel()
+            await asyncio.gather(writer, watchdog, stopper, reader, return_exceptions=True)
+            await ws.close()
+            self._ws = None
+            markets = self.config.market_tickers
+            self.handler.on_break(
+                FeedBreak("disconnect", ORDERBOOK, None, markets, time.time_ns(), detail=self.stats.last_error)
+            )
+
+    def _reset_state(self) -> None:
+        self._pending.clear()
+        self._by_sid.clear()
+        self._by_channel.clear()
+        self._seqs.clear()
+        self._retired_sids.clear()
+        self._resync_deadline.clear()
+        while not self._outbox.empty():
+            self._outbox.get_nowait()
+
+    async def _write_loop(self, ws: ClientConnection) -> None:
+        while True:
+            await ws.send(await self._outbox.get())
+
+    async def _read_loop(self, ws: ClientConnection) -> None:
+        handler = self.handler
+        stats = self.stats
+        try:
+            async for data in ws:
+                recv_ns = time.time_ns()
+                raw = data if isinstance(data, str) else data.decode("utf-8", "replace")
+                stats.frames += 1
+                try:
+                    message = parse_frame(raw, recv_ns)
+                except FrameError as exc:
+                    handler.on_quarantine(raw, recv_ns, exc.reason, exc.market_ticker)
+                    continue
+                self._dispatch(message, raw, recv_ns)
+        except ConnectionClosed as exc:
+            self.stats.last_error = f"connection closed ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
+            raise
+
+    # -- dispatch -----------------------------------------------------------------------------
+
+    def _dispatch(self, message: object, raw: str, recv_ns: int) -> None:
+        if isinstance(message, Subscribed):
+            self._on_subscribed(message)
+            self.handler.on_control(raw, recv_ns)
+            return
+        seq = getattr(message, "seq", None)
+        sid = getattr(message, "sid", None)
+        if sid is not None and seq is not None:
+            if not self._check_seq(message, sid, seq, raw, recv_ns):
+                return
+        if isinstance(message, (ErrorReply, Unsubscribed, Ok, ListSubscriptions)):
+            self.handler.on_control(raw, recv_ns)
+            if isinstance(message, ErrorReply):
+                self._on_error(message, recv_ns)
+            elif isinstance(message, Unsubscribed):
+                if self._by_sid.pop(message.sid, None) is not None:
+                    self._retired_sids.add(message.sid)
+            return
+        if isinstance(message, BookSnapshot):
+            self._resync_deadline.pop(message.market_ticker, None)
+        self.handler.on_event(message, raw)  # type: ignore[arg-type]
+
+    def _check_seq(self, message: object, sid: int, seq: int, raw: str, recv_ns: int) -> bool:
+        """Advance the sid's sequence; report gaps. Return False to drop the message."""
+        sub = self._by_sid.get(sid)
+        if sub is None:
+            if sid in self._retired_sids:  # still in flight when we unsubscribed
+                self.handler.on_control(raw, recv_ns, "retired_sid")
+            else:
+                self.handler.on_quarantine(raw, recv_ns, f"message for unknown sid {sid}", None)
+            return False
+        check = self._seqs.observe(sid, seq, isinstance(message, BookSnapshot))
+        if check.verdict is SeqVerdict.IN_ORDER or check.verdict is SeqVerdict.RESNAPSHOT:
+            return True
+        if check.verdict is SeqVerdict.STALE:
+            self.handler.on_quarantine(
+                raw, recv_ns, f"seq {seq} for sid {sid} is not after {check.expected - 1} "
+                "(duplicate or reordered)", None,
+            )
+            return False
+        self.stats.gaps += 1
+        logger.warning("expected seq %d for sid %d (%s), got %d", check.expected, sid, sub.channel, seq)
+        self.handler.on_break(
+            FeedBreak("gap", sub.channel, sid, sub.markets, recv_ns, check.expected, seq)
+        )
+        if sub.channel == ORDERBOOK:
+            self._request_all(sub)
+        return True
+
+    def _request_all(self, sub: _Subscription) -> None:
+        deadline = time.monotonic() + self.config.resync_timeout_s
+        for market in sub.markets:
+            self._resync_deadline.setdefault(market, deadline)
+        self._send_get_snapshot(sub, sub.markets)
+
+    def _on_subscribed(self, reply: Subscribed) -> None:
+        markets = self._pending.get(reply.id or 0, self.config.market_tickers)
+        if reply.channel == LIFECYCLE:
+            markets = self.config.market_tickers  # the channel ignores market filters
+        sub = _Subscription(reply.channel, reply.sid, markets)
+        self._by_sid[reply.sid] = sub
+        self._by_channel[reply.channel] = sub
+
+    def _on_error(self, reply: ErrorReply, recv_ns: int) -> None:
+        self.stats.errors[reply.code] = self.stats.errors.get(reply.code, 0) + 1
+        self.stats.last_error = f"error {reply.code}: {reply.message}"
+        logger.warning("exchange error %d: %s (id %s, sid %s)", reply.code, reply.message, reply.id, reply.sid)
+        if not reply.is_terminal:
+            return
+        sub = self._by_sid.get(reply.sid) if reply.sid is not None else None
+        channels = (sub.channel,) if sub else self._channels_of_request(reply.id)
+        for channel in channels:
+            self._resubscribe(channel, f"terminal error {reply.code}: {reply.message}", recv_ns)
+
+    def _channels_of_request(self, request_id: int | None) -> tuple[str, ...]:
+        return self.config.channels if request_id in self._pending else ()
+
+    def _resubscribe(self, channel: str, detail: str, recv_ns: int) -> None:
+        self.stats.resubscribes += 1
+        old = self._by_channel.pop(channel, None)
+        markets = old.markets if old else self.config.market_tickers
+        if old is not None:
+            self._by_sid.pop(old.sid, None)
+            self._retired_sids.add(old.sid)
+            self._send(command(self._take_id(), "unsubscribe", sids=[old.sid]))
+        self.handler.on_break(
+            FeedBreak("resubscribe", channel, old.sid if old else None, markets, recv_ns, detail=detail)
+        )
+        for market in markets:
+            self._resync_deadline.pop(market, None)
+        self._subscribe((channel,), markets)
+
+    async def _resync_watchdog(self) -> None:
+        """Resubscribe the book channel when a requested snapshot does not come in time."""
+        while True:
+            await asyncio.sleep(min(1.0, self.config.resync_timeout_s / 2))
+            now = time.monotonic()
+            if any(deadline < now for deadline in self._resync_deadline.values()):
+                logger.warning("snapshot request timed out; resubscribing %s", ORDERBOOK)
+                self._resubscribe(ORDERBOOK, "snapshot request timed out", time.time_ns())
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def _take_id(self) -> int:
+        request_id = self._next_id
+        self._next_id += 1
+        return request_id
+
+    def _send(self, frame: str) -> None:
+        self._outbox.put_nowait(frame)
+
+    def _subscribe(self, channels: Iterable[str], markets: tuple[str, ...]) -> None:
+        for channel in channels:
+            request_id = self._take_id()
+            self._pending[request_id] = markets
+            if channel == LIFECYCLE:
+                self._send(command(request_id, "subscribe", channels=[channel]))
+            else:
+                self._send(
+                    command(request_id, "subscribe", channels=[channel], market_tickers=list(markets))
+                )
+
+    def _send_get_snapshot(self, sub: _Subscription, markets: tuple[str, ...]) -> None:
+        self.stats.snapshot_requests += 1
+        self._send(
+            command(
+                self._take_id(),
+                "update_subscription",
+                sids=[sub.sid],
+                market_tickers=list(markets),
+                action="get_snapshot",
+            )
+        )
+
+    @property
+    def conn_id(self) -> int:
+        return self._conn_id
+
+    def subscription_seqs(self) -> dict[str, int | None]:
+        """Return the last seq seen per channel (for the live table)."""
+        return {sub.channel: self._seqs.last(sub.sid) for sub in self._by_sid.values()}
