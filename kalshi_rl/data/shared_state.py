@@ -1,0 +1,121 @@
+"""``SharedOrderbookState``: the one book per market that every consumer reads.
+
+The feed is the only writer. Updates are applied synchronously on the event loop, so a reader
+sees a consistent book between two awaits and no lock is needed (the spec's ``asyncio.Lock``
+exists only to serialise multi-step writers, and there is just one). Subscribers are woken,
+never queued: a slow subscriber that wakes up reads the latest book, so it cannot build a
+backlog and cannot slow the writer down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+from kalshi_rl.core.events import LifecycleEvent, MarketInfo
+from kalshi_rl.data.orderbook_state import OrderbookState
+
+
+@dataclass(frozen=True)
+class MarketStatus:
+    """What is known about a market's lifecycle: metadata plus lifecycle events seen live."""
+
+    info: MarketInfo | None = None
+    closed: bool = False
+    result: str | None = None
+    settlement_ticks: int | None = None
+
+    @property
+    def close_time_ms(self) -> int | None:
+        return self.info.close_time_ms if self.info else None
+
+
+class BookSubscription:
+    """A subscriber's handle: wait for a change, then read the latest book."""
+
+    __slots__ = ("_shared", "_event", "_seen_version")
+
+    def __init__(self, shared: SharedOrderbookState) -> None:
+        self._shared = shared
+        self._event = asyncio.Event()
+        self._seen_version = -1
+
+    async def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait until the book changed since the last ``latest()``; False on timeout."""
+        if self._shared.version != self._seen_version:
+            return True
+        self._event.clear()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._event.wait(), timeout_s)
+        return self._shared.version != self._seen_version
+
+    def latest(self) -> OrderbookState:
+        """Return a copy of the current book and mark it seen."""
+        self._seen_version = self._shared.version
+        return self._shared.state.copy()
+
+    def notify(self) -> None:
+        self._event.set()
+
+    def close(self) -> None:
+        self._shared.unsubscribe(self)
+
+
+class SharedOrderbookState:
+    """ONE per market: the book (``state``), its lifecycle status, and its subscribers."""
+
+    def __init__(self, market_ticker: str, info: MarketInfo | None = None) -> None:
+        self.market_ticker = market_ticker
+        self.state = OrderbookState(market_ticker)
+        self.status = MarketStatus(info=info)
+        self.version = 0
+        self._subscribers: list[BookSubscription] = []
+
+    def touch(self) -> None:
+        """Record that the writer changed the book; wake every subscriber (never blocks)."""
+        self.version += 1
+        for subscriber in self._subscribers:
+            subscriber.notify()
+
+    def subscribe(self) -> BookSubscription:
+        subscription = BookSubscription(self)
+        self._subscribers.append(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: BookSubscription) -> None:
+        with contextlib.suppress(ValueError):
+            self._subscribers.remove(subscription)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    def get_snapshot(self) -> OrderbookState:
+        """Return an independent copy of the current book (the spec's actor API)."""
+        return self.state.copy()
+
+    def set_info(self, info: MarketInfo) -> None:
+        self.status = MarketStatus(
+            info=info,
+            closed=self.status.closed or info.status in ("closed", "determined", "finalized", "settled"),
+            result=info.result or self.status.result,
+            settlement_ticks=info.settlement_ticks
+            if info.settlement_ticks is not None
+            else self.status.settlement_ticks,
+        )
+        self.touch()
+
+    def apply_lifecycle(self, event: LifecycleEvent) -> None:
+        """Fold a lifecycle event into the status (close, determination, settlement)."""
+        status = self.status
+        closed = status.closed or event.event_type in ("determined", "settled")
+        self.status = MarketStatus(
+            info=status.info,
+            closed=closed,
+            result=event.result or status.result,
+            settlement_ticks=event.settlement_ticks
+            if event.settlement_ticks is not None
+            else status.settlement_ticks,
+        )
+        self.touch()
