@@ -1,0 +1,1 @@
+"""The Parquet lake: every event the collector accepted, hive-partitioned, written atomically."""

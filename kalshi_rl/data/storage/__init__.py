@@ -1,0 +1,1 @@
+"""Relational storage: one SQLAlchemy schema for PostgreSQL and the embedded SQLite file."""
