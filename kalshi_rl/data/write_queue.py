@@ -52,6 +52,7 @@ class OrderbookWriteQueue:
         self._inflight: dict[str, list[tuple[Future[None], int]]] = {s.name: [] for s in sinks}
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._closed = False
 
     # -- producer side (synchronous, on the event loop) -------------------------------------
 
@@ -105,7 +106,10 @@ class OrderbookWriteQueue:
         return self.pending_rows + waiting
 
     async def close(self) -> None:
-        """Flush everything, wait for every sink, and close them."""
+        """Flush everything, wait for every sink, and close them (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
         self._closing = True
         self._wake.set()
         if self._task is not None:

@@ -1,0 +1,144 @@
+"""``Collector``: the ``kalshi-rl collect`` pipeline, from the WebSocket to the sinks.
+
+KalshiWsClient -> OrderbookClient -> SharedOrderbookState (one per market) and
+OrderbookWriteQueue -> Parquet lake (always) + PostgreSQL (when configured).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kalshi_rl.core.errors import ExchangeError
+from kalshi_rl.core.events import MarketInfo
+from kalshi_rl.data.lake.writer import LakeWriter, recover_journals
+from kalshi_rl.data.orderbook_client import MarketStats, OrderbookClient
+from kalshi_rl.data.shared_state import SharedOrderbookState
+from kalshi_rl.data.sinks import LakeSink, Sink
+from kalshi_rl.data.storage.database import libpq_conninfo, open_database, parse_database_url
+from kalshi_rl.data.storage.postgres_sink import PostgresSink, SinkStats
+from kalshi_rl.data.write_queue import OrderbookWriteQueue, WriteQueueConfig
+from kalshi_rl.kalshi.auth import Credentials
+from kalshi_rl.kalshi.rest import KalshiRestClient
+from kalshi_rl.kalshi.ws_client import KalshiWsClient, WsConfig, WsStats
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CollectorConfig:
+    ws: WsConfig
+    rest_url: str
+    lake_dir: Path
+    database_url: str | None = None
+    write: WriteQueueConfig = field(default_factory=WriteQueueConfig)
+    rotate_s: float = 300.0
+    rotate_bytes: int = 64 * 1024 * 1024
+    metadata_poll_s: float = 30.0
+
+
+@dataclass
+class CollectorSummary:
+    session_id: str
+    duration_s: float
+    markets: dict[str, MarketStats]
+    ws: WsStats
+    sinks: dict[str, SinkStats]
+    frames: int
+    quarantined_unattributed: int
+
+
+class Collector:
+    """Runs one collection session until stopped; see the module docstring."""
+
+    def __init__(self, config: CollectorConfig, credentials: Credentials | None = None) -> None:
+        self.config = config
+        self.session_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        self.started_ns = time.time_ns()
+        self.books = {t: SharedOrderbookState(t) for t in config.ws.market_tickers}
+        self.sinks: list[Sink] = []
+        self._credentials = credentials
+        self.queue: OrderbookWriteQueue | None = None
+        self.feed: OrderbookClient | None = None
+        self.ws: KalshiWsClient | None = None
+
+    async def prepare(self) -> None:
+        """Check every dependency before streaming: database, lake, market metadata."""
+        if self.config.database_url:
+            url = parse_database_url(self.config.database_url)
+            await asyncio.to_thread(open_database, self.config.database_url, self.config.lake_dir)
+            self.sinks.append(PostgresSink(libpq_conninfo(url)))
+        recover_journals(self.config.lake_dir)
+        writer = LakeWriter(
+            self.config.lake_dir, self.session_id, self.config.rotate_s, self.config.rotate_bytes
+        )
+        self.sinks.insert(0, LakeSink(writer))
+        self.queue = OrderbookWriteQueue(self.sinks, self.config.write)
+        self.feed = OrderbookClient(
+            self.books, self.queue, self.session_id, self.started_ns // 1_000_000
+        )
+        self.ws = KalshiWsClient(self.config.ws, self.feed, self._credentials)
+        self.feed.request_snapshot = self.ws.request_snapshot
+        rest = KalshiRestClient(self.config.rest_url)
+        try:
+            for ticker in self.config.ws.market_tickers:
+                self.feed.record_market_info(await rest.get_market(ticker))
+        finally:
+            await rest.aclose()
+
+    async def run(self, stop: asyncio.Event) -> CollectorSummary:
+        """Stream until ``stop`` is set, then flush every queue and close every sink."""
+        if self.ws is None:
+            await self.prepare()
+        assert self.ws is not None and self.queue is not None and self.feed is not None
+        self.queue.start()
+        poller = asyncio.create_task(self._poll_metadata(stop), name="market-metadata")
+        try:
+            await self.ws.run(stop)
+        finally:
+            stop.set()
+            poller.cancel()
+            await asyncio.gather(poller, return_exceptions=True)
+            await self.queue.close()
+        return self.summary()
+
+    async def _poll_metadata(self, stop: asyncio.Event) -> None:
+        """Refresh REST metadata so status/result changes are recorded even without events."""
+        assert self.feed is not None
+        rest = KalshiRestClient(self.config.rest_url)
+        last: dict[str, MarketInfo] = {}
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.config.metadata_poll_s)
+                if stop.is_set():
+                    break
+                for ticker in self.config.ws.market_tickers:
+                    try:
+                        info = await rest.get_market(ticker)
+                    except ExchangeError as exc:
+                        logger.warning("metadata refresh for %s failed: %s", ticker, exc)
+                        continue
+                    previous = last.get(ticker) or self.books[ticker].status.info
+                    if previous is None or (info.status, info.result) != (previous.status, previous.result):
+                        self.feed.record_market_info(info)
+                    last[ticker] = info
+        finally:
+            await rest.aclose()
+
+    def summary(self) -> CollectorSummary:
+        assert self.feed is not None and self.ws is not None
+        return CollectorSummary(
+            session_id=self.session_id,
+            duration_s=(time.time_ns() - self.started_ns) / 1e9,
+            markets=dict(self.feed.stats),
+            ws=self.ws.stats,
+            sinks={sink.name: sink.stats for sink in self.sinks},
+            frames=self.feed.frames,
+            quarantined_unattributed=self.feed.quarantined_unattributed,
+        )
