@@ -21,18 +21,20 @@ COUNT_SCALE = 100
 """Units per contract: one unit is 0.01 contract, Kalshi's fractional-count precision."""
 CENT_TICKS = PRICE_SCALE // 100
 
-_PRICE_RE = re.compile(r"\d{1,2}(?:\.\d{1,4})?\Z")
-_COUNT_RE = re.compile(r"-?\d{1,12}(?:\.\d{1,2})?\Z")
+_PRICE_RE = re.compile(r"\d{1,2}(?:\.\d{1,4})?\Z", re.ASCII)
+_COUNT_RE = re.compile(r"-?\d{1,12}(?:\.\d{1,2})?\Z", re.ASCII)
 
 
 def parse_price_dollars(text: str) -> int:
     """Return the ticks in a dollar string such as ``"0.5600"`` (exact; no float involved)."""
+    if type(text) is not str:
+        raise InvalidValueError(f"expected a dollar price string like '0.5600', got {text!r}")
     # Fast path for Kalshi's canonical shape "D.DDDD".
     if len(text) == 6 and text[1] == "." and text.isascii():
         head, frac = text[0], text[2:]
         if head.isdigit() and frac.isdigit():
             return int(head) * PRICE_SCALE + int(frac)
-    if not isinstance(text, str) or not _PRICE_RE.match(text):
+    if not _PRICE_RE.match(text):
         raise InvalidValueError(f"expected a dollar price like '0.5600', got {text!r}")
     whole, _, frac = text.partition(".")
     return int(whole) * PRICE_SCALE + int(frac.ljust(4, "0") or "0")
@@ -40,7 +42,7 @@ def parse_price_dollars(text: str) -> int:
 
 def parse_count_fp(text: str) -> int:
     """Return the units in a fixed-point count such as ``"678.99"`` or ``"-92.57"``."""
-    if not isinstance(text, str) or not _COUNT_RE.match(text):
+    if type(text) is not str or not _COUNT_RE.match(text):
         raise InvalidValueError(f"expected a fixed-point count like '12.50', got {text!r}")
     negative = text.startswith("-")
     whole, _, frac = text.lstrip("-").partition(".")

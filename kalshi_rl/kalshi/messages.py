@@ -132,6 +132,8 @@ def _book_price(ticks: int) -> int:
 
 
 def _levels(msg: dict[str, Any], current_key: str, legacy_key: str) -> tuple[Level, ...]:
+    convert_price: Callable[[Any], int]
+    convert_count: Callable[[Any], int]
     if current_key in msg:
         raw_levels = msg[current_key]
         convert_price, convert_count = parse_price_dollars, parse_count_fp
@@ -236,25 +238,31 @@ def _trade(frame: dict[str, Any], recv_ns: int) -> Trade:
     )
 
 
-def _opt_price(msg: dict[str, Any], key: str) -> int | None:
-    value = msg.get(key)
-    return None if value is None else parse_price_dollars(value)
+def _opt_price(msg: dict[str, Any], key: str, legacy_key: str) -> int | None:
+    if key in msg:
+        value = msg[key]
+        return None if value is None else parse_price_dollars(value)
+    legacy = msg.get(legacy_key)
+    return None if legacy is None else cents_to_ticks(legacy)
 
 
-def _opt_count(msg: dict[str, Any], key: str) -> int | None:
-    value = msg.get(key)
-    return None if value is None else parse_count_fp(value)
+def _opt_count(msg: dict[str, Any], key: str, legacy_key: str) -> int | None:
+    if key in msg:
+        value = msg[key]
+        return None if value is None else parse_count_fp(value)
+    legacy = msg.get(legacy_key)
+    return None if legacy is None else contracts_to_units(legacy)
 
 
 def _ticker_update(frame: dict[str, Any], recv_ns: int) -> TickerUpdate:
     msg = frame["msg"]
     return TickerUpdate(
         market_ticker=_ticker(msg),
-        yes_bid_ticks=_opt_price(msg, "yes_bid_dollars"),
-        yes_ask_ticks=_opt_price(msg, "yes_ask_dollars"),
-        yes_bid_size_units=_opt_count(msg, "yes_bid_size_fp"),
-        yes_ask_size_units=_opt_count(msg, "yes_ask_size_fp"),
-        last_price_ticks=_opt_price(msg, "price_dollars"),
+        yes_bid_ticks=_opt_price(msg, "yes_bid_dollars", "yes_bid"),
+        yes_ask_ticks=_opt_price(msg, "yes_ask_dollars", "yes_ask"),
+        yes_bid_size_units=_opt_count(msg, "yes_bid_size_fp", "yes_bid_size"),
+        yes_ask_size_units=_opt_count(msg, "yes_ask_size_fp", "yes_ask_size"),
+        last_price_ticks=_opt_price(msg, "price_dollars", "price"),
         ts_exchange_ms=_exchange_ms(msg),
         ts_recv_ns=recv_ns,
     )
@@ -300,7 +308,11 @@ def _ok(frame: dict[str, Any], _recv_ns: int) -> Ok | ListSubscriptions:
     msg = frame.get("msg")
     if isinstance(msg, list):  # list_subscriptions answers with type "ok" and a list
         return ListSubscriptions(frame.get("id"), tuple(msg))
-    tickers = msg.get("market_tickers", ()) if isinstance(msg, dict) else ()
+    tickers = msg.get("market_tickers") if isinstance(msg, dict) else None
+    if tickers is None:
+        tickers = ()
+    elif not isinstance(tickers, list) or not all(isinstance(t, str) for t in tickers):
+        raise FrameError(f"ok: expected a list of market_tickers, got {tickers!r}")
     return Ok(
         frame.get("id"),
         _opt_int(frame.get("sid"), "sid"),
