@@ -3,13 +3,17 @@
 Every event carries two timestamps (the NautilusTrader convention): the exchange's
 ``ts_exchange_ms`` when the wire gives one, and our local receive time ``ts_recv_ns``.
 Prices are integer ticks and counts integer units (see ``kalshi_rl.core.units``).
+
+The high-rate events (book snapshots and deltas, trades, tickers) are ``NamedTuple``s: as
+immutable as a frozen dataclass, and about six times cheaper to create (the collector makes
+one per frame). Compare them by type first: a NamedTuple also equals a plain tuple.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 Level = tuple[int, int]
 """One book level: ``(price_ticks, count_units)``."""
@@ -26,8 +30,7 @@ class Side(StrEnum):
         return Side.NO if self is Side.YES else Side.YES
 
 
-@dataclass(frozen=True, slots=True)
-class BookSnapshot:
+class BookSnapshot(NamedTuple):
     """A full book for one market: the YES bids and the NO bids."""
 
     market_ticker: str
@@ -39,8 +42,7 @@ class BookSnapshot:
     ts_recv_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class BookDelta:
+class BookDelta(NamedTuple):
     """A signed change of the size resting at one price of one side's bid ladder."""
 
     market_ticker: str
@@ -54,8 +56,7 @@ class BookDelta:
     client_order_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Trade:
+class Trade(NamedTuple):
     """A public trade. ``taker_side`` is the side the taker bought."""
 
     market_ticker: str
@@ -86,8 +87,7 @@ class LifecycleEvent:
     fields: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
-class TickerUpdate:
+class TickerUpdate(NamedTuple):
     """Kalshi's ``ticker`` channel: top of book as the exchange sees it (for cross-checks)."""
 
     market_ticker: str

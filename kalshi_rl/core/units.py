@@ -22,7 +22,6 @@ COUNT_SCALE = 100
 CENT_TICKS = PRICE_SCALE // 100
 
 _PRICE_RE = re.compile(r"\d{1,2}(?:\.\d{1,4})?\Z", re.ASCII)
-_COUNT_RE = re.compile(r"-?\d{1,12}(?:\.\d{1,2})?\Z", re.ASCII)
 
 
 def parse_price_dollars(text: str) -> int:
@@ -42,12 +41,18 @@ def parse_price_dollars(text: str) -> int:
 
 def parse_count_fp(text: str) -> int:
     """Return the units in a fixed-point count such as ``"678.99"`` or ``"-92.57"``."""
-    if type(text) is not str or not _COUNT_RE.match(text):
-        raise InvalidValueError(f"expected a fixed-point count like '12.50', got {text!r}")
-    negative = text.startswith("-")
-    whole, _, frac = text.lstrip("-").partition(".")
-    units = int(whole) * COUNT_SCALE + int(frac.ljust(2, "0") or "0")
-    return -units if negative else units
+    if type(text) is str and text.isascii():
+        whole, dot, frac = text.partition(".")
+        negative = whole.startswith("-")
+        digits = whole[1:] if negative else whole
+        if (
+            digits.isdigit()
+            and len(digits) <= 12
+            and (not dot or (frac.isdigit() and len(frac) <= 2))
+        ):
+            units = int(digits) * COUNT_SCALE + (int(frac.ljust(2, "0")) if dot else 0)
+            return -units if negative else units
+    raise InvalidValueError(f"expected a fixed-point count like '12.50', got {text!r}")
 
 
 def cents_to_ticks(cents: int) -> int:

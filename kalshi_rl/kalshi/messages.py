@@ -8,10 +8,11 @@ the caller quarantines the frame.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from kalshi_rl.core.errors import FrameError, InvalidValueError
 from kalshi_rl.core.events import (
@@ -90,8 +91,8 @@ TERMINAL_ERROR_CODES = frozenset({10, 25})
 def parse_frame(raw: str | bytes, recv_ns: int) -> Message:
     """Return the message in one WebSocket text frame, or raise ``FrameError``."""
     try:
-        frame = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        frame = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         raise FrameError(f"not JSON: {exc}") from None
     if type(frame) is not dict:
         raise FrameError(f"expected a JSON object, got {type(frame).__name__}")
@@ -198,17 +199,16 @@ def _delta(frame: dict[str, Any], recv_ns: int) -> BookDelta:
         raise FrameError(f"orderbook_delta: unknown side {msg['side']!r}", _market_of(frame))
     if delta == 0:
         raise FrameError("orderbook_delta: zero delta", _market_of(frame))
-    return BookDelta(
-        market_ticker=_ticker(msg),
-        sid=_int(frame["sid"], "sid"),
-        seq=_int(frame["seq"], "seq"),
-        side=side,
-        price_ticks=_book_price(price),
-        delta_units=delta,
-        ts_exchange_ms=_exchange_ms(msg),
-        ts_recv_ns=recv_ns,
-        client_order_id=msg.get("client_order_id"),
-    )
+    if not 0 < price < PRICE_SCALE:
+        raise InvalidValueError(f"price {price / PRICE_SCALE:.4f} outside (0, 1)")
+    sid, seq, ticker, ts_ms = frame["sid"], frame["seq"], msg["market_ticker"], msg.get("ts_ms")
+    if type(sid) is not int or type(seq) is not int or type(ticker) is not str or not ticker:
+        _int(sid, "sid"), _int(seq, "seq"), _ticker(msg)  # raise the precise error
+    if ts_ms is None:
+        ts_ms = any_ts_to_ms(msg.get("ts"))
+    elif type(ts_ms) is not int:
+        raise FrameError(f"expected integer ts_ms, got {ts_ms!r}")
+    return BookDelta(ticker, sid, seq, side, price, delta, ts_ms, recv_ns, msg.get("client_order_id"))
 
 
 def _trade(frame: dict[str, Any], recv_ns: int) -> Trade:
