@@ -8,8 +8,14 @@ from typing import Any
 
 import duckdb
 
+from kalshi_rl.core.errors import StorageError
 from kalshi_rl.data.lake.tables import TABLES
 from kalshi_rl.data.lake.writer import JOURNAL_DIR
+
+
+def sql_literal(text: str) -> str:
+    """Quote a string as a SQL literal (for paths in DDL, which DuckDB cannot parameterise)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -49,15 +55,18 @@ class LakeReader:
         self.present: set[str] = set()
         for name in TABLES:
             if any((root / name).rglob("*.parquet")):
-                pattern = str(root / name / "**" / "*.parquet")
+                pattern = sql_literal(str(root / name / "**" / "*.parquet"))
                 self.con.execute(
-                    f"CREATE VIEW {name} AS SELECT * FROM read_parquet(?, hive_partitioning = true, union_by_name = true)",
-                    [pattern],
+                    f"CREATE VIEW {name} AS SELECT * FROM "
+                    f"read_parquet({pattern}, hive_partitioning = true, union_by_name = true)"
                 )
                 self.present.add(name)
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        return self.con.execute(sql, params or []).fetchall()
+        try:
+            return self.con.execute(sql, params or []).fetchall()
+        except duckdb.Error as exc:
+            raise StorageError(f"cannot read the lake at {self.root}: {exc}") from None
 
     def count(self, table: str) -> int:
         return self.query(f"SELECT count(*) FROM {table}")[0][0] if table in self.present else 0

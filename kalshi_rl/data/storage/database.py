@@ -30,7 +30,10 @@ def parse_database_url(url: str) -> URL:
 
 def redact(url: URL | str) -> str:
     """Return the URL with any password hidden (safe for logs and messages)."""
-    return (make_url(url) if isinstance(url, str) else url).render_as_string(hide_password=True)
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.get_backend_name() == "postgresql":
+        parsed = parsed.set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=True)
 
 
 def libpq_conninfo(url: URL) -> str:

@@ -1,0 +1,5 @@
+"""``python -m kalshi_rl`` is ``kalshi-rl``."""
+
+from kalshi_rl.cli.app import main
+
+main()

@@ -1,0 +1,24 @@
+"""The ``kalshi-rl`` command line: one Typer app, one module per subcommand."""
+
+from __future__ import annotations
+
+import typer
+
+from kalshi_rl.cli import collect, db, inspect, sim
+
+app = typer.Typer(
+    name="kalshi-rl",
+    help="Record Kalshi orderbooks exactly, train RL agents on them, paper-trade the agents.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("collect")(collect.collect)
+app.command("sim")(sim.sim)
+app.add_typer(inspect.app, name="inspect")
+app.add_typer(db.app, name="db")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,71 @@
+"""What every subcommand shares: settings with flag overrides, output, logging, errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.logging import RichHandler
+
+from kalshi_rl.config import Settings
+from kalshi_rl.core.errors import KalshiRLError
+
+console = Console()
+err_console = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Return ``Settings`` from the environment with non-``None`` CLI flags on top."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise KalshiRLError(f"invalid setting {where}: {first['msg']}") from None
+
+
+def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(
+        level=level,
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=False)],
+        force=True,
+    )
+    for noisy in ("httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as JSON on stdout (for ``--json``)."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one readable line and return the exit to raise (exit code 1)."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def user_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn our exceptions into one line and exit code 1 (no traceback for user mistakes)."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except KalshiRLError as exc:
+            raise fail(str(exc)) from None
+
+    return wrapper
