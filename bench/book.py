@@ -22,7 +22,14 @@ from kalshi_rl.kalshi.messages import parse_frame
 from kalshi_rl.sim.model import MarketModel, MarketModelConfig, ModelDelta
 
 GOAL = 1_500_000
-CAPTURE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "kalshi-captures" / "KXETH15M-26APR200200-00.jsonl"
+CAPTURE = (
+    Path(__file__).resolve().parents[1]
+    / ".."
+    / "shared"
+    / "data"
+    / "kalshi-captures"
+    / "KXETH15M-26APR200200-00.jsonl"
+)
 
 
 def model_stream(n: int, seed: int = 1) -> tuple[BookSnapshot, list[tuple[Side, int, int]]]:
@@ -49,7 +56,9 @@ def mix(start: BookSnapshot, ops: list[tuple[Side, int, int]]) -> Counter[str]:
     return kinds
 
 
-def time_stream(ops: list[tuple[Side, int, int]], repeats: int, snapshot: BookSnapshot | None = None) -> float:
+def time_stream(
+    ops: list[tuple[Side, int, int]], repeats: int, snapshot: BookSnapshot | None = None
+) -> float:
     """Return deltas/s (median of ``repeats`` passes)."""
     rates = []
     for _ in range(repeats):
@@ -96,7 +105,9 @@ def main() -> None:
     if capture:
         snapshot, cap_ops = capture
         rate_cap = time_stream(cap_ops, repeats=400, snapshot=snapshot)
-        print(f"real capture : {len(cap_ops):,} deltas (KXETH15M) x 400 -> {rate_cap / 1e6:.2f} M deltas/s, ratio to goal {rate_cap / GOAL:.2f}")
+        print(
+            f"real capture : {len(cap_ops):,} deltas (KXETH15M) x 400 -> {rate_cap / 1e6:.2f} M deltas/s, ratio to goal {rate_cap / GOAL:.2f}"
+        )
 
 
 if __name__ == "__main__":

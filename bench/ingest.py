@@ -56,7 +56,7 @@ def start_sim(markets: int) -> tuple[subprocess.Popen[str], dict[str, object]]:
 
 
 async def bare_loop(url: str, tickers: list[str], seconds: float, warmup: float) -> float:
-    async with connect(url, max_size=None, proxy=None) as ws:
+    async with connect(url, max_size=None, max_queue=4096, proxy=None) as ws:
         for i, channel in enumerate(CHANNELS, 1):
             await ws.send(command(i, "subscribe", channels=[channel], market_tickers=tickers))
         loop = asyncio.get_running_loop()
@@ -75,7 +75,9 @@ async def bare_loop(url: str, tickers: list[str], seconds: float, warmup: float)
     raise RuntimeError("connection ended early")
 
 
-async def collector_run(info: dict[str, object], pg_url: str, lake: Path, seconds: float, warmup: float) -> dict[str, float]:
+async def collector_run(
+    info: dict[str, object], pg_url: str, lake: Path, seconds: float, warmup: float
+) -> dict[str, float]:
     tickers = tuple(info["tickers"])  # type: ignore[arg-type]
     config = CollectorConfig(
         ws=WsConfig(url=str(info["ws_url"]), market_tickers=tickers, channels=CHANNELS),
@@ -95,16 +97,30 @@ async def collector_run(info: dict[str, object], pg_url: str, lake: Path, second
     stop.set()
     summary = await run
     deltas = sum(s.deltas for s in summary.markets.values())
-    lake_frames = duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/frames/**/*.parquet')").fetchall()[0][0]
-    lake_deltas = duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/deltas/**/*.parquet')").fetchall()[0][0]
+    lake_frames = duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/frames/**/*.parquet')").fetchall()[
+        0
+    ][0]
+    lake_deltas = duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/deltas/**/*.parquet')").fetchall()[
+        0
+    ][0]
     with psycopg.connect(pg_url) as pg:
         pg_deltas = pg.execute("SELECT count(*) FROM orderbook_deltas").fetchone()[0]  # type: ignore[index]
-    lost = summary.ws.gaps + (summary.frames - lake_frames) + (lake_deltas - pg_deltas) + (deltas - lake_deltas)
-    return {"rate": (f1 - f0) / (t1 - t0), "frames": summary.frames, "deltas": deltas, "lost": lost, "pg_deltas": pg_deltas}
+    lost = (
+        summary.ws.gaps + (summary.frames - lake_frames) + (lake_deltas - pg_deltas) + (deltas - lake_deltas)
+    )
+    return {
+        "rate": (f1 - f0) / (t1 - t0),
+        "frames": summary.frames,
+        "deltas": deltas,
+        "lost": lost,
+        "pg_deltas": pg_deltas,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--markets", type=int, default=4)
@@ -127,7 +143,9 @@ def main() -> None:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"bare websockets receive+parse : {bare:>10,.0f} msgs/s")
-    print(f"collector, lake + PostgreSQL  : {result['rate']:>10,.0f} msgs/s  ({result['frames']:,} frames, {result['deltas']:,} deltas, {result['pg_deltas']:,} in PostgreSQL)")
+    print(
+        f"collector, lake + PostgreSQL  : {result['rate']:>10,.0f} msgs/s  ({result['frames']:,} frames, {result['deltas']:,} deltas, {result['pg_deltas']:,} in PostgreSQL)"
+    )
     print(f"ratio collector / bare        : {result['rate'] / bare:>10.2f}   (goal >= 0.40)")
     print(f"lost                          : {int(result['lost']):>10}   (goal 0)")
     print(f"sustained goal 50,000 msgs/s  : {'met' if result['rate'] >= 50_000 else 'NOT met'}")

@@ -41,11 +41,17 @@ def credentials_for(settings: Settings, url: str) -> Credentials | None:
 
 @user_errors
 def collect(
-    market: list[str] = typer.Option(None, "--market", "-m", help="Market ticker (repeat for several); default RL_MARKET_TICKER."),
+    market: list[str] = typer.Option(
+        None, "--market", "-m", help="Market ticker (repeat for several); default RL_MARKET_TICKER."
+    ),
     ws_url: str = typer.Option(None, help="WebSocket URL; default KALSHI_WS_URL (production)."),
-    rest_url: str = typer.Option(None, help="REST base URL; default KALSHI_REST_URL, or derived from --ws-url."),
+    rest_url: str = typer.Option(
+        None, help="REST base URL; default KALSHI_REST_URL, or derived from --ws-url."
+    ),
     duration: float = typer.Option(None, help="Stop after this many seconds (default: until Ctrl-C)."),
-    data_dir: Path = typer.Option(None, help="Data directory (the lake is DATA_DIR/lake); default DATA_DIR or ./data."),
+    data_dir: Path = typer.Option(
+        None, help="Data directory (the lake is DATA_DIR/lake); default DATA_DIR or ./data."
+    ),
     database_url: str = typer.Option(None, help="PostgreSQL URL; default DATABASE_URL. Unset: lake only."),
     batch_size: int = typer.Option(100, min=1, help="Flush when this many rows are pending."),
     sample_rate: int = typer.Option(1, min=1, help="Store 1 of every N deltas (1 = all; replay needs 1)."),
@@ -124,7 +130,17 @@ class LiveView:
     def render(self) -> Table:
         c = self.collector
         table = Table(title=f"kalshi-rl collect — session {c.session_id}", expand=False)
-        for name in ("market", "YES bid", "YES ask", "spread", "msgs/s", "last seq", "gaps", "resyncs", "state"):
+        for name in (
+            "market",
+            "YES bid",
+            "YES ask",
+            "spread",
+            "msgs/s",
+            "last seq",
+            "gaps",
+            "resyncs",
+            "state",
+        ):
             table.add_column(name, justify="right" if name != "market" else "left")
         feed = c.feed
         for ticker, shared in c.books.items():
@@ -145,7 +161,11 @@ class LiveView:
         queue = c.queue
         sinks = ", ".join(
             f"{s.name}: {sum(s.stats.rows_written.values()):,} rows"
-            + ("" if s.stats.healthy else f" [red]DOWN ({s.stats.last_error}), backlog {s.stats.backlog_rows:,}[/]")
+            + (
+                ""
+                if s.stats.healthy
+                else f" [red]DOWN ({s.stats.last_error}), backlog {s.stats.backlog_rows:,}[/]"
+            )
             for s in c.sinks
         )
         ws = c.ws.stats if c.ws else None
@@ -174,7 +194,17 @@ def summary_dict(summary: CollectorSummary) -> dict[str, object]:
 
 def summary_table(summary: CollectorSummary) -> Table:
     table = Table(title=f"collected for {summary.duration_s:,.1f} s — {summary.frames:,} frames")
-    for name in ("market", "snapshots", "deltas", "trades", "gaps", "resyncs", "stale", "quarantined", "sampled out"):
+    for name in (
+        "market",
+        "snapshots",
+        "deltas",
+        "trades",
+        "gaps",
+        "resyncs",
+        "stale",
+        "quarantined",
+        "sampled out",
+    ):
         table.add_column(name, justify="right" if name != "market" else "left")
     for market, s in summary.markets.items():
         table.add_row(

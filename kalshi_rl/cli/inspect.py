@@ -68,7 +68,18 @@ def inspect_data(
         console.print(f"the lake at {settings.lake_dir} holds no data yet (run `kalshi-rl collect`)")
         return
     table = Table(title=f"lake {settings.lake_dir}")
-    for name in ("market", "date", "snapshots", "deltas", "trades", "span (UTC)", "gaps", "resyncs", "quarantined", "coverage"):
+    for name in (
+        "market",
+        "date",
+        "snapshots",
+        "deltas",
+        "trades",
+        "span (UTC)",
+        "gaps",
+        "resyncs",
+        "quarantined",
+        "coverage",
+    ):
         table.add_column(name, justify="left" if name in ("market", "date", "span (UTC)") else "right")
     for r in rows:
         table.add_row(

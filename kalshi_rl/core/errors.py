@@ -54,6 +54,5 @@ class LiveModeRefusedError(KalshiRLError):
     def __init__(self, where: str = "") -> None:
         suffix = f" ({where})" if where else ""
         super().__init__(
-            "live trading is not available: kalshi-rl trades on paper only; "
-            f"use mode 'paper'{suffix}"
+            f"live trading is not available: kalshi-rl trades on paper only; use mode 'paper'{suffix}"
         )

@@ -45,11 +45,7 @@ def parse_count_fp(text: str) -> int:
         whole, dot, frac = text.partition(".")
         negative = whole.startswith("-")
         digits = whole[1:] if negative else whole
-        if (
-            digits.isdigit()
-            and len(digits) <= 12
-            and (not dot or (frac.isdigit() and len(frac) <= 2))
-        ):
+        if digits.isdigit() and len(digits) <= 12 and (not dot or (frac.isdigit() and len(frac) <= 2)):
             units = int(digits) * COUNT_SCALE + (int(frac.ljust(2, "0")) if dot else 0)
             return -units if negative else units
     raise InvalidValueError(f"expected a fixed-point count like '12.50', got {text!r}")

@@ -79,9 +79,7 @@ class Collector:
         )
         self.sinks.insert(0, LakeSink(writer))
         self.queue = OrderbookWriteQueue(self.sinks, self.config.write)
-        self.feed = OrderbookClient(
-            self.books, self.queue, self.session_id, self.started_ns // 1_000_000
-        )
+        self.feed = OrderbookClient(self.books, self.queue, self.session_id, self.started_ns // 1_000_000)
         self.ws = KalshiWsClient(self.config.ws, self.feed, self._credentials)
         self.feed.request_snapshot = self.ws.request_snapshot
         rest = KalshiRestClient(self.config.rest_url)

@@ -151,7 +151,9 @@ class OrderbookClient:
             ),
         )  # fmt: skip
 
-    def _on_snapshot(self, shared: SharedOrderbookState, stats: MarketStats, snap: BookSnapshot, raw: str) -> None:
+    def _on_snapshot(
+        self, shared: SharedOrderbookState, stats: MarketStats, snap: BookSnapshot, raw: str
+    ) -> None:
         market = snap.market_ticker
         if market in self._resyncing:
             self._resyncing.discard(market)
@@ -217,7 +219,18 @@ class OrderbookClient:
     ) -> None:  # fmt: skip
         self.queue.enqueue(
             "book_events",
-            (market, recv_ns, self.session_id, self.conn_id, kind, sid, expected, got, self._segment[market], detail),
+            (
+                market,
+                recv_ns,
+                self.session_id,
+                self.conn_id,
+                kind,
+                sid,
+                expected,
+                got,
+                self._segment[market],
+                detail,
+            ),
         )
 
     # -- trades, lifecycle, metadata ----------------------------------------------------------

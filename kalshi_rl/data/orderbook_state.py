@@ -53,19 +53,19 @@ class OrderbookState:
     """
 
     __slots__ = (
-        "market_ticker",
-        "yes_bids",
-        "no_bids",
-        "yes_asks",
-        "no_asks",
-        "best_yes_bid",
+        "best_no_ask",
         "best_no_bid",
         "best_yes_ask",
-        "best_no_ask",
+        "best_yes_bid",
+        "last_exchange_ms",
         "last_sequence",
         "last_update_ns",
-        "last_exchange_ms",
+        "market_ticker",
+        "no_asks",
+        "no_bids",
         "stale",
+        "yes_asks",
+        "yes_bids",
     )
 
     def __init__(self, market_ticker: str) -> None:

@@ -20,7 +20,7 @@ from kalshi_rl.core.units import PRICE_SCALE
 class PriceLadder(Mapping[int, int]):
     """Sizes by price tick, iterated in ascending price order."""
 
-    __slots__ = ("sizes", "occupied")
+    __slots__ = ("occupied", "sizes")
 
     def __init__(self, levels: Iterable[Level] = ()) -> None:
         self.sizes: dict[int, int] = {}

@@ -34,7 +34,7 @@ class MarketStatus:
 class BookSubscription:
     """A subscriber's handle: wait for a change, then read the latest book."""
 
-    __slots__ = ("_shared", "_event", "_seen_version")
+    __slots__ = ("_event", "_seen_version", "_shared")
 
     def __init__(self, shared: SharedOrderbookState) -> None:
         self._shared = shared

@@ -58,7 +58,11 @@ class LakeSink:
             self.stats.failures += 1
             self.stats.last_error = f"{type(exc).__name__}: {exc.strerror or exc}"
             self._next_attempt = time.monotonic() + self._retry_interval_s
-            logger.error("lake write failed (%s); %d rows kept for retry", self.stats.last_error, self.stats.backlog_rows)
+            logger.error(
+                "lake write failed (%s); %d rows kept for retry",
+                self.stats.last_error,
+                self.stats.backlog_rows,
+            )
 
     def close(self) -> None:
         self._next_attempt = 0.0

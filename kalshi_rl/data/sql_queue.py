@@ -78,13 +78,20 @@ class SqlWriteQueue:
                 self.stats.healthy = False
                 self.stats.failures += 1
                 self.stats.last_error = str(exc).splitlines()[0]
-                logger.warning("insert into %s failed (%s); %d rows kept", self.table.name, self.stats.last_error, len(batch))
+                logger.warning(
+                    "insert into %s failed (%s); %d rows kept",
+                    self.table.name,
+                    self.stats.last_error,
+                    len(batch),
+                )
                 return 0
             for _ in batch:
                 self._pending.popleft()
             self.stats.healthy = True
             self.stats.backlog_rows = len(self._pending)
-            self.stats.rows_written[self.table.name] = self.stats.rows_written.get(self.table.name, 0) + len(batch)
+            self.stats.rows_written[self.table.name] = self.stats.rows_written.get(self.table.name, 0) + len(
+                batch
+            )
             return len(batch)
 
     def _insert(self, batch: list[dict[str, Any]]) -> None:
@@ -99,7 +106,12 @@ class SqlWriteQueue:
             await asyncio.gather(self._task, return_exceptions=True)
         await self.flush()
         if self._pending:
-            logger.error("%d %s rows could not be written: %s", len(self._pending), self.table.name, self.stats.last_error)
+            logger.error(
+                "%d %s rows could not be written: %s",
+                len(self._pending),
+                self.table.name,
+                self.stats.last_error,
+            )
 
     @property
     def depth(self) -> int:

@@ -281,9 +281,7 @@ def _lifecycle(frame: dict[str, Any], recv_ns: int) -> LifecycleEvent:
     return LifecycleEvent(
         market_ticker=_ticker(msg),
         event_type=str(msg["event_type"]),
-        ts_exchange_ms=any_ts_to_ms(
-            msg.get("determination_ts") or msg.get("settled_ts") or msg.get("ts")
-        ),
+        ts_exchange_ms=any_ts_to_ms(msg.get("determination_ts") or msg.get("settled_ts") or msg.get("ts")),
         ts_recv_ns=recv_ns,
         result=result,
         settlement_ticks=settlement_ticks,

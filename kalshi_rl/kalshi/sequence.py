@@ -28,6 +28,14 @@ class SequenceTracker:
     def __init__(self) -> None:
         self._last: dict[int, int] = {}
 
+    def advance(self, sid: int, seq: int) -> bool:
+        """Fast path: record ``seq`` and return True if it is the next one on ``sid``."""
+        last = self._last.get(sid)
+        if last is not None and seq == last + 1:
+            self._last[sid] = seq
+            return True
+        return False
+
     def observe(self, sid: int, seq: int, is_snapshot: bool = False) -> SeqCheck:
         """Record ``seq`` on ``sid`` and return how it relates to the previous one.
 

@@ -31,7 +31,7 @@ def any_ts_to_ms(value: Any) -> int | None:
     if isinstance(value, int):
         return value if value > 100_000_000_000 else value * 1000
     if isinstance(value, float):
-        return int(round(value * 1000)) if value < 100_000_000_000 else int(value)
+        return round(value * 1000) if value < 100_000_000_000 else int(value)
     if isinstance(value, str):
         return rfc3339_to_ms(value)
     raise InvalidValueError(f"expected a timestamp, got {value!r}")

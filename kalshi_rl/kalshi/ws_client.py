@@ -22,10 +22,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from kalshi_rl.core.errors import AuthError, ExchangeError, FrameError
-from kalshi_rl.core.events import BookSnapshot
+from kalshi_rl.core.events import BookDelta, BookSnapshot
 from kalshi_rl.kalshi.auth import Credentials
 from kalshi_rl.kalshi.encode import command
-from kalshi_rl.kalshi.sequence import SequenceTracker, SeqVerdict
 from kalshi_rl.kalshi.messages import (
     ErrorReply,
     Event,
@@ -35,6 +34,7 @@ from kalshi_rl.kalshi.messages import (
     Unsubscribed,
     parse_frame,
 )
+from kalshi_rl.kalshi.sequence import SequenceTracker, SeqVerdict
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ class WsConfig:
     open_timeout_s: float = 10.0
     ping_interval_s: float | None = 20.0
     max_frame_bytes: int = 16 * 1024 * 1024
+    max_queue_frames: int = 4096  # frames buffered before TCP backpressure; small = many pauses
     compression: str | None = "deflate"
 
 
@@ -145,7 +146,7 @@ class KalshiWsClient:
                 if self.stats.connects == 0:
                     raise
                 logger.warning("connection attempt failed: %s", self.stats.last_error)
-            except (OSError, ConnectionClosed, InvalidHandshake, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, ConnectionClosed, InvalidHandshake) as exc:
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
                 logger.warning("connection lost: %s", self.stats.last_error)
             if stop.is_set():
@@ -174,6 +175,7 @@ class KalshiWsClient:
                 open_timeout=self.config.open_timeout_s,
                 ping_interval=self.config.ping_interval_s,
                 max_size=self.config.max_frame_bytes,
+                max_queue=self.config.max_queue_frames,
                 compression=self.config.compression,
                 proxy=None,
             )
@@ -188,7 +190,7 @@ class KalshiWsClient:
             raise ExchangeError(f"{self.config.url} refused the WebSocket (HTTP {status})") from None
         except InvalidURI:
             raise ExchangeError(f"not a WebSocket URL: {self.config.url!r}") from None
-        except (OSError, asyncio.TimeoutError, InvalidHandshake) as exc:
+        except (TimeoutError, OSError, InvalidHandshake) as exc:
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
             if first:
                 raise ExchangeError(
@@ -210,9 +212,7 @@ class KalshiWsClient:
         reader = asyncio.create_task(self._read_loop(ws), name="kalshi-ws-reader")
         try:
             self._subscribe(self.config.channels, self.config.market_tickers)
-            done, _ = await asyncio.wait(
-                {reader, writer, stopper}, return_when=asyncio.FIRST_COMPLETED
-            )
+            done, _ = await asyncio.wait({reader, writer, stopper}, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if task is not stopper and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
@@ -225,7 +225,9 @@ class KalshiWsClient:
             self._ws = None
             markets = self.config.market_tickers
             self.handler.on_break(
-                FeedBreak("disconnect", ORDERBOOK, None, markets, time.time_ns(), detail=self.stats.last_error)
+                FeedBreak(
+                    "disconnect", ORDERBOOK, None, markets, time.time_ns(), detail=self.stats.last_error
+                )
             )
 
     def _reset_state(self) -> None:
@@ -263,22 +265,24 @@ class KalshiWsClient:
     # -- dispatch -----------------------------------------------------------------------------
 
     def _dispatch(self, message: object, raw: str, recv_ns: int) -> None:
+        if type(message) is BookDelta and self._seqs.advance(message.sid, message.seq):
+            self.handler.on_event(message, raw)  # the common case: an in-order delta
+            return
         if isinstance(message, Subscribed):
             self._on_subscribed(message)
             self.handler.on_control(raw, recv_ns)
             return
         seq = getattr(message, "seq", None)
         sid = getattr(message, "sid", None)
-        if sid is not None and seq is not None:
-            if not self._check_seq(message, sid, seq, raw, recv_ns):
-                return
+        if sid is not None and seq is not None and not self._check_seq(message, sid, seq, raw, recv_ns):
+            return
         if isinstance(message, (ErrorReply, Unsubscribed, Ok, ListSubscriptions)):
             self.handler.on_control(raw, recv_ns)
             if isinstance(message, ErrorReply):
                 self._on_error(message, recv_ns)
-            elif isinstance(message, Unsubscribed):
-                if self._by_sid.pop(message.sid, None) is not None:
-                    self._retired_sids.add(message.sid)
+            elif isinstance(message, Unsubscribed) and self._by_sid.pop(message.sid, None) is not None:
+                self._seqs.forget(message.sid)
+                self._retired_sids.add(message.sid)
             return
         if isinstance(message, BookSnapshot):
             self._resync_deadline.pop(message.market_ticker, None)
@@ -298,15 +302,15 @@ class KalshiWsClient:
             return True
         if check.verdict is SeqVerdict.STALE:
             self.handler.on_quarantine(
-                raw, recv_ns, f"seq {seq} for sid {sid} is not after {check.expected - 1} "
-                "(duplicate or reordered)", None,
+                raw,
+                recv_ns,
+                f"seq {seq} for sid {sid} is not after {self._seqs.last(sid)} (duplicate or reordered)",
+                None,
             )
             return False
         self.stats.gaps += 1
         logger.warning("expected seq %d for sid %d (%s), got %d", check.expected, sid, sub.channel, seq)
-        self.handler.on_break(
-            FeedBreak("gap", sub.channel, sid, sub.markets, recv_ns, check.expected, seq)
-        )
+        self.handler.on_break(FeedBreak("gap", sub.channel, sid, sub.markets, recv_ns, check.expected, seq))
         if sub.channel == ORDERBOOK:
             self._request_all(sub)
         return True
@@ -328,7 +332,9 @@ class KalshiWsClient:
     def _on_error(self, reply: ErrorReply, recv_ns: int) -> None:
         self.stats.errors[reply.code] = self.stats.errors.get(reply.code, 0) + 1
         self.stats.last_error = f"error {reply.code}: {reply.message}"
-        logger.warning("exchange error %d: %s (id %s, sid %s)", reply.code, reply.message, reply.id, reply.sid)
+        logger.warning(
+            "exchange error %d: %s (id %s, sid %s)", reply.code, reply.message, reply.id, reply.sid
+        )
         if not reply.is_terminal:
             return
         sub = self._by_sid.get(reply.sid) if reply.sid is not None else None
@@ -345,6 +351,7 @@ class KalshiWsClient:
         markets = old.markets if old else self.config.market_tickers
         if old is not None:
             self._by_sid.pop(old.sid, None)
+            self._seqs.forget(old.sid)  # late frames of the old sid must not pass the fast path
             self._retired_sids.add(old.sid)
             self._send(command(self._take_id(), "unsubscribe", sids=[old.sid]))
         self.handler.on_break(
@@ -380,9 +387,7 @@ class KalshiWsClient:
             if channel == LIFECYCLE:
                 self._send(command(request_id, "subscribe", channels=[channel]))
             else:
-                self._send(
-                    command(request_id, "subscribe", channels=[channel], market_tickers=list(markets))
-                )
+                self._send(command(request_id, "subscribe", channels=[channel], market_tickers=list(markets)))
 
     def _send_get_snapshot(self, sub: _Subscription, markets: tuple[str, ...]) -> None:
         self.stats.snapshot_requests += 1

@@ -24,7 +24,9 @@ class Harness:
     def __init__(self, root: Path, sample_rate: int = 1) -> None:
         self.root = root
         self.books = {A: SharedOrderbookState(A), B: SharedOrderbookState(B)}
-        self.queue = OrderbookWriteQueue([LakeSink(LakeWriter(root, "s"))], WriteQueueConfig(sample_rate=sample_rate))
+        self.queue = OrderbookWriteQueue(
+            [LakeSink(LakeWriter(root, "s"))], WriteQueueConfig(sample_rate=sample_rate)
+        )
         self.requested: list[str] = []
         self.client = OrderbookClient(self.books, self.queue, "s", 1_000, self.requested.append)
         self.client.on_connected(1)
@@ -47,7 +49,9 @@ class Harness:
         for table in ("snapshots", "deltas", "frames", "book_events", "quarantine"):
             files = list((self.root / table).rglob("*.parquet"))
             if files:
-                con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{self.root}/{table}/**/*.parquet', hive_partitioning=true)")
+                con.execute(
+                    f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{self.root}/{table}/**/*.parquet', hive_partitioning=true)"
+                )
         return con.execute(sql).fetchall()
 
 
@@ -62,7 +66,9 @@ async def test_snapshot_then_deltas_build_the_book_and_the_rows(h: Harness) -> N
     h.delta(A, 3, Side.NO, 4300, -29147)
     book = h.books[A].state
     assert (book.best_yes_bid, book.best_yes_ask, book.best_no_bid) == (5700, None, None)
-    rows = await h.lake("SELECT seq, side, price_ticks, delta_units, size_after, segment FROM deltas ORDER BY seq")
+    rows = await h.lake(
+        "SELECT seq, side, price_ticks, delta_units, size_after, segment FROM deltas ORDER BY seq"
+    )
     segment = rows[0][5]
     assert rows == [(2, "yes", 5700, 1000, 1000, segment), (3, "no", 4300, -29147, 0, segment)]
 
@@ -98,7 +104,7 @@ async def test_a_gap_breaks_every_book_of_the_sid_and_segments_restart(h: Harnes
     h.snapshot(A, 7, [(5600, 100)], [])
     h.delta(A, 8, Side.YES, 5600, 1)
     rows = await h.lake("SELECT market_ticker, seq, segment FROM snapshots ORDER BY seq")
-    assert [r[2] for r in rows][0] != rows[2][2]  # A's segment changed across the gap
+    assert rows[0][2] != rows[2][2]  # A's segment changed across the gap
     assert h.client.stats[A].gaps == 1 and h.client.stats[B].gaps == 1
 
 
@@ -122,6 +128,10 @@ async def test_sampling_keeps_one_delta_in_n_but_applies_them_all(tmp_path: Path
 
 
 async def test_lifecycle_settlement_updates_the_shared_status(h: Harness) -> None:
-    h.feed(encode.lifecycle_frame(3, 1, A, "determined", result="no", settlement_value="0.0000", determination_ts=1))
+    h.feed(
+        encode.lifecycle_frame(
+            3, 1, A, "determined", result="no", settlement_value="0.0000", determination_ts=1
+        )
+    )
     status = h.books[A].status
     assert status.closed and status.result == "no" and status.settlement_ticks == 0

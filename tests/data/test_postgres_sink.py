@@ -10,7 +10,12 @@ import psycopg
 import pytest
 
 from kalshi_rl.data.lake.tables import DELTAS, SNAPSHOTS, rows_to_table
-from kalshi_rl.data.storage.database import create_db_engine, libpq_conninfo, open_database, parse_database_url
+from kalshi_rl.data.storage.database import (
+    create_db_engine,
+    libpq_conninfo,
+    open_database,
+    parse_database_url,
+)
 from kalshi_rl.data.storage.migrate import upgrade
 from kalshi_rl.data.storage.postgres_sink import PostgresSink
 
@@ -24,7 +29,22 @@ def deltas(start: int, n: int) -> list[tuple[object, ...]]:
     for i in range(n):
         seq = start + i
         size_after = (0, 67899, 50)[seq % 3]
-        rows.append(("KX-1", 1_776_664_537_000 + seq, T0 + seq, "s1", 1, 2, seq, 9, "no", 520, 67899 if seq % 3 == 1 else -50, size_after))
+        rows.append(
+            (
+                "KX-1",
+                1_776_664_537_000 + seq,
+                T0 + seq,
+                "s1",
+                1,
+                2,
+                seq,
+                9,
+                "no",
+                520,
+                67899 if seq % 3 == 1 else -50,
+                size_after,
+            )
+        )
     return rows
 
 
@@ -55,7 +75,10 @@ def _rows(pg_url: str, sql: str) -> list[tuple[object, ...]]:
 def test_deltas_are_stored_with_exact_prices_and_counts(sink_and_url) -> None:  # type: ignore[no-untyped-def]
     sink, url = sink_and_url
     sink.write({"deltas": rows_to_table(DELTAS, deltas(1, 3))})
-    rows = _rows(url, "SELECT sequence_number, delta_type, side, price, quantity, delta, timestamp FROM orderbook_deltas ORDER BY 1")
+    rows = _rows(
+        url,
+        "SELECT sequence_number, delta_type, side, price, quantity, delta, timestamp FROM orderbook_deltas ORDER BY 1",
+    )
     assert rows == [
         (1, "add", "no_bid", Decimal("0.0520"), Decimal("678.99"), Decimal("678.99"), 1_776_664_537_001),
         (2, "update", "no_bid", Decimal("0.0520"), Decimal("0.50"), Decimal("-0.50"), 1_776_664_537_002),

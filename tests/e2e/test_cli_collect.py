@@ -51,7 +51,9 @@ def test_sim_collect_inspect_with_postgres(sim_process, pg_url: str, tmp_path: P
     assert table.returncode == 0 and sim.tickers[0] in table.stdout and "coverage" in table.stdout
 
 
-def test_sigkilled_collector_leaves_a_readable_lake_and_the_next_run_recovers_it(sim_process, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_sigkilled_collector_leaves_a_readable_lake_and_the_next_run_recovers_it(
+    sim_process, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     sim = sim_process("--markets", "1", "--rate", "2000")
     proc = subprocess.Popen(
         [KALSHI_RL, "collect", *markets_args(sim.tickers), "--ws-url", sim.ws_url, "--data-dir", str(tmp_path),
@@ -69,7 +71,17 @@ def test_sigkilled_collector_leaves_a_readable_lake_and_the_next_run_recovers_it
     report = json.loads(run_cli("inspect", "data", "--data-dir", str(tmp_path), "--json").stdout)
     assert report["open_journals"] > 0
     # The next collector finalises them: nothing flushed before the kill is lost.
-    again = run_cli("collect", *markets_args(sim.tickers), "--ws-url", sim.ws_url, "--data-dir", str(tmp_path), "--duration", "1", "--json")
+    again = run_cli(
+        "collect",
+        *markets_args(sim.tickers),
+        "--ws-url",
+        sim.ws_url,
+        "--data-dir",
+        str(tmp_path),
+        "--duration",
+        "1",
+        "--json",
+    )
     assert again.returncode == 0, again.stderr
     second = sum(m["deltas"] for m in json.loads(again.stdout)["markets"].values())
     after = duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/deltas/**/*.parquet')").fetchall()[0][0]
@@ -90,7 +102,10 @@ def test_ctrl_c_flushes_every_queue(sim_process, tmp_path: Path) -> None:  # typ
     summary = json.loads(out)
     deltas = sum(m["deltas"] for m in summary["markets"].values())
     lake = tmp_path / "lake"
-    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/deltas/**/*.parquet')").fetchall()[0][0] == deltas
+    assert (
+        duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/deltas/**/*.parquet')").fetchall()[0][0]
+        == deltas
+    )
     frames = duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/frames/**/*.parquet')").fetchall()[0][0]
     assert frames == summary["frames"]
     assert not list((lake / "_journal").rglob("*.arrows"))

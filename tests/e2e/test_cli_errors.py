@@ -32,7 +32,9 @@ def assert_one_line_error(result, *fragments: str) -> None:  # type: ignore[no-u
 def write_key(path: Path) -> rsa.RSAPrivateKey:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     return key
 
@@ -54,7 +56,9 @@ def test_garbage_key_file_is_explained(tmp_path: Path) -> None:
 
 
 def test_production_without_credentials_is_refused(tmp_path: Path) -> None:
-    assert_one_line_error(run_cli("collect", "-m", "KX-1", "--data-dir", str(tmp_path)), "KALSHI_API_KEY", "kalshi-rl sim")
+    assert_one_line_error(
+        run_cli("collect", "-m", "KX-1", "--data-dir", str(tmp_path)), "KALSHI_API_KEY", "kalshi-rl sim"
+    )
 
 
 def test_unreachable_database_is_explained(sim_process, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -70,7 +74,17 @@ def test_unreachable_database_is_explained(sim_process, tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_unmigrated_database_says_to_run_db_upgrade(sim_process, pg_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sim = sim_process("--markets", "1")
-    result = run_cli("collect", "-m", sim.tickers[0], "--ws-url", sim.ws_url, "--data-dir", str(tmp_path), "--database-url", pg_url)
+    result = run_cli(
+        "collect",
+        "-m",
+        sim.tickers[0],
+        "--ws-url",
+        sim.ws_url,
+        "--data-dir",
+        str(tmp_path),
+        "--database-url",
+        pg_url,
+    )
     assert_one_line_error(result, "kalshi-rl db upgrade")
 
 
@@ -86,7 +100,9 @@ def test_unknown_market_is_reported(sim_process, tmp_path: Path) -> None:  # typ
 
 
 def test_unreachable_exchange_is_explained(tmp_path: Path) -> None:
-    result = run_cli("collect", "-m", "KX-1", "--ws-url", "ws://127.0.0.1:1/trade-api/ws/v2", "--data-dir", str(tmp_path))
+    result = run_cli(
+        "collect", "-m", "KX-1", "--ws-url", "ws://127.0.0.1:1/trade-api/ws/v2", "--data-dir", str(tmp_path)
+    )
     assert_one_line_error(result, "cannot reach")
 
 
@@ -98,14 +114,31 @@ def test_live_mode_is_refused(tmp_path: Path) -> None:
 def test_wrong_key_is_an_auth_error_and_the_right_key_collects(sim_process, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     key = write_key(tmp_path / "good.pem")
     (tmp_path / "good.pub").write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
     write_key(tmp_path / "other.pem")
     sim = sim_process("--markets", "1", "--public-key", str(tmp_path / "good.pub"))
-    args = ("collect", "-m", sim.tickers[0], "--ws-url", sim.ws_url, "--data-dir", str(tmp_path), "--duration", "1", "--json")
-    wrong = run_cli(*args, env=cli_env(KALSHI_API_KEY="key-id", KALSHI_PRIVATE_KEY_PATH=str(tmp_path / "other.pem")))
+    args = (
+        "collect",
+        "-m",
+        sim.tickers[0],
+        "--ws-url",
+        sim.ws_url,
+        "--data-dir",
+        str(tmp_path),
+        "--duration",
+        "1",
+        "--json",
+    )
+    wrong = run_cli(
+        *args, env=cli_env(KALSHI_API_KEY="key-id", KALSHI_PRIVATE_KEY_PATH=str(tmp_path / "other.pem"))
+    )
     assert_one_line_error(wrong, "refused our credentials", "KALSHI_PRIVATE_KEY_PATH")
     unsigned = run_cli(*args)
     assert_one_line_error(unsigned, "refused our credentials")
-    right = run_cli(*args, env=cli_env(KALSHI_API_KEY="key-id", KALSHI_PRIVATE_KEY_PATH=str(tmp_path / "good.pem")))
+    right = run_cli(
+        *args, env=cli_env(KALSHI_API_KEY="key-id", KALSHI_PRIVATE_KEY_PATH=str(tmp_path / "good.pem"))
+    )
     assert right.returncode == 0, right.stderr

@@ -68,7 +68,10 @@ async def wait_until_books_match(sim: SimExchange, collector: Collector, timeout
     deadline = loop.time() + timeout_s
     while loop.time() < deadline:
         await sim.drain()
-        if all(_book(collector, t) == _sim_book(sim, t) and not collector.books[t].state.stale for t in sim.tickers):
+        if all(
+            _book(collector, t) == _sim_book(sim, t) and not collector.books[t].state.stale
+            for t in sim.tickers
+        ):
             return
         await asyncio.sleep(0.05)
     raise AssertionError("collector books never matched the exchange's")
@@ -85,14 +88,20 @@ def _sim_book(sim: SimExchange, ticker: str) -> tuple[dict[int, int], dict[int, 
 
 
 async def test_collect_under_faults_stores_every_trustworthy_delta_exactly_once(
-    make_sim, pg_url: str, tmp_path: Path  # type: ignore[no-untyped-def]
+    make_sim,
+    pg_url: str,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    faults = FaultConfig(drop_every=3_000, gap_every=700, malformed_every=500, stall_every=1_700, stall_seconds=0.4)
+    faults = FaultConfig(
+        drop_every=3_000, gap_every=700, malformed_every=500, stall_every=1_700, stall_seconds=0.4
+    )
     sim: SimExchange = await make_sim(SimConfig(markets=2, seed=11, rate=2_500, faults=faults))
     upgrade(create_db_engine(parse_database_url(pg_url)))
     lake = tmp_path / "lake"
     config = CollectorConfig(
-        ws=WsConfig(url=sim.ws_url, market_tickers=tuple(sim.tickers), reconnect_initial_s=0.05, resync_timeout_s=2.0),
+        ws=WsConfig(
+            url=sim.ws_url, market_tickers=tuple(sim.tickers), reconnect_initial_s=0.05, resync_timeout_s=2.0
+        ),
         rest_url=sim.rest_url,
         lake_dir=lake,
         database_url=pg_url,
@@ -131,7 +140,9 @@ async def test_collect_under_faults_stores_every_trustworthy_delta_exactly_once(
         pg_rows = pg.execute("SELECT conn_id, sid, sequence_number FROM orderbook_deltas").fetchall()
         snapshots_pg = pg.execute("SELECT count(*) FROM orderbook_snapshots").fetchone()
     assert Counter(pg_rows) == Counter(lake_rows)
-    snapshots_lake = con.execute(f"SELECT count(*) FROM read_parquet('{lake}/snapshots/**/*.parquet')").fetchone()
+    snapshots_lake = con.execute(
+        f"SELECT count(*) FROM read_parquet('{lake}/snapshots/**/*.parquet')"
+    ).fetchone()
     assert snapshots_pg == snapshots_lake
 
     # Counts reconcile: one frames row per frame the exchange sent, by disposition.
@@ -144,6 +155,8 @@ async def test_collect_under_faults_stores_every_trustworthy_delta_exactly_once(
     assert sum(frames.values()) == summary.frames == sent
     applied_deltas = sum(s.deltas for s in summary.markets.values())
     assert applied_deltas == len(lake_rows)
-    quarantined = con.execute(f"SELECT count(*) FROM read_parquet('{lake}/quarantine/**/*.parquet')").fetchone()[0]
+    quarantined = con.execute(
+        f"SELECT count(*) FROM read_parquet('{lake}/quarantine/**/*.parquet')"
+    ).fetchone()[0]
     assert frames["quarantined"] == quarantined == expected_quarantined
     assert quarantined >= sim.counters.malformed_sent * 2 // 3

@@ -69,6 +69,8 @@ async def test_postgres_outage_mid_run_loses_nothing(make_sim, pg_url: str, tmp_
         f"SELECT conn_id, sid, seq FROM read_parquet('{lake}/deltas/**/*.parquet') ORDER BY seq"
     ).fetchall()
     with psycopg.connect(pg_url) as pg:
-        pg_rows = pg.execute("SELECT conn_id, sid, sequence_number FROM orderbook_deltas ORDER BY id").fetchall()
+        pg_rows = pg.execute(
+            "SELECT conn_id, sid, sequence_number FROM orderbook_deltas ORDER BY id"
+        ).fetchall()
     assert pg_rows == lake_rows  # same rows, same order, none lost or doubled
     assert len(pg_rows) == sum(s.deltas for s in summary.markets.values()) > 5_000

@@ -94,9 +94,18 @@ class LakeReader:
             for market, date, *values in self.query(sql.format(t=table)):
                 parts.setdefault((market, str(date)), {}).update(zip(_KEYS[table], values, strict=True))
 
-        fold("snapshots", "SELECT market_ticker, date, count(*), min(ts_recv_ns), max(ts_recv_ns), count(DISTINCT segment) FROM {t} GROUP BY ALL")
-        fold("deltas", "SELECT market_ticker, date, count(*), min(ts_recv_ns), max(ts_recv_ns) FROM {t} GROUP BY ALL")
-        fold("trades", "SELECT market_ticker, date, count(*), min(ts_recv_ns), max(ts_recv_ns) FROM {t} GROUP BY ALL")
+        fold(
+            "snapshots",
+            "SELECT market_ticker, date, count(*), min(ts_recv_ns), max(ts_recv_ns), count(DISTINCT segment) FROM {t} GROUP BY ALL",
+        )
+        fold(
+            "deltas",
+            "SELECT market_ticker, date, count(*), min(ts_recv_ns), max(ts_recv_ns) FROM {t} GROUP BY ALL",
+        )
+        fold(
+            "trades",
+            "SELECT market_ticker, date, count(*), min(ts_recv_ns), max(ts_recv_ns) FROM {t} GROUP BY ALL",
+        )
         fold(
             "book_events",
             "SELECT market_ticker, date, count(*) FILTER (kind = 'gap'), count(*) FILTER (kind = 'resync'), "

@@ -163,8 +163,7 @@ FRAMES = LakeTable(
 )
 
 TABLES: dict[str, LakeTable] = {
-    t.name: t
-    for t in (SNAPSHOTS, DELTAS, TRADES, LIFECYCLE, MARKETS, BOOK_EVENTS, QUARANTINE, FRAMES)
+    t.name: t for t in (SNAPSHOTS, DELTAS, TRADES, LIFECYCLE, MARKETS, BOOK_EVENTS, QUARANTINE, FRAMES)
 }
 
 

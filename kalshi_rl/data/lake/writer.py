@@ -38,7 +38,7 @@ _LOCK = "LOCK"
 
 
 class _Journal:
-    __slots__ = ("path", "final_path", "file", "writer", "opened_at", "rows")
+    __slots__ = ("file", "final_path", "opened_at", "path", "rows", "writer")
 
     def __init__(self, path: Path, final_path: Path, schema: pa.Schema) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,7 +76,9 @@ def finalize_journal(journal: Path, final_path: Path) -> Path:
                 except StopIteration:
                     break
                 except (pa.ArrowInvalid, OSError):
-                    logger.warning("journal %s ends in a partial batch; kept %d whole batches", journal, len(batches))
+                    logger.warning(
+                        "journal %s ends in a partial batch; kept %d whole batches", journal, len(batches)
+                    )
                     break
     except (pa.ArrowInvalid, OSError):
         schema = None  # not even a schema was written: nothing was accepted into it

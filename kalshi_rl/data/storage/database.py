@@ -89,7 +89,5 @@ def open_database(database_url: str | None, data_dir: Path) -> Engine:
     current, head = current_revision(engine), head_revision(engine)
     if current != head:
         state = "has no kalshi-rl schema" if current is None else f"is at revision {current}"
-        raise StorageError(
-            f"{redact(url)} {state} (expected {head}); run `kalshi-rl db upgrade` first"
-        )
+        raise StorageError(f"{redact(url)} {state} (expected {head}); run `kalshi-rl db upgrade` first")
     return engine

@@ -10,6 +10,7 @@ so each row lands exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -66,11 +67,11 @@ def _decimal(values: pa.ChunkedArray | pa.Array, scale: int) -> pa.Array:
 
 def _event_ms(data: pa.Table) -> pa.Array:
     recv_ms = pc.divide(data["ts_recv_ns"], 1_000_000)
-    return pc.coalesce(data["ts_exchange_ms"], recv_ms)  # type: ignore[no-any-return]
+    return pc.coalesce(data["ts_exchange_ms"], recv_ms)
 
 
 def _received_at(data: pa.Table) -> pa.Array:
-    return data["ts_recv_ns"].cast(pa.timestamp("ns", "UTC")).cast(pa.timestamp("us", "UTC"), safe=False)  # type: ignore[no-any-return]
+    return data["ts_recv_ns"].cast(pa.timestamp("ns", "UTC")).cast(pa.timestamp("us", "UTC"), safe=False)
 
 
 def _csv(columns: dict[str, pa.Array]) -> bytes:
@@ -82,7 +83,9 @@ def _csv(columns: dict[str, pa.Array]) -> bytes:
 def delta_batch(data: pa.Table) -> _Batch:
     size_after = data["size_after"]
     removed = pc.equal(size_after, 0)
-    delta_type = pc.if_else(removed, "remove", pc.if_else(pc.equal(size_after, data["delta_units"]), "add", "update"))
+    delta_type = pc.if_else(
+        removed, "remove", pc.if_else(pc.equal(size_after, data["delta_units"]), "add", "update")
+    )
     columns = {
         "market_ticker": data["market_ticker"],
         "timestamp": _event_ms(data),
@@ -113,7 +116,13 @@ def _ladder_json(prices: list[int], sizes: list[int], ask: bool) -> str:
 
 def snapshot_batch(data: pa.Table) -> _Batch:
     rows = data.select(["yes_prices", "yes_sizes", "no_prices", "no_sizes"]).to_pylist()
-    ladders: dict[str, list[str]] = {"yes_bids": [], "yes_asks": [], "no_bids": [], "no_asks": [], "checksum": []}
+    ladders: dict[str, list[str]] = {
+        "yes_bids": [],
+        "yes_asks": [],
+        "no_bids": [],
+        "no_asks": [],
+        "checksum": [],
+    }
     for row in rows:
         yes_p, yes_s, no_p, no_s = row["yes_prices"], row["yes_sizes"], row["no_prices"], row["no_sizes"]
         ladders["yes_bids"].append(_ladder_json(yes_p, yes_s, ask=False))
@@ -205,16 +214,16 @@ class PostgresSink:
     def _fail(self, exc: psycopg.Error) -> None:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if self.stats.healthy or reason != self.stats.last_error:
-            logger.warning("PostgreSQL write failed (%s); %d rows kept for retry", reason, self.stats.backlog_rows)
+            logger.warning(
+                "PostgreSQL write failed (%s); %d rows kept for retry", reason, self.stats.backlog_rows
+            )
         self.stats.healthy = False
         self.stats.failures += 1
         self.stats.last_error = reason
         self._next_attempt = time.monotonic() + self._retry_interval_s
         if self._conn is not None:
-            try:
+            with contextlib.suppress(psycopg.Error):
                 self._conn.close()
-            except psycopg.Error:
-                pass
             self._conn = None
 
     def close(self, final_attempts: int = 3) -> None:

@@ -37,7 +37,7 @@ COUNT = ExactDecimal(14, 2)  # contracts, exact to 0.01
 MONEY = ExactDecimal(16, 4)  # dollars
 
 
-def _stream_columns() -> list[Column]:  # type: ignore[type-arg]
+def _stream_columns() -> list[Column]:
     return [
         Column("exchange_ts_ms", BigInteger, comment="Kalshi's message time, when given"),
         Column("session_id", Text, nullable=False, comment="collector run"),

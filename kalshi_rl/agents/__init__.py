@@ -1,0 +1,1 @@
+"""Agents: SB3 training, baselines, evaluation, and the inference policy."""

@@ -1,0 +1,1 @@
+"""Starlette service: /rl/* routes and /rl/ws/* streams."""

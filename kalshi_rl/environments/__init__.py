@@ -1,0 +1,1 @@
+"""The historical Gymnasium environment and the shared observation builder."""

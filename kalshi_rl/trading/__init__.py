@@ -1,0 +1,1 @@
+"""Paper trading: the inference-only actor, the paper client, the portfolio."""
