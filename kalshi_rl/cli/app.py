@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kalshi_rl.cli import collect, db, inspect, sim
+from kalshi_rl.cli import collect, db, evaluate, inspect, sim, train
 
 app = typer.Typer(
     name="kalshi-rl",
@@ -16,6 +16,8 @@ app = typer.Typer(
 )
 app.command("collect")(collect.collect)
 app.command("sim")(sim.sim)
+app.command("train")(train.train)
+app.command("evaluate")(evaluate.evaluate_command)
 app.add_typer(inspect.app, name="inspect")
 app.add_typer(db.app, name="db")
 

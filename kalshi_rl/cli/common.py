@@ -34,6 +34,25 @@ def load_settings(**overrides: Any) -> Settings:
         raise KalshiRLError(f"invalid setting {where}: {first['msg']}") from None
 
 
+def parse_time(text: str | None, what: str) -> int | None:
+    """Parse an ISO 8601 time (UTC unless it says otherwise) or Unix seconds into ns."""
+    if text is None:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        return int(float(text) * 1e9)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise KalshiRLError(f"--{what}: expected an ISO 8601 time like 2026-11-25T14:00:00Z, got {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1e9)
+
+
 def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(

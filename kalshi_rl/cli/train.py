@@ -1,0 +1,80 @@
+"""``kalshi-rl train``: SB3 PPO/A2C on a window of the lake; prints the new model's id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from kalshi_rl.agents import hyperparameters as hp
+from kalshi_rl.agents.training import Trainer, TrainRequest
+from kalshi_rl.cli.common import console, load_settings, parse_time, print_json, setup_logging, user_errors
+from kalshi_rl.cli.windows import load_window
+from kalshi_rl.core.errors import ConfigError
+from kalshi_rl.data.registry import ModelRegistry
+from kalshi_rl.data.storage.database import open_database
+from kalshi_rl.environments.action_space import ActionConfig
+from kalshi_rl.environments.kalshi_env import EnvConfig
+from kalshi_rl.execution.fill_engine import FillConfig
+
+
+@user_errors
+def train(
+    market: list[str] = typer.Option(..., "--market", "-m", help="Market(s) to train on (repeat for several)."),
+    start: str = typer.Option(None, help="Window start (ISO 8601, UTC by default); default: the lake's first data."),
+    end: str = typer.Option(None, help="Window end; default: the lake's last data."),
+    algo: str = typer.Option("ppo", help="ppo or a2c."),
+    timesteps: int = typer.Option(50_000, min=1, help="Total environment steps."),
+    n_envs: int = typer.Option(1, min=1, help="Parallel environments (vectorised)."),
+    name: str = typer.Option(None, help="Model name (versions auto-increment per name)."),
+    parent: str = typer.Option(None, help="Fine-tune from this model (ID, NAME or NAME@VERSION)."),
+    config: Path = typer.Option(None, help="YAML or JSON file of hyperparameters."),
+    seed: int = typer.Option(0, help="Seed for the policy, the envs and the fills."),
+    tick_ms: int = typer.Option(None, help="Step length in ms of event time; default TICK_INTERVAL_SECONDS."),
+    episode_ticks: int = typer.Option(300, min=1, help="Ticks per training episode."),
+    order_contracts: float = typer.Option(10.0, min=0.01, help="Contracts per order."),
+    position_limit: float = typer.Option(50.0, min=0.01, help="Maximum contracts held either way."),
+    latency_ms: float = typer.Option(50.0, min=0.0, help="Order latency in ms of event time."),
+    checkpoint_every: int = typer.Option(10_000, min=1, help="Checkpoint every N timesteps."),
+    source: str = typer.Option("lake", help="lake (Parquet via DuckDB) or postgres."),
+    data_dir: Path = typer.Option(None, help="Data directory; default DATA_DIR or ./data."),
+    database_url: str = typer.Option(None, help="Registry database; default DATABASE_URL, else SQLite in the data dir."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+    json_out: bool = typer.Option(False, "--json", help="Print the model row as JSON."),
+) -> None:
+    """Train an agent on historical books and register it; prints the model id."""
+    setup_logging(quiet=json_out)
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    overrides: dict[str, Any] = hp.load_file(config) if config else {}
+    hp.validate(algo, overrides, n_envs)  # reject bad hyperparameters before loading any data
+    tick = tick_ms if tick_ms is not None else int(settings.tick_interval_seconds * 1000)
+    try:
+        env = EnvConfig(
+            tick_ms=tick,
+            episode_ticks=episode_ticks,
+            actions=ActionConfig(round(order_contracts * 100), round(position_limit * 100)),
+            fill=FillConfig(latency_min_ms=latency_ms, latency_max_ms=latency_ms),
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    engine = open_database(settings.database_url_value, settings.data_dir)
+    data = load_window(settings, tuple(market), parse_time(start, "start"), parse_time(end, "end"), source)
+    request = TrainRequest(
+        algo=algo.lower(), timesteps=timesteps, n_envs=n_envs, seed=seed, name=name, parent=parent,
+        hyperparameters=overrides, env=env, checkpoint_every=checkpoint_every,
+        progress_bar=progress and not json_out and console.is_terminal,
+    )  # fmt: skip
+    trainer = Trainer(ModelRegistry(engine), settings.models_dir)
+    record = trainer.train(request, data)
+    if json_out:
+        print_json(record.to_dict())
+        return
+    console.print(f"model {record.label} [bold]{record.status}[/] after {record.training_timesteps:,} timesteps, "
+                  f"{record.training_episodes:,} episodes")  # fmt: skip
+    if record.notes:
+        console.print(f"notes: {record.notes}")
+    console.print(f"checkpoint: {record.checkpoint_path}")
+    console.print(str(record.id))
+    if record.status == "failed":
+        raise typer.Exit(1)

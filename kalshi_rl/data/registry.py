@@ -1,0 +1,161 @@
+"""The model registry and episode log (spec tables ``models`` and ``trading_episodes``).
+
+Works on PostgreSQL and on the embedded SQLite file through the same SQLAlchemy schema.
+Versions auto-increment per model name (a unique index guards against two runs racing).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from kalshi_rl.core.errors import DataNotFoundError, InvalidValueError
+from kalshi_rl.data.storage.schema import models, trading_episodes
+
+STATUSES = ("training", "ready", "failed", "stopped", "deployed", "archived")
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    id: uuid.UUID
+    name: str
+    version: int
+    architecture: str
+    market_ticker: str
+    parent_model_id: uuid.UUID | None
+    checkpoint_path: str
+    hyperparameters: dict[str, Any]
+    training_config: dict[str, Any]
+    training_episodes: int
+    training_timesteps: int
+    created_at: datetime | None
+    updated_at: datetime | None
+    performance_summary: dict[str, Any] | None
+    status: str
+    notes: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        data["id"] = str(self.id)
+        data["parent_model_id"] = str(self.parent_model_id) if self.parent_model_id else None
+        for key in ("created_at", "updated_at"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ModelRegistry:
+    """Create, find and update model rows; log episodes."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(
+        self,
+        name: str,
+        architecture: str,
+        market_ticker: str,
+        checkpoint_path: str,
+        hyperparameters: dict[str, Any],
+        training_config: dict[str, Any],
+        parent_model_id: uuid.UUID | None = None,
+        status: str = "training",
+        model_id: uuid.UUID | None = None,
+        notes: str | None = None,
+    ) -> ModelRecord:
+        """Insert a model row with the next version for ``name``."""
+        if not name or len(name) > 200:
+            raise InvalidValueError("a model name must be 1-200 characters")
+        if status not in STATUSES:
+            raise InvalidValueError(f"unknown status {status!r} (expected one of {', '.join(STATUSES)})")
+        model_id = model_id or uuid.uuid4()
+        for _attempt in range(5):
+            with self.engine.begin() as conn:
+                version = (conn.execute(select(func.max(models.c.version)).where(models.c.name == name)).scalar() or 0) + 1
+                try:
+                    conn.execute(
+                        models.insert().values(
+                            id=model_id, name=name, version=version, architecture=architecture,
+                            market_ticker=market_ticker, parent_model_id=parent_model_id,
+                            checkpoint_path=checkpoint_path, hyperparameters=hyperparameters,
+                            training_config=training_config, status=status, notes=notes,
+                            created_at=_now(), updated_at=_now(),
+                        )  # fmt: skip
+                    )
+                except IntegrityError:
+                    continue  # another run took this version; try the next
+            return self.get(str(model_id))
+        raise InvalidValueError(f"could not allocate a version for model {name!r}")
+
+    def update(self, model_id: uuid.UUID | str, **values: Any) -> ModelRecord:
+        if "status" in values and values["status"] not in STATUSES:
+            raise InvalidValueError(f"unknown status {values['status']!r}")
+        record = self.get(str(model_id))
+        with self.engine.begin() as conn:
+            conn.execute(update(models).where(models.c.id == record.id).values(updated_at=_now(), **values))
+        return self.get(str(record.id))
+
+    def get(self, ref: str) -> ModelRecord:
+        """Find a model by id, ``name@version`` or ``name`` (its latest version)."""
+        query = select(models)
+        try:
+            query = query.where(models.c.id == uuid.UUID(ref))
+        except ValueError:
+            name, _, version = ref.partition("@")
+            query = query.where(models.c.name == name)
+            if version:
+                if not version.isdigit():
+                    raise InvalidValueError(f"expected NAME@VERSION with a number, got {ref!r}") from None
+                query = query.where(models.c.version == int(version))
+            query = query.order_by(models.c.version.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            raise DataNotFoundError(f"no model {ref!r} in the registry (see `kalshi-rl inspect models`)")
+        return ModelRecord(**dict(row))
+
+    def list(self, status: str | None = None, market: str | None = None, name: str | None = None, limit: int = 100) -> list[ModelRecord]:
+        query = select(models).order_by(models.c.created_at.desc()).limit(limit)
+        if status:
+            query = query.where(models.c.status == status)
+        if market:
+            query = query.where(models.c.market_ticker == market)
+        if name:
+            query = query.where(models.c.name == name)
+        with self.engine.connect() as conn:
+            return [ModelRecord(**dict(r)) for r in conn.execute(query).mappings()]
+
+    # -- episodes -----------------------------------------------------------------------------
+
+    def add_episodes(self, rows: list[dict[str, Any]]) -> int:
+        """Insert trading_episodes rows (each with model_id, market_ticker, start_time, mode, ...)."""
+        if not rows:
+            return 0
+        for row in rows:
+            if row.get("mode") not in ("training", "paper"):
+                raise InvalidValueError(f"episode mode must be 'training' or 'paper', got {row.get('mode')!r}")
+            row.setdefault("episode_id", uuid.uuid4())
+        with self.engine.begin() as conn:
+            conn.execute(trading_episodes.insert(), rows)
+        return len(rows)
+
+    def episodes(self, model_id: uuid.UUID | str | None = None, mode: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        query = select(trading_episodes).order_by(trading_episodes.c.start_time.desc()).limit(limit)
+        if model_id is not None:
+            query = query.where(trading_episodes.c.model_id == self.get(str(model_id)).id)
+        if mode:
+            query = query.where(trading_episodes.c.mode == mode)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]

@@ -1,0 +1,215 @@
+"""``KalshiTradingEnv``: a Gymnasium env that replays recorded Kalshi books (spec §4.3).
+
+All data is preloaded at construction (``ReplayData`` -> one ``Tape`` per segment); ``reset``
+and ``step`` touch no database, file or network. An episode is a stretch of one tape: one
+market, one gap-free segment, never stitched across a gap or a market boundary. Each step is
+one tick of event time: the agent sees the book at ``t`` (the shared observation builder),
+its order executes ``latency`` later through the shared ``FillEngine`` (walking the book,
+consuming liquidity, paying Kalshi's taker fee), and the reward is the change in equity
+marked at the mid. An episode ends at its tape's end (terminated; positions settle at 0 or 1
+if the market closed and its result is known, else stay marked to market) or after
+``episode_ticks`` (truncated).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from kalshi_rl.core.errors import DataNotFoundError
+from kalshi_rl.data.replay import ReplayData
+from kalshi_rl.environments.action_space import ACTION_NAMES, N_ACTIONS, ActionConfig, decode_action
+from kalshi_rl.environments.observation_space import (
+    OBSERVATION_BOUND,
+    OBSERVATION_SPEC,
+    BookFeatures,
+    ObservationSpec,
+    PositionState,
+    build_observation_from_orderbook,
+)
+from kalshi_rl.environments.reward import RewardConfig, step_reward
+from kalshi_rl.environments.tape import Tape, record_tape
+from kalshi_rl.execution.fill_engine import FillConfig, FillEngine
+from kalshi_rl.execution.position import MICRO_PER_DOLLAR, PositionLedger
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Everything that shapes the env; ``contract()`` is what a checkpoint is bound to."""
+
+    tick_ms: int = 1_000
+    episode_ticks: int = 300
+    min_episode_ticks: int = 30
+    actions: ActionConfig = field(default_factory=ActionConfig)
+    fill: FillConfig = field(default_factory=FillConfig)
+    reward: RewardConfig = field(default_factory=RewardConfig)
+    spec: ObservationSpec = OBSERVATION_SPEC
+
+    def __post_init__(self) -> None:
+        if self.tick_ms <= 0 or self.episode_ticks < 1 or self.min_episode_ticks < 1:
+            raise ValueError("tick_ms, episode_ticks and min_episode_ticks must be positive")
+        if self.fill.latency_max_ms >= self.tick_ms:
+            raise ValueError("the fill latency must be shorter than a tick")
+
+    def contract(self) -> dict[str, object]:
+        """The train/serve contract: what the actor must reproduce exactly (JSON-normal form)."""
+        contract = {
+            "observation_spec": self.spec.to_dict(),
+            "observation_fingerprint": self.spec.fingerprint(),
+            "action_map": {str(k): v for k, v in ACTION_NAMES.items()},
+            "actions": self.actions.to_dict(),
+            "fill": self.fill.to_dict(),
+            "tick_ms": self.tick_ms,
+        }
+        return json.loads(json.dumps(contract))  # the form it has after a trip through JSON
+
+
+def env_config_from_contract(contract: dict[str, Any], **overrides: Any) -> EnvConfig:
+    """Rebuild the env a checkpoint was trained in (for evaluation), from its contract."""
+    actions = contract["actions"]
+    config = EnvConfig(
+        tick_ms=int(contract["tick_ms"]),
+        actions=ActionConfig(int(actions["order_units"]), int(actions["position_limit_units"])),
+        fill=FillConfig.from_dict(contract["fill"]),
+        spec=ObservationSpec.from_dict(contract["observation_spec"]),
+        **overrides,
+    )
+    if config.contract() != contract:
+        raise ValueError("this version of kalshi-rl cannot reproduce the checkpoint's contract exactly")
+    return config
+
+
+def build_tapes(data: ReplayData, config: EnvConfig) -> list[Tape]:
+    """Replay every segment of ``data`` once into tapes (done once, shared by envs)."""
+    tick_ns = config.tick_ms * 1_000_000
+    latency_ns = int(config.fill.latency_max_ms * 1_000_000)
+    tapes = []
+    for segment in data.segments:
+        tape = record_tape(segment, data.meta[segment.market_ticker], tick_ns, latency_ns, data.start_ns, config.spec)
+        if tape is not None and len(tape) >= config.min_episode_ticks:
+            tapes.append(tape)
+    if not tapes:
+        raise DataNotFoundError(
+            f"the window holds no gap-free stretch of at least {config.min_episode_ticks} ticks "
+            f"of {config.tick_ms} ms ({len(data.segments)} segment(s) found)"
+        )
+    return tapes
+
+
+class KalshiTradingEnv(gym.Env[np.ndarray, np.int64]):
+    """Historical replay of Kalshi books; see the module docstring."""
+
+    metadata = {"render_modes": []}  # noqa: RUF012 - Gymnasium's convention
+
+    def __init__(self, tapes: list[Tape], config: EnvConfig | None = None, sequential: bool = False) -> None:
+        super().__init__()
+        if not tapes:
+            raise DataNotFoundError("KalshiTradingEnv needs at least one tape")
+        self.config = config or EnvConfig()
+        self.tapes = tapes
+        self.sequential = sequential  # evaluation: walk every tape from its start, in order
+        bound = OBSERVATION_BOUND
+        self.observation_space = spaces.Box(-bound, bound, shape=(self.config.spec.size,), dtype=np.float32)
+        self.action_space = spaces.Discrete(N_ACTIONS)
+        self.fills = FillEngine(self.config.fill, seed=0)
+        self._latency_ns = int(self.config.fill.latency_max_ms * 1_000_000)
+        self._tape = tapes[0]
+        self._next_tape = 0
+        self._k = self._end = self._start = 0
+        self._ledger = PositionLedger()
+        self._mark = 5_000.0
+        self._equity = 0.0
+        self._episode_reward = 0.0
+        self._steps = 0
+
+    # -- gymnasium API ------------------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        self.fills.reset(seed=int(self.np_random.integers(2**31)) if seed is not None else None)
+        if self.sequential:
+            self._tape = self.tapes[self._next_tape % len(self.tapes)]
+            self._next_tape += 1
+            start, end = 0, len(self._tape)
+        else:
+            self._tape = self.tapes[int(self.np_random.integers(len(self.tapes)))]
+            length = len(self._tape)
+            span = min(self.config.episode_ticks, length)
+            start = int(self.np_random.integers(0, length - span + 1))
+            end = start + span
+        self._k, self._end, self._start = start, end, start
+        self._ledger = PositionLedger()
+        self._mark = self._mark_at(start, 5_000.0)
+        self._equity = 0.0
+        self._episode_reward = 0.0
+        self._steps = 0
+        return self._observation(), {"market_ticker": self._tape.market_ticker, "tick_ns": int(self._tape.tick_ns[start])}
+
+    def step(self, action: np.int64 | int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        tape, k = self._tape, self._k
+        ledger = self._ledger
+        info: dict[str, Any] = {}
+        intent = decode_action(int(action), ledger.position_units, self.config.actions)
+        if intent is not None:
+            exec_ns = int(tape.tick_ns[k]) + self._latency_ns
+            fill = self.fills.buy(intent.side, intent.count_units, tape.ask_levels(intent.side, k), exec_ns)
+            for price, units, fee_ticks in fill.levels:
+                ledger.buy(intent.side, units, price, fee_ticks)
+            info["fill"] = {"side": intent.side.value, "units": fill.filled_units, "vwap_ticks": fill.vwap_ticks, "fee_ticks": fill.fee_ticks}
+        self._k = k + 1
+        self._steps += 1
+        terminated = self._k >= len(tape)
+        truncated = not terminated and self._k >= self._end
+        last = min(self._k, len(tape) - 1)
+        self._mark = self._mark_at(last, self._mark)
+        if terminated and tape.settlement_ticks is not None:
+            ledger.settle(tape.settlement_ticks)
+            info["settled_at_ticks"] = tape.settlement_ticks
+        equity = ledger.equity_micro(self._mark)
+        reward = step_reward(self._equity, equity, ledger.position_units, self.config.reward)
+        self._equity = equity
+        self._episode_reward += reward
+        if terminated or truncated:
+            info["episode_summary"] = self.summary()
+        return self._observation(last), float(reward), terminated, truncated, info
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _mark_at(self, k: int, fallback: float) -> float:
+        mark = float(self._tape.marks[k])
+        return fallback if math.isnan(mark) else mark
+
+    def _observation(self, k: int | None = None) -> np.ndarray:
+        k = self._k if k is None else k
+        ledger = self._ledger
+        book = BookFeatures(self._tape.features[k], self._mark)
+        position = PositionState(
+            ledger.position_units, ledger.average_cost_ticks(), self.config.actions.position_limit_units
+        )
+        return build_observation_from_orderbook(book, position, spec=self.config.spec)
+
+    def summary(self) -> dict[str, Any]:
+        ledger = self._ledger
+        return {
+            "market_ticker": self._tape.market_ticker,
+            "segment": self._tape.segment,
+            "start_ns": int(self._tape.tick_ns[self._start]),
+            "end_ns": int(self._tape.tick_ns[min(self._k, len(self._tape) - 1)]),
+            "steps": self._steps,
+            "pnl": self._equity / MICRO_PER_DOLLAR,
+            "reward": self._episode_reward,
+            "fees": ledger.fees_micro / MICRO_PER_DOLLAR,
+            "position_units": ledger.position_units,
+            "contracts_traded": ledger.contracts_traded_units / 100,
+            "settled": ledger.position_units == 0 and self._tape.settlement_ticks is not None and self._k >= len(self._tape),
+        }
+
+    @property
+    def ledger(self) -> PositionLedger:
+        return self._ledger

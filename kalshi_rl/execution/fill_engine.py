@@ -1,0 +1,174 @@
+"""``FillEngine``: fill an order against a book, as one taker among others.
+
+Used by the training env (on replayed books) and by the paper client (on the live book), so
+both fill the same way:
+
+- it walks the levels best first (partial fills, VWAP, slippage against the best price), up to
+  a limit price and ``max_levels`` deep;
+- it remembers the liquidity it took: each consumed (ladder, price) level is shown smaller by
+  the amount taken, and that memory fades linearly over ``restore_ms`` of **event time** (never
+  wall-clock), so repeated orders walk deeper instead of taking the same level forever;
+- it charges Kalshi's fee once per fill (per price level), rounded up to $0.0001;
+- latency is applied in event time by the caller with ``latency_ns()``, drawn from a seeded RNG.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from kalshi_rl.core.events import Level, Side
+from kalshi_rl.core.units import PRICE_SCALE
+from kalshi_rl.execution.fees import KALSHI_FEES, FeeModel
+
+
+@dataclass(frozen=True)
+class FillConfig:
+    """How fills are simulated; part of the train/serve contract."""
+
+    latency_min_ms: float = 50.0
+    latency_max_ms: float = 50.0
+    restore_ms: float = 5_000.0
+    max_levels: int = 10
+    fees: FeeModel = field(default_factory=lambda: KALSHI_FEES)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.latency_min_ms <= self.latency_max_ms:
+            raise ValueError("latency must satisfy 0 <= min <= max")
+        if self.restore_ms < 0 or self.max_levels < 1:
+            raise ValueError("restore_ms must be >= 0 and max_levels >= 1")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "latency_min_ms": self.latency_min_ms,
+            "latency_max_ms": self.latency_max_ms,
+            "restore_ms": self.restore_ms,
+            "max_levels": self.max_levels,
+            "fees": self.fees.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> FillConfig:
+        fees = data.get("fees")
+        return cls(
+            latency_min_ms=float(data["latency_min_ms"]),  # type: ignore[arg-type]
+            latency_max_ms=float(data["latency_max_ms"]),  # type: ignore[arg-type]
+            restore_ms=float(data["restore_ms"]),  # type: ignore[arg-type]
+            max_levels=int(data["max_levels"]),  # type: ignore[call-overload]
+            fees=FeeModel.from_dict(fees) if isinstance(fees, dict) else KALSHI_FEES,
+        )
+
+
+@dataclass(frozen=True)
+class Fill:
+    """The outcome of one order: what filled, where, and what it cost."""
+
+    side: Side
+    requested_units: int
+    filled_units: int
+    cost_micro: int  # sum of price x units over the levels taken
+    fee_ticks: int
+    levels: tuple[tuple[int, int, int], ...]  # per fill: (price in the bought side's frame, units, fee ticks)
+    best_ticks: int | None  # the best price when the order arrived
+
+    @property
+    def vwap_ticks(self) -> float:
+        return self.cost_micro / self.filled_units if self.filled_units else 0.0
+
+    @property
+    def slippage_ticks(self) -> float:
+        """VWAP minus the best price (what walking the book cost per contract)."""
+        return self.vwap_ticks - self.best_ticks if self.filled_units and self.best_ticks else 0.0
+
+
+class FillEngine:
+    """Fills taker orders against ask ladders, remembering consumed liquidity."""
+
+    def __init__(self, config: FillConfig | None = None, seed: int | None = 0) -> None:
+        self.config = config or FillConfig()
+        self._rng = random.Random(seed)
+        # (ladder side, bid price in that ladder) -> [(units taken, event time ns)]
+        self._taken: dict[tuple[Side, int], list[tuple[int, int]]] = {}
+
+    def reset(self, seed: int | None = None) -> None:
+        self._taken.clear()
+        if seed is not None:
+            self._rng.seed(seed)
+
+    def latency_ns(self) -> int:
+        """Draw this order's latency (event time), deterministic for the engine's seed."""
+        low, high = self.config.latency_min_ms, self.config.latency_max_ms
+        ms = low if low == high else self._rng.uniform(low, high)
+        return int(ms * 1_000_000)
+
+    def _taken_now(self, key: tuple[Side, int], now_ns: int) -> int:
+        entries = self._taken.get(key)
+        if not entries:
+            return 0
+        restore_ns = self.config.restore_ms * 1_000_000
+        remaining = 0.0
+        alive = []
+        for units, at_ns in entries:
+            age = now_ns - at_ns
+            if age <= 0:
+                left = float(units)
+            else:
+                left = units * (1.0 - age / restore_ns) if restore_ns else 0.0
+            if left > 0:
+                remaining += left
+                alive.append((units, at_ns))
+        if alive:
+            self._taken[key] = alive
+        else:
+            del self._taken[key]
+        return int(remaining + 0.999999)  # round the hidden amount up: never overstate liquidity
+
+    def available(self, side: Side, asks: Sequence[Level], now_ns: int) -> list[Level]:
+        """The asks of ``side`` as this engine sees them: displayed minus what it took."""
+        ladder = side.opposite  # a YES ask at p is a NO bid at 1 - p
+        out = []
+        for price, size in asks:
+            left = size - self._taken_now((ladder, PRICE_SCALE - price), now_ns)
+            if left > 0:
+                out.append((price, left))
+        return out
+
+    def buy(
+        self,
+        side: Side,
+        count_units: int,
+        asks: Sequence[Level],
+        now_ns: int,
+        limit_ticks: int | None = None,
+    ) -> Fill:
+        """Buy up to ``count_units`` of ``side`` from ``asks`` (best first) at ``now_ns``.
+
+        ``asks`` are that side's asks in its own price frame (for YES: 1 - the NO bids).
+        ``limit_ticks`` caps the price paid (None = a market order, bounded by ``max_levels``).
+        """
+        if count_units <= 0:
+            raise ValueError(f"order count must be positive, got {count_units}")
+        ladder = side.opposite
+        fees = self.config.fees
+        need = count_units
+        cost = fee = 0
+        taken: list[tuple[int, int, int]] = []
+        best = asks[0][0] if asks else None
+        for depth, (price, size) in enumerate(asks):
+            if need == 0 or depth >= self.config.max_levels:
+                break
+            if limit_ticks is not None and price > limit_ticks:
+                break
+            key = (ladder, PRICE_SCALE - price)
+            available = size - self._taken_now(key, now_ns)
+            if available <= 0:
+                continue
+            units = min(need, available)
+            need -= units
+            level_fee = fees.fee_ticks(units, price, taker=True)
+            cost += price * units
+            fee += level_fee
+            taken.append((price, units, level_fee))
+            self._taken.setdefault(key, []).append((units, now_ns))
+        return Fill(side, count_units, count_units - need, cost, fee, tuple(taken), best)
