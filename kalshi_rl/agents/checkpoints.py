@@ -51,4 +51,4 @@ def save_checkpoint(model: Saveable, directory: Path, contract: dict[str, Any]) 
 
 def read_contract(directory: Path) -> dict[str, Any]:
     with open(directory / CONTRACT) as handle:
-        return json.load(handle)  # type: ignore[no-any-return]
+        return json.load(handle)

@@ -56,7 +56,9 @@ class MomentumRule:
 
     name = "momentum"
 
-    def __init__(self, window: int = 5, threshold: float = 0.02, spec: ObservationSpec = OBSERVATION_SPEC) -> None:
+    def __init__(
+        self, window: int = 5, threshold: float = 0.02, spec: ObservationSpec = OBSERVATION_SPEC
+    ) -> None:
         features = spec.features
         key = f"move_{window}"
         if key not in features:

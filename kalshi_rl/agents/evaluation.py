@@ -77,7 +77,11 @@ def run_policy(policy: Policy, tapes: list[Tape], config: EnvConfig, seed: int =
         turnover += summary["contracts_traded"]
     pnl = np.asarray(step_pnl)
     curve = np.cumsum(pnl)
-    drawdown = float(np.max(np.maximum.accumulate(np.concatenate(([0.0], curve)))[1:] - curve)) if len(curve) else 0.0
+    drawdown = (
+        float(np.max(np.maximum.accumulate(np.concatenate(([0.0], curve)))[1:] - curve))
+        if len(curve)
+        else 0.0
+    )
     std = float(pnl.std()) if len(pnl) > 1 else 0.0
     per_hour = math.sqrt(3_600_000 / config.tick_ms)
     return Metrics(

@@ -27,7 +27,11 @@ _COMMON: dict[str, _Check] = {
     "vf_coef": ((int, float), lambda v: 0 <= v <= 10, "a number in [0, 10]"),
     "max_grad_norm": ((int, float), lambda v: v > 0, "a positive number"),
     "normalize_advantage": (bool, lambda v: True, "true or false"),
-    "net_arch": (list, lambda v: 1 <= len(v) <= 8 and all(isinstance(x, int) and 1 <= x <= 4096 for x in v), "a list of 1-8 layer widths"),
+    "net_arch": (
+        list,
+        lambda v: 1 <= len(v) <= 8 and all(isinstance(x, int) and 1 <= x <= 4096 for x in v),
+        "a list of 1-8 layer widths",
+    ),
     "activation": (str, lambda v: v in ("tanh", "relu"), "'tanh' or 'relu'"),
 }
 _PPO: dict[str, _Check] = {
@@ -41,7 +45,15 @@ _A2C: dict[str, _Check] = {
     "use_rms_prop": (bool, lambda v: True, "true or false"),
 }
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "ppo": {"learning_rate": 3e-4, "n_steps": 512, "batch_size": 128, "n_epochs": 10, "gamma": 0.99, "ent_coef": 0.01, "net_arch": [64, 64]},
+    "ppo": {
+        "learning_rate": 3e-4,
+        "n_steps": 512,
+        "batch_size": 128,
+        "n_epochs": 10,
+        "gamma": 0.99,
+        "ent_coef": 0.01,
+        "net_arch": [64, 64],
+    },
     "a2c": {"learning_rate": 7e-4, "n_steps": 16, "gamma": 0.99, "ent_coef": 0.01, "net_arch": [64, 64]},
 }
 
@@ -55,7 +67,9 @@ def load_file(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
+        raise ConfigError(
+            f"{path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}"
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -72,12 +86,16 @@ def validate(algo: str, overrides: dict[str, Any], n_envs: int = 1) -> dict[str,
     problems = []
     for key, value in overrides.items():
         if key not in allowed:
-            problems.append(f"unknown hyperparameter {key!r} for {algo} (allowed: {', '.join(sorted(allowed))})")
+            problems.append(
+                f"unknown hyperparameter {key!r} for {algo} (allowed: {', '.join(sorted(allowed))})"
+            )
             continue
         kind, ok, expected = allowed[key]
-        if isinstance(value, bool) and kind in ((int, float), int):
-            problems.append(f"{key} must be {expected}, got {value!r}")
-        elif not isinstance(value, kind) or not ok(value):
+        if (
+            (isinstance(value, bool) and kind in ((int, float), int))
+            or not isinstance(value, kind)
+            or not ok(value)
+        ):
             problems.append(f"{key} must be {expected}, got {value!r}")
     params = {**DEFAULTS[algo], **overrides}
     if algo == "ppo" and not problems and params["batch_size"] > params["n_steps"] * n_envs:

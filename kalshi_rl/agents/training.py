@@ -103,7 +103,9 @@ class _RunCallback(BaseCallback):
 class TrainingRun:
     """One training run: its registry row, model, checkpoints and episode log."""
 
-    def __init__(self, trainer: Trainer, request: TrainRequest, record: ModelRecord, model: BaseAlgorithm) -> None:
+    def __init__(
+        self, trainer: Trainer, request: TrainRequest, record: ModelRecord, model: BaseAlgorithm
+    ) -> None:
         self.trainer = trainer
         self.request = request
         self.record = record
@@ -144,7 +146,9 @@ class TrainingRun:
         self.trainer.registry.add_episodes(rows)
 
     def checkpoint(self) -> Path:
-        self.last_checkpoint = save_checkpoint(self.model, self.directory, self.trainer.contract_file(self.record))
+        self.last_checkpoint = save_checkpoint(
+            self.model, self.directory, self.trainer.contract_file(self.record)
+        )
         self.trainer.registry.update(
             self.record.id, training_timesteps=int(self.model.num_timesteps), training_episodes=self.episodes
         )
@@ -160,7 +164,9 @@ class TrainingRun:
             Progress(
                 model_id=str(self.record.id),
                 episode=self.episodes,
-                total_episodes=max(self.episodes, self.request.timesteps // max(1, self.request.env.episode_ticks)),
+                total_episodes=max(
+                    self.episodes, self.request.timesteps // max(1, self.request.env.episode_ticks)
+                ),
                 avg_reward=float(np.mean(self._rewards)) if self._rewards else 0.0,
                 loss=float(loss) if loss is not None else None,
                 learning_rate=float(self.model.lr_schedule(self.model._current_progress_remaining)),
@@ -173,7 +179,9 @@ class TrainingRun:
 class Trainer:
     """Trains models on preloaded windows and records them in the registry."""
 
-    def __init__(self, registry: ModelRegistry, models_dir: Path, on_progress: Callable[[Progress], None] | None = None) -> None:
+    def __init__(
+        self, registry: ModelRegistry, models_dir: Path, on_progress: Callable[[Progress], None] | None = None
+    ) -> None:
         self.registry = registry
         self.models_dir = models_dir.resolve()  # registry rows hold absolute checkpoint paths
         self.on_progress = on_progress
@@ -181,8 +189,13 @@ class Trainer:
 
     def contract_file(self, record: ModelRecord) -> dict[str, Any]:
         config = record.training_config
-        return {"model_id": str(record.id), "name": record.name, "version": record.version,
-                "architecture": record.architecture, **config["contract"]}  # fmt: skip
+        return {
+            "model_id": str(record.id),
+            "name": record.name,
+            "version": record.version,
+            "architecture": record.architecture,
+            **config["contract"],
+        }
 
     def train(self, request: TrainRequest, data: ReplayData, tapes: list[Tape] | None = None) -> ModelRecord:
         """Run one training; returns the final registry row (ready, stopped or failed)."""
@@ -207,8 +220,12 @@ class Trainer:
         model = self._model(request, params, venv, parent)
         run = self.current = TrainingRun(self, request, record, model)
         try:
-            model.learn(total_timesteps=request.timesteps, callback=_RunCallback(run), progress_bar=request.progress_bar,
-                        reset_num_timesteps=parent is None)  # fmt: skip
+            model.learn(
+                total_timesteps=request.timesteps,
+                callback=_RunCallback(run),
+                progress_bar=request.progress_bar,
+                reset_num_timesteps=parent is None,
+            )
         except KeyboardInterrupt:
             return self._finish(run, "stopped", f"stopped by Ctrl-C at {model.num_timesteps} timesteps")
         except Exception as exc:
@@ -223,8 +240,13 @@ class Trainer:
     def _finish(self, run: TrainingRun, status: str, notes: str | None) -> ModelRecord:
         run.checkpoint()
         run.flush_episodes()
-        return self.registry.update(run.record.id, status=status, notes=notes,
-                                    training_timesteps=int(run.model.num_timesteps), training_episodes=run.episodes)  # fmt: skip
+        return self.registry.update(
+            run.record.id,
+            status=status,
+            notes=notes,
+            training_timesteps=int(run.model.num_timesteps),
+            training_episodes=run.episodes,
+        )
 
     def _fail(self, run: TrainingRun, exc: BaseException) -> ModelRecord:
         logger.exception("training %s failed", run.record.label)
@@ -233,7 +255,9 @@ class Trainer:
             run.flush_episodes()
         finally:
             record = self.registry.update(
-                run.record.id, status="failed", notes=f"{type(exc).__name__}: {exc}; last good checkpoint: {last}"
+                run.record.id,
+                status="failed",
+                notes=f"{type(exc).__name__}: {exc}; last good checkpoint: {last}",
             )
         return record
 
@@ -242,11 +266,15 @@ class Trainer:
             return None
         parent = self.registry.get(request.parent)
         if parent.architecture.lower() != request.algo:
-            raise ConfigError(f"parent {parent.label} is {parent.architecture}; fine-tune it with --algo {parent.architecture.lower()}")
+            raise ConfigError(
+                f"parent {parent.label} is {parent.architecture}; fine-tune it with --algo {parent.architecture.lower()}"
+            )
         theirs, ours = parent.training_config.get("contract", {}), request.env.contract()
         if theirs != ours:
             differing = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
-            raise ConfigError(f"parent {parent.label} was trained under a different contract ({', '.join(differing)})")
+            raise ConfigError(
+                f"parent {parent.label} was trained under a different contract ({', '.join(differing)})"
+            )
         if not Path(parent.checkpoint_path).is_file():
             raise ConfigError(f"parent {parent.label} has no checkpoint at {parent.checkpoint_path}")
         return parent
@@ -261,7 +289,9 @@ class Trainer:
         return venv
 
     @staticmethod
-    def _model(request: TrainRequest, params: dict[str, Any], venv: VecEnv, parent: ModelRecord | None) -> BaseAlgorithm:
+    def _model(
+        request: TrainRequest, params: dict[str, Any], venv: VecEnv, parent: ModelRecord | None
+    ) -> BaseAlgorithm:
         algo = ALGORITHM_CLASSES[request.algo]
         kwargs = hp.sb3_kwargs(params)
         if parent is not None:
@@ -274,8 +304,12 @@ class Trainer:
         env = request.env
         return {
             "contract": env.contract(),
-            "env": {"tick_ms": env.tick_ms, "episode_ticks": env.episode_ticks, "min_episode_ticks": env.min_episode_ticks,
-                    "reward": env.reward.to_dict()},  # fmt: skip
+            "env": {
+                "tick_ms": env.tick_ms,
+                "episode_ticks": env.episode_ticks,
+                "min_episode_ticks": env.min_episode_ticks,
+                "reward": env.reward.to_dict(),
+            },
             "data": {**data.describe(), "tapes": len(tapes), "ticks": sum(len(t) for t in tapes)},
             "algo": request.algo,
             "timesteps": request.timesteps,

@@ -208,9 +208,16 @@ def summary_table(summary: CollectorSummary) -> Table:
         table.add_column(name, justify="right" if name != "market" else "left")
     for market, s in summary.markets.items():
         table.add_row(
-            market, f"{s.snapshots:,}", f"{s.deltas:,}", f"{s.trades:,}", str(s.gaps), str(s.resyncs),
-            f"{s.stale_skipped:,}", f"{s.quarantined:,}", f"{s.sampled_out:,}",
-        )  # fmt: skip
+            market,
+            f"{s.snapshots:,}",
+            f"{s.deltas:,}",
+            f"{s.trades:,}",
+            str(s.gaps),
+            str(s.resyncs),
+            f"{s.stale_skipped:,}",
+            f"{s.quarantined:,}",
+            f"{s.sampled_out:,}",
+        )
     sinks = "; ".join(
         f"{name}: {sum(st.rows_written.values()):,} rows written"
         + ("" if st.healthy else f", NOT written: {st.backlog_rows:,} ({st.last_error})")

@@ -47,7 +47,9 @@ def parse_time(text: str | None, what: str) -> int | None:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise KalshiRLError(f"--{what}: expected an ISO 8601 time like 2026-11-25T14:00:00Z, got {text!r}") from None
+        raise KalshiRLError(
+            f"--{what}: expected an ISO 8601 time like 2026-11-25T14:00:00Z, got {text!r}"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1e9)

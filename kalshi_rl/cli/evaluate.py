@@ -36,7 +36,9 @@ def evaluate_command(
     registry = ModelRegistry(open_database(settings.database_url_value, settings.data_dir))
     record = registry.get(model)
     if not Path(record.checkpoint_path).is_file():
-        raise ConfigError(f"model {record.label} has no checkpoint at {record.checkpoint_path} (status {record.status})")
+        raise ConfigError(
+            f"model {record.label} has no checkpoint at {record.checkpoint_path} (status {record.status})"
+        )
     try:
         config = env_config_from_contract(record.training_config["contract"])
     except (KeyError, ValueError) as exc:
@@ -51,8 +53,9 @@ def evaluate_command(
         return int(action)
 
     results = evaluate(ModelPolicy(record.label, predict), tapes, config, seed)
-    summary = {
-        "window": data.describe(),
+    window = data.describe()
+    summary: dict[str, object] = {
+        "window": window,
         "results": [m.to_dict() for m in results],
         "beats_baselines": all(results[0].total_pnl > m.total_pnl for m in results[1:]),
     }
@@ -61,11 +64,23 @@ def evaluate_command(
     if json_out:
         print_json({"model": record.label, "model_id": str(record.id), **summary})
         return
-    table = Table(title=f"{record.label} on {', '.join(markets)} {summary['window']['start']} .. {summary['window']['end']}")
+    table = Table(
+        title=f"{record.label} on {', '.join(markets)} {window['start']} .. {window['end']}"
+    )
     for column in ("policy", "P&L $", "Sharpe/h", "max DD $", "win rate", "contracts", "fees $", "trades"):
         table.add_column(column, justify="left" if column == "policy" else "right")
     for m in results:
-        table.add_row(m.policy, f"{m.total_pnl:,.2f}", f"{m.sharpe:.2f}", f"{m.max_drawdown:,.2f}", f"{m.win_rate:.0%}",
-                      f"{m.turnover:,.0f}", f"{m.fees:,.2f}", str(m.trades))  # fmt: skip
-    table.caption = f"{len(tapes)} segment(s), {results[0].steps:,} ticks of {config.tick_ms} ms; data {data.fingerprint}"
+        table.add_row(
+            m.policy,
+            f"{m.total_pnl:,.2f}",
+            f"{m.sharpe:.2f}",
+            f"{m.max_drawdown:,.2f}",
+            f"{m.win_rate:.0%}",
+            f"{m.turnover:,.0f}",
+            f"{m.fees:,.2f}",
+            str(m.trades),
+        )
+    table.caption = (
+        f"{len(tapes)} segment(s), {results[0].steps:,} ticks of {config.tick_ms} ms; data {data.fingerprint}"
+    )
     console.print(table)

@@ -85,10 +85,17 @@ def inspect_data(
         table.add_column(name, justify="left" if name in ("market", "date", "span (UTC)") else "right")
     for r in rows:
         table.add_row(
-            r.market_ticker, r.date, f"{r.snapshots:,}", f"{r.deltas:,}", f"{r.trades:,}",
-            f"{_time(r.first_ns)}–{_time(r.last_ns)}", str(r.gaps), str(r.resyncs),
-            str(r.quarantined), f"{r.coverage:.1%}",
-        )  # fmt: skip
+            r.market_ticker,
+            r.date,
+            f"{r.snapshots:,}",
+            f"{r.deltas:,}",
+            f"{r.trades:,}",
+            f"{_time(r.first_ns)}–{_time(r.last_ns)}",
+            str(r.gaps),
+            str(r.resyncs),
+            str(r.quarantined),
+            f"{r.coverage:.1%}",
+        )
     console.print(table)
     if frames:
         console.print("frames: " + ", ".join(f"{k} {v:,}" for k, v in frames.items()))
@@ -115,7 +122,7 @@ def inspect_models(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The model registry: name@version, status, algorithm, market, timesteps, P&L."""
-    records = _registry(data_dir, database_url).list(status=status, market=market, name=name)
+    records = _registry(data_dir, database_url).list_models(status=status, market=market, name=name)
     if json_out:
         print_json([r.to_dict() for r in records])
         return
@@ -123,16 +130,35 @@ def inspect_models(
         console.print("no models yet (run `kalshi-rl train`)")
         return
     table = Table(title="models")
-    for column in ("model", "id", "status", "algo", "market", "timesteps", "episodes", "eval P&L $", "created (UTC)"):
-        table.add_column(column, justify="right" if column in ("timesteps", "episodes", "eval P&L $") else "left")
+    for column in (
+        "model",
+        "id",
+        "status",
+        "algo",
+        "market",
+        "timesteps",
+        "episodes",
+        "eval P&L $",
+        "created (UTC)",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("timesteps", "episodes", "eval P&L $") else "left"
+        )
     for r in records:
         pnl = "-"
         if r.performance_summary and r.performance_summary.get("results"):
             pnl = f"{r.performance_summary['results'][0]['total_pnl']:,.2f}"
         table.add_row(
-            r.label, str(r.id)[:8], r.status, r.architecture, r.market_ticker, f"{r.training_timesteps:,}",
-            f"{r.training_episodes:,}", pnl, r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else "-",
-        )  # fmt: skip
+            r.label,
+            str(r.id)[:8],
+            r.status,
+            r.architecture,
+            r.market_ticker,
+            f"{r.training_timesteps:,}",
+            f"{r.training_episodes:,}",
+            pnl,
+            r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else "-",
+        )
     console.print(table)
 
 
@@ -151,21 +177,36 @@ def inspect_model(
         print_json(data)
         return
     console.print(f"[bold]{record.label}[/] {record.id} — {record.status}")
-    for key in ("architecture", "market_ticker", "parent_model_id", "checkpoint_path", "training_timesteps",
-                "training_episodes", "notes", "created_at", "updated_at"):  # fmt: skip
+    for key in (
+        "architecture",
+        "market_ticker",
+        "parent_model_id",
+        "checkpoint_path",
+        "training_timesteps",
+        "training_episodes",
+        "notes",
+        "created_at",
+        "updated_at",
+    ):
         console.print(f"  {key}: {data[key]}")
     config = record.training_config
     console.print(f"  data: {config.get('data')}")
     contract = config.get("contract", {})
-    console.print(f"  observation: {contract.get('observation_spec', {}).get('name')} v{contract.get('observation_spec', {}).get('version')} "
-                  f"({len(contract.get('observation_spec', {}).get('features', []))} features, {contract.get('observation_fingerprint')})")  # fmt: skip
-    console.print(f"  actions: {contract.get('action_map')}  order/limit: {contract.get('actions', {}).get('order_units')}/"
-                  f"{contract.get('actions', {}).get('position_limit_units')} units")  # fmt: skip
+    console.print(
+        f"  observation: {contract.get('observation_spec', {}).get('name')} v{contract.get('observation_spec', {}).get('version')} "
+        f"({len(contract.get('observation_spec', {}).get('features', []))} features, {contract.get('observation_fingerprint')})"
+    )
+    console.print(
+        f"  actions: {contract.get('action_map')}  order/limit: {contract.get('actions', {}).get('order_units')}/"
+        f"{contract.get('actions', {}).get('position_limit_units')} units"
+    )
     console.print(f"  fill: {contract.get('fill')}  tick: {contract.get('tick_ms')} ms")
     console.print(f"  hyperparameters: {record.hyperparameters}")
     if record.performance_summary:
         for m in record.performance_summary.get("results", []):
-            console.print(f"  eval {m['policy']}: P&L {m['total_pnl']:.2f} $, Sharpe/h {m['sharpe']}, fees {m['fees']:.2f} $")
+            console.print(
+                f"  eval {m['policy']}: P&L {m['total_pnl']:.2f} $, Sharpe/h {m['sharpe']}, fees {m['fees']:.2f} $"
+            )
 
 
 @app.command("episodes")
@@ -187,13 +228,31 @@ def inspect_episodes(
         console.print("no episodes")
         return
     table = Table(title="episodes")
-    for column in ("episode", "model", "mode", "market", "start (UTC)", "steps", "reward", "P&L $", "position"):
-        table.add_column(column, justify="right" if column in ("steps", "reward", "P&L $", "position") else "left")
+    for column in (
+        "episode",
+        "model",
+        "mode",
+        "market",
+        "start (UTC)",
+        "steps",
+        "reward",
+        "P&L $",
+        "position",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("steps", "reward", "P&L $", "position") else "left"
+        )
     for r in rows:
         final = r.get("final_position") or {}
         table.add_row(
-            str(r["episode_id"])[:8], str(r["model_id"])[:8] if r["model_id"] else "-", r["mode"], r["market_ticker"],
-            r["start_time"].strftime("%m-%d %H:%M:%S"), str(r["total_steps"]), f"{r['total_reward'] or 0:.3f}",
-            f"{final.get('pnl', 0):.2f}", f"{final.get('position_units', 0) / 100:g}",
-        )  # fmt: skip
+            str(r["episode_id"])[:8],
+            str(r["model_id"])[:8] if r["model_id"] else "-",
+            r["mode"],
+            r["market_ticker"],
+            r["start_time"].strftime("%m-%d %H:%M:%S"),
+            str(r["total_steps"]),
+            f"{r['total_reward'] or 0:.3f}",
+            f"{final.get('pnl', 0):.2f}",
+            f"{final.get('position_units', 0) / 100:g}",
+        )
     console.print(table)

@@ -21,8 +21,12 @@ from kalshi_rl.execution.fill_engine import FillConfig
 
 @user_errors
 def train(
-    market: list[str] = typer.Option(..., "--market", "-m", help="Market(s) to train on (repeat for several)."),
-    start: str = typer.Option(None, help="Window start (ISO 8601, UTC by default); default: the lake's first data."),
+    market: list[str] = typer.Option(
+        ..., "--market", "-m", help="Market(s) to train on (repeat for several)."
+    ),
+    start: str = typer.Option(
+        None, help="Window start (ISO 8601, UTC by default); default: the lake's first data."
+    ),
     end: str = typer.Option(None, help="Window end; default: the lake's last data."),
     algo: str = typer.Option("ppo", help="ppo or a2c."),
     timesteps: int = typer.Option(50_000, min=1, help="Total environment steps."),
@@ -39,7 +43,9 @@ def train(
     checkpoint_every: int = typer.Option(10_000, min=1, help="Checkpoint every N timesteps."),
     source: str = typer.Option("lake", help="lake (Parquet via DuckDB) or postgres."),
     data_dir: Path = typer.Option(None, help="Data directory; default DATA_DIR or ./data."),
-    database_url: str = typer.Option(None, help="Registry database; default DATABASE_URL, else SQLite in the data dir."),
+    database_url: str = typer.Option(
+        None, help="Registry database; default DATABASE_URL, else SQLite in the data dir."
+    ),
     progress: bool = typer.Option(True, help="Show a progress bar."),
     json_out: bool = typer.Option(False, "--json", help="Print the model row as JSON."),
 ) -> None:
@@ -61,17 +67,26 @@ def train(
     engine = open_database(settings.database_url_value, settings.data_dir)
     data = load_window(settings, tuple(market), parse_time(start, "start"), parse_time(end, "end"), source)
     request = TrainRequest(
-        algo=algo.lower(), timesteps=timesteps, n_envs=n_envs, seed=seed, name=name, parent=parent,
-        hyperparameters=overrides, env=env, checkpoint_every=checkpoint_every,
+        algo=algo.lower(),
+        timesteps=timesteps,
+        n_envs=n_envs,
+        seed=seed,
+        name=name,
+        parent=parent,
+        hyperparameters=overrides,
+        env=env,
+        checkpoint_every=checkpoint_every,
         progress_bar=progress and not json_out and console.is_terminal,
-    )  # fmt: skip
+    )
     trainer = Trainer(ModelRegistry(engine), settings.models_dir)
     record = trainer.train(request, data)
     if json_out:
         print_json(record.to_dict())
         return
-    console.print(f"model {record.label} [bold]{record.status}[/] after {record.training_timesteps:,} timesteps, "
-                  f"{record.training_episodes:,} episodes")  # fmt: skip
+    console.print(
+        f"model {record.label} [bold]{record.status}[/] after {record.training_timesteps:,} timesteps, "
+        f"{record.training_episodes:,} episodes"
+    )
     if record.notes:
         console.print(f"notes: {record.notes}")
     console.print(f"checkpoint: {record.checkpoint_path}")

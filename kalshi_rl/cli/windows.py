@@ -7,7 +7,9 @@ from kalshi_rl.core.errors import ConfigError
 from kalshi_rl.data.replay import ReplayData, lake_time_range, preload_lake
 
 
-def load_window(settings: Settings, markets: tuple[str, ...], start_ns: int | None, end_ns: int | None, source: str) -> ReplayData:
+def load_window(
+    settings: Settings, markets: tuple[str, ...], start_ns: int | None, end_ns: int | None, source: str
+) -> ReplayData:
     if source == "postgres":
         from kalshi_rl.data.replay_postgres import preload_postgres
 

@@ -145,11 +145,20 @@ class OrderbookClient:
         self.queue.enqueue(
             "deltas",
             (
-                market, delta.ts_exchange_ms, delta.ts_recv_ns, self.session_id, self.conn_id,
-                delta.sid, delta.seq, self._segment[market], delta.side.value,
-                delta.price_ticks, delta.delta_units, size_after,
+                market,
+                delta.ts_exchange_ms,
+                delta.ts_recv_ns,
+                self.session_id,
+                self.conn_id,
+                delta.sid,
+                delta.seq,
+                self._segment[market],
+                delta.side.value,
+                delta.price_ticks,
+                delta.delta_units,
+                size_after,
             ),
-        )  # fmt: skip
+        )
 
     def _on_snapshot(
         self, shared: SharedOrderbookState, stats: MarketStats, snap: BookSnapshot, raw: str
@@ -160,7 +169,8 @@ class OrderbookClient:
             stats.resyncs += 1
             self._book_event(market, "resync", snap.ts_recv_ns, snap.sid, None, snap.seq, "fresh snapshot")
         self._segments += 1
-        self._segment[market] = self._segment_base + self._segments
+        self._segment[market] = shared.segment = self._segment_base + self._segments
+        shared.segment_start_ns = snap.ts_recv_ns
         shared.state.apply_snapshot(snap)
         shared.touch()
         stats.snapshots += 1
@@ -170,12 +180,21 @@ class OrderbookClient:
         self.queue.enqueue(
             "snapshots",
             (
-                market, snap.ts_exchange_ms, snap.ts_recv_ns, self.session_id, self.conn_id,
-                snap.sid, snap.seq, self._segment[market],
-                [p for p, _ in yes], [s for _, s in yes], [p for p, _ in no], [s for _, s in no],
+                market,
+                snap.ts_exchange_ms,
+                snap.ts_recv_ns,
+                self.session_id,
+                self.conn_id,
+                snap.sid,
+                snap.seq,
+                self._segment[market],
+                [p for p, _ in yes],
+                [s for _, s in yes],
+                [p for p, _ in no],
+                [s for _, s in no],
                 self.queue.config.sample_rate,
             ),
-        )  # fmt: skip
+        )
 
     def on_break(self, feed_break: FeedBreak) -> None:
         for market in feed_break.markets:
@@ -186,14 +205,24 @@ class OrderbookClient:
                 stats.gaps += 1
             if feed_break.channel != ORDERBOOK:
                 self._book_event(
-                    market, f"{feed_break.channel}_{feed_break.reason}", feed_break.recv_ns,
-                    feed_break.sid, feed_break.expected_seq, feed_break.got_seq, feed_break.detail,
-                )  # fmt: skip
+                    market,
+                    f"{feed_break.channel}_{feed_break.reason}",
+                    feed_break.recv_ns,
+                    feed_break.sid,
+                    feed_break.expected_seq,
+                    feed_break.got_seq,
+                    feed_break.detail,
+                )
                 continue
             self._break_book(
-                market, feed_break.reason, feed_break.recv_ns, feed_break.sid,
-                feed_break.expected_seq, feed_break.got_seq, feed_break.detail,
-            )  # fmt: skip
+                market,
+                feed_break.reason,
+                feed_break.recv_ns,
+                feed_break.sid,
+                feed_break.expected_seq,
+                feed_break.got_seq,
+                feed_break.detail,
+            )
 
     def _break_book(
         self,
@@ -214,9 +243,15 @@ class OrderbookClient:
         self._resyncing.add(market)
 
     def _book_event(
-        self, market: str, kind: str, recv_ns: int, sid: int | None,
-        expected: int | None, got: int | None, detail: str,
-    ) -> None:  # fmt: skip
+        self,
+        market: str,
+        kind: str,
+        recv_ns: int,
+        sid: int | None,
+        expected: int | None,
+        got: int | None,
+        detail: str,
+    ) -> None:
         self.queue.enqueue(
             "book_events",
             (
@@ -241,11 +276,19 @@ class OrderbookClient:
         self.queue.enqueue(
             "trades",
             (
-                trade.market_ticker, trade.ts_exchange_ms, trade.ts_recv_ns, self.session_id, self.conn_id,
-                trade.sid, trade.seq, trade.trade_id, trade.yes_price_ticks, trade.count_units,
+                trade.market_ticker,
+                trade.ts_exchange_ms,
+                trade.ts_recv_ns,
+                self.session_id,
+                self.conn_id,
+                trade.sid,
+                trade.seq,
+                trade.trade_id,
+                trade.yes_price_ticks,
+                trade.count_units,
                 trade.taker_side.value,
             ),
-        )  # fmt: skip
+        )
 
     def _on_lifecycle(self, shared: SharedOrderbookState, event: LifecycleEvent, raw: str) -> None:
         shared.apply_lifecycle(event)
@@ -253,11 +296,18 @@ class OrderbookClient:
         self.queue.enqueue(
             "lifecycle",
             (
-                event.market_ticker, event.ts_exchange_ms, event.ts_recv_ns, self.session_id,
-                event.event_type, event.result, event.settlement_ticks, event.open_ts_ms,
-                event.close_ts_ms, json.dumps(event.fields, default=str),
+                event.market_ticker,
+                event.ts_exchange_ms,
+                event.ts_recv_ns,
+                self.session_id,
+                event.event_type,
+                event.result,
+                event.settlement_ticks,
+                event.open_ts_ms,
+                event.close_ts_ms,
+                json.dumps(event.fields, default=str),
             ),
-        )  # fmt: skip
+        )
         logger.info("%s: lifecycle %s %s", event.market_ticker, event.event_type, event.result or "")
 
     def record_market_info(self, info: MarketInfo) -> None:
@@ -267,9 +317,17 @@ class OrderbookClient:
         self.queue.enqueue(
             "markets",
             (
-                info.ticker, info.fetched_ns or time.time_ns(), self.session_id, info.status,
-                info.open_time_ms, info.close_time_ms, info.expiration_time_ms, info.result,
-                info.settlement_ticks, info.price_level_structure,
-                json.dumps([list(r) for r in info.price_ranges]), json.dumps(info.raw, default=str),
+                info.ticker,
+                info.fetched_ns or time.time_ns(),
+                self.session_id,
+                info.status,
+                info.open_time_ms,
+                info.close_time_ms,
+                info.expiration_time_ms,
+                info.result,
+                info.settlement_ticks,
+                info.price_level_structure,
+                json.dumps([list(r) for r in info.price_ranges]),
+                json.dumps(info.raw, default=str),
             ),
-        )  # fmt: skip
+        )

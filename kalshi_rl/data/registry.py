@@ -83,16 +83,27 @@ class ModelRegistry:
         model_id = model_id or uuid.uuid4()
         for _attempt in range(5):
             with self.engine.begin() as conn:
-                version = (conn.execute(select(func.max(models.c.version)).where(models.c.name == name)).scalar() or 0) + 1
+                version = (
+                    conn.execute(select(func.max(models.c.version)).where(models.c.name == name)).scalar()
+                    or 0
+                ) + 1
                 try:
                     conn.execute(
                         models.insert().values(
-                            id=model_id, name=name, version=version, architecture=architecture,
-                            market_ticker=market_ticker, parent_model_id=parent_model_id,
-                            checkpoint_path=checkpoint_path, hyperparameters=hyperparameters,
-                            training_config=training_config, status=status, notes=notes,
-                            created_at=_now(), updated_at=_now(),
-                        )  # fmt: skip
+                            id=model_id,
+                            name=name,
+                            version=version,
+                            architecture=architecture,
+                            market_ticker=market_ticker,
+                            parent_model_id=parent_model_id,
+                            checkpoint_path=checkpoint_path,
+                            hyperparameters=hyperparameters,
+                            training_config=training_config,
+                            status=status,
+                            notes=notes,
+                            created_at=_now(),
+                            updated_at=_now(),
+                        )
                     )
                 except IntegrityError:
                     continue  # another run took this version; try the next
@@ -126,7 +137,9 @@ class ModelRegistry:
             raise DataNotFoundError(f"no model {ref!r} in the registry (see `kalshi-rl inspect models`)")
         return ModelRecord(**dict(row))
 
-    def list(self, status: str | None = None, market: str | None = None, name: str | None = None, limit: int = 100) -> list[ModelRecord]:
+    def list_models(
+        self, status: str | None = None, market: str | None = None, name: str | None = None, limit: int = 100
+    ) -> list[ModelRecord]:
         query = select(models).order_by(models.c.created_at.desc()).limit(limit)
         if status:
             query = query.where(models.c.status == status)
@@ -145,13 +158,17 @@ class ModelRegistry:
             return 0
         for row in rows:
             if row.get("mode") not in ("training", "paper"):
-                raise InvalidValueError(f"episode mode must be 'training' or 'paper', got {row.get('mode')!r}")
+                raise InvalidValueError(
+                    f"episode mode must be 'training' or 'paper', got {row.get('mode')!r}"
+                )
             row.setdefault("episode_id", uuid.uuid4())
         with self.engine.begin() as conn:
             conn.execute(trading_episodes.insert(), rows)
         return len(rows)
 
-    def episodes(self, model_id: uuid.UUID | str | None = None, mode: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    def episodes(
+        self, model_id: uuid.UUID | str | None = None, mode: str | None = None, limit: int = 200
+    ) -> list[dict[str, Any]]:
         query = select(trading_episodes).order_by(trading_episodes.c.start_time.desc()).limit(limit)
         if model_id is not None:
             query = query.where(trading_episodes.c.model_id == self.get(str(model_id)).id)

@@ -10,9 +10,11 @@ the collector saw a gap, a resync or a disconnect. Replay rebuilds the book with
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -120,7 +122,9 @@ def lake_time_range(lake_dir: Path, markets: tuple[str, ...]) -> tuple[int, int]
     union = " UNION ALL ".join(
         f"SELECT ts_recv_ns FROM {t} WHERE market_ticker IN (SELECT unnest(?::VARCHAR[]))" for t in tables
     )
-    low, high = reader.query(f"SELECT min(ts_recv_ns), max(ts_recv_ns) FROM ({union})", [list(markets)] * len(tables))[0]
+    low, high = reader.query(
+        f"SELECT min(ts_recv_ns), max(ts_recv_ns) FROM ({union})", [list(markets)] * len(tables)
+    )[0]
     if low is None:
         raise DataNotFoundError(f"no data for market(s) {', '.join(markets)}; {_holdings(reader)}")
     return int(low), int(high)
@@ -188,9 +192,23 @@ def preload_lake(lake_dir: Path, markets: tuple[str, ...], start_ns: int, end_ns
     for (market, segment, snap_ns, yp, ys, np_, ns_, _rate, _last), end, reason in chosen:
         ts, is_yes, price, delta = arrays.get(segment, _EMPTY)
         segments.append(
-            Segment(market, segment, snap_ns, _levels(yp, ys), _levels(np_, ns_), ts, is_yes, price, delta, end, reason)
+            Segment(
+                market,
+                segment,
+                snap_ns,
+                _levels(yp, ys),
+                _levels(np_, ns_),
+                ts,
+                is_yes,
+                price,
+                delta,
+                end,
+                reason,
+            )
         )
-    data = ReplayData(tuple(markets), start_ns, end_ns, segments, _market_meta(reader, tickers, end_ns), "lake")
+    data = ReplayData(
+        tuple(markets), start_ns, end_ns, segments, _market_meta(reader, tickers, end_ns), "lake"
+    )
     data.fingerprint = _fingerprint(segments)
     return data
 
@@ -220,12 +238,9 @@ def _breaks(reader: LakeReader, tickers: list[str]) -> dict[int, int]:
     return dict(rows)
 
 
-def _next_snapshot_times(snaps: list[tuple[object, ...]]) -> dict[int, int]:
-    nxt: dict[int, int] = {}
-    for current, following in zip(snaps, snaps[1:], strict=False):
-        if current[0] == following[0]:
-            nxt[current[1]] = following[2]  # type: ignore[index]
-    return nxt
+def _next_snapshot_times(snaps: list[tuple[Any, ...]]) -> dict[int, int]:
+    """Segment -> receive time of the same market's next snapshot (``snaps`` sorted by market, time)."""
+    return {int(a[1]): int(b[2]) for a, b in itertools.pairwise(snaps) if a[0] == b[0]}
 
 
 def _delta_arrays(reader: LakeReader, segments: list[int], end_ns: int) -> dict[int, tuple[np.ndarray, ...]]:
@@ -251,7 +266,8 @@ def split_by_segment(columns: dict[str, np.ndarray]) -> dict[int, tuple[np.ndarr
     price = np.asarray(columns["price_ticks"], dtype=np.int32)
     delta = np.asarray(columns["delta_units"], dtype=np.int64)
     return {
-        int(seg[a]): (ts[a:b], is_yes[a:b], price[a:b], delta[a:b]) for a, b in zip(starts, stops, strict=True)
+        int(seg[a]): (ts[a:b], is_yes[a:b], price[a:b], delta[a:b])
+        for a, b in zip(starts, stops, strict=True)
     }
 
 
@@ -282,7 +298,10 @@ def replay_book(segment: Segment, until_ns: int) -> OrderbookState:
     count = int(np.searchsorted(segment.ts_ns, until_ns, side="right"))
     apply = book.apply_delta
     for is_yes, price, delta in zip(
-        segment.is_yes[:count].tolist(), segment.price_ticks[:count].tolist(), segment.delta_units[:count].tolist(), strict=True
+        segment.is_yes[:count].tolist(),
+        segment.price_ticks[:count].tolist(),
+        segment.delta_units[:count].tolist(),
+        strict=True,
     ):
         apply(Side.YES if is_yes else Side.NO, price, delta)
     return book

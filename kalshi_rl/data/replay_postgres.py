@@ -9,6 +9,8 @@ marked to market at the end of each episode.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import psycopg
 
@@ -25,18 +27,25 @@ def _ladder(levels: list[dict[str, str]]) -> tuple[Level, ...]:
     return tuple((parse_price_dollars(lv["price"]), parse_count_fp(lv["quantity"])) for lv in levels)
 
 
-def preload_postgres(url: str, markets: tuple[str, ...], start_ns: int | None, end_ns: int | None) -> ReplayData:
+def preload_postgres(
+    url: str, markets: tuple[str, ...], start_ns: int | None, end_ns: int | None
+) -> ReplayData:
     parsed = parse_database_url(url)
     try:
         conn = psycopg.connect(libpq_conninfo(parsed), connect_timeout=5)
     except psycopg.OperationalError as exc:
-        raise StorageError(f"cannot connect to {redact(parsed)}: {str(exc).strip().splitlines()[0]}") from None
+        raise StorageError(
+            f"cannot connect to {redact(parsed)}: {str(exc).strip().splitlines()[0]}"
+        ) from None
     with conn:
         low, high = conn.execute(
-            f"SELECT min({_US}), max({_US}) FROM orderbook_snapshots WHERE market_ticker = ANY(%s)", [list(markets)]
+            f"SELECT min({_US}), max({_US}) FROM orderbook_snapshots WHERE market_ticker = ANY(%s)",
+            [list(markets)],
         ).fetchone() or (None, None)
         if low is None:
-            held = conn.execute("SELECT DISTINCT market_ticker FROM orderbook_snapshots ORDER BY 1").fetchall()
+            held = conn.execute(
+                "SELECT DISTINCT market_ticker FROM orderbook_snapshots ORDER BY 1"
+            ).fetchall()
             raise DataNotFoundError(
                 f"no books for {', '.join(markets)} in {redact(parsed)}; it holds: {', '.join(r[0] for r in held) or 'nothing'}"
             )
@@ -57,19 +66,29 @@ def preload_postgres(url: str, markets: tuple[str, ...], start_ns: int | None, e
         for i, name in enumerate(("segment", "ts_recv_ns", "is_yes", "price_ticks", "delta_units"))
     }
     arrays = split_by_segment(columns) if rows else {}
-    next_snapshot = {a[1]: b[2] for a, b in zip(snaps, snaps[1:], strict=False) if a[0] == b[0]}
+    next_snapshot = {a[1]: b[2] for a, b in itertools.pairwise(snaps) if a[0] == b[0]}
     segments = []
     for market, segment, snap_ns, yes, no in snaps:
-        ts, is_yes, price, delta = arrays.get(segment, (np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int32), np.zeros(0, np.int64)))
+        ts, is_yes, price, delta = arrays.get(
+            segment, (np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int32), np.zeros(0, np.int64))
+        )
         last = int(ts[-1]) if len(ts) else snap_ns
-        seg_end, reason = (next_snapshot[segment], "break") if segment in next_snapshot else (last, "data_end")
+        seg_end, reason = (
+            (next_snapshot[segment], "break") if segment in next_snapshot else (last, "data_end")
+        )
         if seg_end >= end:
             seg_end, reason = end, "window_end"
         if seg_end < start:
             continue
-        segments.append(Segment(market, segment, snap_ns, _ladder(yes), _ladder(no), ts, is_yes, price, delta, seg_end, reason))
+        segments.append(
+            Segment(
+                market, segment, snap_ns, _ladder(yes), _ladder(no), ts, is_yes, price, delta, seg_end, reason
+            )
+        )
     if not segments:
-        raise DataNotFoundError(f"no book data for {', '.join(markets)} in the requested window of {redact(parsed)}")
+        raise DataNotFoundError(
+            f"no book data for {', '.join(markets)} in the requested window of {redact(parsed)}"
+        )
     data = ReplayData(markets, start, end, segments, {m: MarketMeta(m) for m in markets}, "postgres")
     data.fingerprint = _fingerprint(segments)
     return data

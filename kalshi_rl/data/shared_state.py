@@ -69,6 +69,8 @@ class SharedOrderbookState:
         self.market_ticker = market_ticker
         self.state = OrderbookState(market_ticker)
         self.status = MarketStatus(info=info)
+        self.segment = 0  # the lake's segment id of the current gap-free stretch (0: none yet)
+        self.segment_start_ns = 0  # receive time of the snapshot that started it
         self.version = 0
         self._subscribers: list[BookSubscription] = []
 

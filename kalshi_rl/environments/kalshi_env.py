@@ -91,7 +91,9 @@ def build_tapes(data: ReplayData, config: EnvConfig) -> list[Tape]:
     latency_ns = int(config.fill.latency_max_ms * 1_000_000)
     tapes = []
     for segment in data.segments:
-        tape = record_tape(segment, data.meta[segment.market_ticker], tick_ns, latency_ns, data.start_ns, config.spec)
+        tape = record_tape(
+            segment, data.meta[segment.market_ticker], tick_ns, latency_ns, data.start_ns, config.spec
+        )
         if tape is not None and len(tape) >= config.min_episode_ticks:
             tapes.append(tape)
     if not tapes:
@@ -130,7 +132,9 @@ class KalshiTradingEnv(gym.Env[np.ndarray, np.int64]):
 
     # -- gymnasium API ------------------------------------------------------------------------
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         self.fills.reset(seed=int(self.np_random.integers(2**31)) if seed is not None else None)
         if self.sequential:
@@ -149,7 +153,10 @@ class KalshiTradingEnv(gym.Env[np.ndarray, np.int64]):
         self._equity = 0.0
         self._episode_reward = 0.0
         self._steps = 0
-        return self._observation(), {"market_ticker": self._tape.market_ticker, "tick_ns": int(self._tape.tick_ns[start])}
+        return self._observation(), {
+            "market_ticker": self._tape.market_ticker,
+            "tick_ns": int(self._tape.tick_ns[start]),
+        }
 
     def step(self, action: np.int64 | int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         tape, k = self._tape, self._k
@@ -161,7 +168,12 @@ class KalshiTradingEnv(gym.Env[np.ndarray, np.int64]):
             fill = self.fills.buy(intent.side, intent.count_units, tape.ask_levels(intent.side, k), exec_ns)
             for price, units, fee_ticks in fill.levels:
                 ledger.buy(intent.side, units, price, fee_ticks)
-            info["fill"] = {"side": intent.side.value, "units": fill.filled_units, "vwap_ticks": fill.vwap_ticks, "fee_ticks": fill.fee_ticks}
+            info["fill"] = {
+                "side": intent.side.value,
+                "units": fill.filled_units,
+                "vwap_ticks": fill.vwap_ticks,
+                "fee_ticks": fill.fee_ticks,
+            }
         self._k = k + 1
         self._steps += 1
         terminated = self._k >= len(tape)
@@ -207,7 +219,9 @@ class KalshiTradingEnv(gym.Env[np.ndarray, np.int64]):
             "fees": ledger.fees_micro / MICRO_PER_DOLLAR,
             "position_units": ledger.position_units,
             "contracts_traded": ledger.contracts_traded_units / 100,
-            "settled": ledger.position_units == 0 and self._tape.settlement_ticks is not None and self._k >= len(self._tape),
+            "settled": ledger.position_units == 0
+            and self._tape.settlement_ticks is not None
+            and self._k >= len(self._tape),
         }
 
     @property

@@ -36,6 +36,7 @@ import numpy as np
 from kalshi_rl.core.events import Side
 from kalshi_rl.core.units import COUNT_SCALE, PRICE_SCALE
 from kalshi_rl.data.orderbook_state import OrderbookState
+from kalshi_rl.data.shared_state import SharedOrderbookState
 
 _DOLLAR = float(PRICE_SCALE)
 _LOG_SIZE = 10.0  # log1p(contracts) / 10: 22,000 contracts -> 1.0
@@ -57,7 +58,17 @@ class ObservationSpec:
 
     @property
     def book_features(self) -> tuple[str, ...]:
-        names = ["yes_bid", "yes_ask", "mid", "spread", "has_bid", "has_ask", "bid_size", "ask_size", "imbalance"]
+        names = [
+            "yes_bid",
+            "yes_ask",
+            "mid",
+            "spread",
+            "has_bid",
+            "has_ask",
+            "bid_size",
+            "ask_size",
+            "imbalance",
+        ]
         for side in ("bid", "ask"):
             for i in range(self.depth):
                 names += [f"{side}{i}_distance", f"{side}{i}_size"]
@@ -257,3 +268,43 @@ def build_observation_from_orderbook(
     observation = np.concatenate((book.values, position_features(position_state, book.mark_ticks)))
     return np.clip(observation, -OBSERVATION_BOUND, OBSERVATION_BOUND, out=observation)
 
+
+class LiveObserver:
+    """Observations of a live shared book on the env's tick grid, by the tape's rules.
+
+    Like a training tape, it starts each gap-free segment with an empty ``MidHistory`` at the
+    first tick at or after the segment's snapshot, records one mid per tick, and observes
+    nothing while the book is stale -- so the actor sees what the env would have shown.
+    """
+
+    def __init__(self, tick_ns: int, spec: ObservationSpec = OBSERVATION_SPEC) -> None:
+        self.tick_ns = tick_ns
+        self.spec = spec
+        self.history = MidHistory(spec)
+        self._segment = 0
+        self._first_tick_ns = 0
+
+    def observe(
+        self, shared: SharedOrderbookState, position: PositionState, tick_ns: int
+    ) -> np.ndarray | None:
+        """The observation at ``tick_ns`` (a tick on the grid), or None if there is none."""
+        book = shared.state
+        if book.stale or shared.segment == 0:
+            self._segment = 0
+            return None
+        if shared.segment != self._segment:
+            self._segment = shared.segment
+            self.history.clear()
+            start = shared.segment_start_ns
+            self._first_tick_ns = start + (-start) % self.tick_ns
+        if tick_ns < self._first_tick_ns:
+            return None
+        self.history.record(mid_ticks(book))
+        return build_observation_from_orderbook(
+            book,
+            position,
+            history=self.history,
+            now_ms=tick_ns // 1_000_000,
+            close_time_ms=shared.status.close_time_ms,
+            spec=self.spec,
+        )

@@ -30,7 +30,9 @@ class RewardConfig:
         return asdict(self)
 
 
-def step_reward(equity_before_micro: float, equity_after_micro: float, position_units: int, config: RewardConfig) -> float:
+def step_reward(
+    equity_before_micro: float, equity_after_micro: float, position_units: int, config: RewardConfig
+) -> float:
     """Reward of one step, in (scaled) dollars."""
     reward = (equity_after_micro - equity_before_micro) / MICRO_PER_DOLLAR
     if config.inventory_penalty:

@@ -1,6 +1,6 @@
 """Kalshi's trading fee, in exact integer arithmetic.
 
-``fee = round_up_to_$0.0001(rate × C × P × (1 − P)) × fee_multiplier`` per fill, with ``C`` in
+``fee = round_up_to_$0.0001(fee_multiplier × rate × C × P × (1 − P))`` per fill, with ``C`` in
 contracts and ``P`` the fill price in dollars; the taker rate is 0.07 and the maker rate 0.0175
 (charged only on series with maker fees). Example: 10 contracts taken at $0.50 cost $0.1750.
 Fees are held in ticks of $0.0001 like prices (Kalshi's finest money unit for direct members).
@@ -28,6 +28,8 @@ class FeeModel:
 
     def fee_ticks(self, count_units: int, price_ticks: int, taker: bool = True) -> int:
         """Return the fee of one fill of ``count_units`` at ``price_ticks``, rounded up to $0.0001."""
+        if not 0 <= price_ticks <= PRICE_SCALE:
+            raise ValueError(f"a price must be within [0, 1], got {price_ticks} ticks")
         if count_units <= 0:
             return 0
         rate = self.taker_rate if taker else (self.maker_rate if self.maker_fees else Fraction(0))

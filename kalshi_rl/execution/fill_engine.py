@@ -3,8 +3,8 @@
 Used by the training env (on replayed books) and by the paper client (on the live book), so
 both fill the same way:
 
-- it walks the levels best first (partial fills, VWAP, slippage against the best price), up to
-  a limit price and ``max_levels`` deep;
+- it walks the displayed levels best first (partial fills, VWAP, slippage against the best
+  displayed price), up to a limit price and at most ``max_levels`` displayed levels deep;
 - it remembers the liquidity it took: each consumed (ladder, price) level is shown smaller by
   the amount taken, and that memory fades linearly over ``restore_ms`` of **event time** (never
   wall-clock), so repeated orders walk deeper instead of taking the same level forever;

@@ -37,10 +37,19 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MARKET_ID_RE = re.compile(r'"ticker":\s*"([^"]+)".*?"market_id":\s*"([^"]+)"')
 _LIFECYCLE_FIELDS = ("result", "settlement_value", "determination_ts", "settled_ts")
 _TICKER_FIELDS = (
-    "market_id", "price_dollars", "yes_bid_dollars", "yes_ask_dollars", "volume_fp",
-    "open_interest_fp", "dollar_volume", "dollar_open_interest", "yes_bid_size_fp",
-    "yes_ask_size_fp", "last_trade_size_fp", "ts",
-)  # fmt: skip
+    "market_id",
+    "price_dollars",
+    "yes_bid_dollars",
+    "yes_ask_dollars",
+    "volume_fp",
+    "open_interest_fp",
+    "dollar_volume",
+    "dollar_open_interest",
+    "yes_bid_size_fp",
+    "yes_ask_size_fp",
+    "last_trade_size_fp",
+    "ts",
+)
 
 
 @dataclass(frozen=True)
@@ -58,8 +67,36 @@ class CaptureFrame:
     kind: str
 
 
-def read_capture(path: str | Path) -> Iterator[CaptureFrame]:
-    """Yield the book, trade, ticker and lifecycle lines of a capture as WS frames, in file order."""
+def read_capture(
+    path: str | Path, *, contiguous_seq: bool = False, monotonic_recv: bool = False
+) -> Iterator[CaptureFrame]:
+    """Yield the book, trade, ticker and lifecycle lines of a capture as WS frames, in file order.
+
+    ``contiguous_seq`` renumbers each sid's seq 1, 2, 3... within a connection. Kalshi's seq
+    counts per subscription, so a one-market capture of a multi-market subscription shows
+    "gaps" that are other markets' messages (the KXETH15M file has 682); the rebuilt book
+    matching all 251 of Kalshi's ticker messages says nothing of this market was lost. Use it to
+    replay such a capture through the live path as an unbroken stream.
+    ``monotonic_recv`` makes receive times non-decreasing in file order, as a live collector's
+    are (the capture mixes local and exchange clocks; see its README).
+    """
+    frames = _read_capture(path)
+    last_ns = 0
+    seqs: dict[tuple[int, int], int] = {}
+    for frame in frames:
+        raw, recv_ns = frame.raw, frame.recv_ns
+        if contiguous_seq:
+            body = json.loads(raw)
+            if "seq" in body and "sid" in body:
+                key = (frame.conn, body["sid"])
+                seqs[key] = body["seq"] = seqs.get(key, 0) + 1
+                raw = json.dumps(body, separators=(",", ":"))
+        if monotonic_recv:
+            recv_ns = last_ns = max(last_ns, recv_ns)
+        yield CaptureFrame(raw, recv_ns, frame.conn, frame.line_no, frame.kind)
+
+
+def _read_capture(path: str | Path) -> Iterator[CaptureFrame]:
     capture = _existing(path)
     market_ids = _market_ids(capture)
     conn, high_seq = 0, -1
@@ -174,10 +211,15 @@ def _delta(r: dict[str, Any], market_id: str) -> tuple[str, int]:
 def _trade(r: dict[str, Any], _market_id: str) -> tuple[str, int]:
     recv_ns = _epoch_s_to_ns(r["ts"])  # whole seconds: the only time a trade line has
     raw = encode.trade_frame(
-        TRADE_SID, r["seq"], r["ticker"], str(r["trade_id"]),
-        parse_price_dollars(r["yes_price_dollars"]), parse_count_fp(r["count_fp"]),
-        Side(r["taker_side"]), recv_ns // 1_000_000,
-    )  # fmt: skip
+        TRADE_SID,
+        r["seq"],
+        r["ticker"],
+        str(r["trade_id"]),
+        parse_price_dollars(r["yes_price_dollars"]),
+        parse_count_fp(r["count_fp"]),
+        Side(r["taker_side"]),
+        recv_ns // 1_000_000,
+    )
     return raw, recv_ns
 
 

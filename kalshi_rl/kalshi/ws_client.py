@@ -132,6 +132,7 @@ class KalshiWsClient:
         self._retired_sids: set[int] = set()
         self._resync_deadline: dict[str, float] = {}  # market -> monotonic deadline
         self._conn_id = 0
+        self._last_recv_ns = 0
 
     # -- public -------------------------------------------------------------------------------
 
@@ -198,13 +199,8 @@ class KalshiWsClient:
                     "exchange (or `kalshi-rl sim`) running, and is the URL right?"
                 ) from None
             raise
-        self._reset_state()
         self._ws = ws
-        self._conn_id += 1
-        self.stats.connects += 1
-        if self.stats.connects > 1:
-            self.stats.reconnects += 1
-        self.handler.on_connected(self._conn_id)
+        self._open_connection()
         self.connected.set()
         writer = asyncio.create_task(self._write_loop(ws), name="kalshi-ws-writer")
         watchdog = asyncio.create_task(self._resync_watchdog(), name="kalshi-ws-resync")
@@ -223,12 +219,48 @@ class KalshiWsClient:
             await asyncio.gather(writer, watchdog, stopper, reader, return_exceptions=True)
             await ws.close()
             self._ws = None
-            markets = self.config.market_tickers
-            self.handler.on_break(
-                FeedBreak(
-                    "disconnect", ORDERBOOK, None, markets, time.time_ns(), detail=self.stats.last_error
-                )
-            )
+            self._close_connection(time.time_ns(), self.stats.last_error)
+
+    def _open_connection(self) -> None:
+        """A new connection: all subscription state starts over (sids are renumbered)."""
+        self._reset_state()
+        self._conn_id += 1
+        self.stats.connects += 1
+        if self.stats.connects > 1:
+            self.stats.reconnects += 1
+        self.handler.on_connected(self._conn_id)
+
+    def _close_connection(self, recv_ns: int, detail: str) -> None:
+        markets = self.config.market_tickers
+        self.handler.on_break(FeedBreak("disconnect", ORDERBOOK, None, markets, recv_ns, detail=detail))
+
+    # -- recorded streams ---------------------------------------------------------------------
+
+    def replay_connection(self, subscriptions: dict[str, int]) -> None:
+        """Start a recorded connection whose subscriptions (channel -> sid) already exist.
+
+        Used to push a recording (``feed``) through exactly the path live frames take.
+        """
+        if self.stats.connects:
+            self._close_connection(self._last_recv_ns, "end of recorded connection")
+        self._open_connection()
+        for channel, sid in subscriptions.items():
+            self._on_subscribed(Subscribed(None, channel, sid))
+
+    def end_replay(self) -> None:
+        self._close_connection(self._last_recv_ns, "end of recording")
+
+    def feed(self, data: str | bytes, recv_ns: int) -> None:
+        """Parse and dispatch one frame received at ``recv_ns`` (the live read loop's body)."""
+        recv_ns = self._last_recv_ns = max(self._last_recv_ns, recv_ns)
+        raw = data if isinstance(data, str) else data.decode("utf-8", "replace")
+        self.stats.frames += 1
+        try:
+            message = parse_frame(raw, recv_ns)
+        except FrameError as exc:
+            self.handler.on_quarantine(raw, recv_ns, exc.reason, exc.market_ticker)
+            return
+        self._dispatch(message, raw, recv_ns)
 
     def _reset_state(self) -> None:
         self._pending.clear()
@@ -245,19 +277,12 @@ class KalshiWsClient:
             await ws.send(await self._outbox.get())
 
     async def _read_loop(self, ws: ClientConnection) -> None:
-        handler = self.handler
-        stats = self.stats
+        feed = self.feed
         try:
             async for data in ws:
-                recv_ns = time.time_ns()
-                raw = data if isinstance(data, str) else data.decode("utf-8", "replace")
-                stats.frames += 1
-                try:
-                    message = parse_frame(raw, recv_ns)
-                except FrameError as exc:
-                    handler.on_quarantine(raw, recv_ns, exc.reason, exc.market_ticker)
-                    continue
-                self._dispatch(message, raw, recv_ns)
+                # Receive times never go backwards (feed clamps them), even if the wall clock
+                # is stepped, so "received at or before t" is one cut of the stream.
+                feed(data, time.time_ns())
         except ConnectionClosed as exc:
             self.stats.last_error = f"connection closed ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
             raise

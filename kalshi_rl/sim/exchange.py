@@ -275,7 +275,7 @@ class SimExchange:
             return
         frames = market.frames
         sessions = self._sessions.values()
-        for event in market.model.step(progress):
+        for event in market.model.step(progress, now_ms):
             self.counters.model_events += 1
             if isinstance(event, ModelDelta):
                 body = frames.delta_body(event.side, event.price_ticks, event.delta_units, now_ms)

@@ -64,3 +64,14 @@ def ladder_down(top_ticks: int, levels: int) -> list[int]:
 def grid_below(limit_ticks: int) -> tuple[int, ...]:
     """Return every grid price strictly below ``limit_ticks``."""
     return GRID[: bisect_left(GRID, limit_ticks)]
+
+
+def snap_nearest(price_ticks: int) -> int:
+    """Return the grid price nearest to ``price_ticks`` (the lower one on a tie), clamped to the grid."""
+    index = bisect_left(GRID, price_ticks)
+    if index == 0:
+        return GRID[0]
+    if index == len(GRID):
+        return GRID[-1]
+    below, above = GRID[index - 1], GRID[index]
+    return above if above - price_ticks < price_ticks - below else below

@@ -57,8 +57,11 @@ def sim_process() -> Iterator[Any]:
     def start(*args: str) -> SimProcess:
         proc = subprocess.Popen(
             [KALSHI_RL, "sim", "--port", "0", "--json", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
+        )
         procs.append(proc)
         info = read_json_block(proc.stdout)
         return SimProcess(proc, info["ws_url"], info["rest_url"], info["tickers"])

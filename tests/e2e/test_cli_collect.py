@@ -28,9 +28,18 @@ def test_sim_collect_inspect_with_postgres(sim_process, pg_url: str, tmp_path: P
     assert upgraded.returncode == 0, upgraded.stderr
     assert json.loads(upgraded.stdout)["revision"]
     collected = run_cli(
-        "collect", *markets_args(sim.tickers), "--ws-url", sim.ws_url, "--duration", "3",
-        "--data-dir", str(tmp_path), "--database-url", pg_url, "--json",
-    )  # fmt: skip
+        "collect",
+        *markets_args(sim.tickers),
+        "--ws-url",
+        sim.ws_url,
+        "--duration",
+        "3",
+        "--data-dir",
+        str(tmp_path),
+        "--database-url",
+        pg_url,
+        "--json",
+    )
     assert collected.returncode == 0, collected.stderr
     summary = json.loads(collected.stdout)
     deltas = sum(m["deltas"] for m in summary["markets"].values())
@@ -56,11 +65,28 @@ def test_sigkilled_collector_leaves_a_readable_lake_and_the_next_run_recovers_it
 ) -> None:  # type: ignore[no-untyped-def]
     sim = sim_process("--markets", "1", "--rate", "2000")
     proc = subprocess.Popen(
-        [KALSHI_RL, "collect", *markets_args(sim.tickers), "--ws-url", sim.ws_url, "--data-dir", str(tmp_path),
-         "--rotate-seconds", "1", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
-    )  # fmt: skip
-    time.sleep(4.0)
+        [
+            KALSHI_RL,
+            "collect",
+            *markets_args(sim.tickers),
+            "--ws-url",
+            sim.ws_url,
+            "--data-dir",
+            str(tmp_path),
+            "--rotate-seconds",
+            "1",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    lake = tmp_path / "lake"
+    deadline = time.monotonic() + 30
+    while not list((lake / "deltas").rglob("*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # wait for a first finalised file (a loaded machine starts slowly)
+    time.sleep(1.5)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     lake = tmp_path / "lake"
@@ -92,9 +118,21 @@ def test_sigkilled_collector_leaves_a_readable_lake_and_the_next_run_recovers_it
 def test_ctrl_c_flushes_every_queue(sim_process, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sim = sim_process("--markets", "1", "--rate", "2000")
     proc = subprocess.Popen(
-        [KALSHI_RL, "collect", *markets_args(sim.tickers), "--ws-url", sim.ws_url, "--data-dir", str(tmp_path), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
-    )  # fmt: skip
+        [
+            KALSHI_RL,
+            "collect",
+            *markets_args(sim.tickers),
+            "--ws-url",
+            sim.ws_url,
+            "--data-dir",
+            str(tmp_path),
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
     time.sleep(3.0)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)

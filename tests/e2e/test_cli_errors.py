@@ -64,9 +64,16 @@ def test_production_without_credentials_is_refused(tmp_path: Path) -> None:
 def test_unreachable_database_is_explained(sim_process, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sim = sim_process("--markets", "1")
     result = run_cli(
-        "collect", "-m", sim.tickers[0], "--ws-url", sim.ws_url, "--data-dir", str(tmp_path),
-        "--database-url", "postgresql://postgres:secret@127.0.0.1:1/nowhere",
-    )  # fmt: skip
+        "collect",
+        "-m",
+        sim.tickers[0],
+        "--ws-url",
+        sim.ws_url,
+        "--data-dir",
+        str(tmp_path),
+        "--database-url",
+        "postgresql://postgres:secret@127.0.0.1:1/nowhere",
+    )
     assert_one_line_error(result, "cannot connect to", "127.0.0.1:1")
     assert "secret" not in result.stderr
 

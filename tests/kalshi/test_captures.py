@@ -19,10 +19,18 @@ MID = "257575b1-03b4-4117-8f63-75570423630e"
 
 def _meta(**changes: Any) -> dict[str, Any]:
     meta = {
-        "type": "meta", "ticker": T, "series_ticker": None, "title": "ETH price up in next 15 mins?",
-        "floor_strike": 2267.17, "open_time": "2026-04-20T05:45:00Z", "close_time": "2026-04-20T06:00:00Z",
-        "expiration_time": "2026-04-27T06:00:00Z", "market_type": "binary", "result": "", "status": "active",
-    }  # fmt: skip
+        "type": "meta",
+        "ticker": T,
+        "series_ticker": None,
+        "title": "ETH price up in next 15 mins?",
+        "floor_strike": 2267.17,
+        "open_time": "2026-04-20T05:45:00Z",
+        "close_time": "2026-04-20T06:00:00Z",
+        "expiration_time": "2026-04-27T06:00:00Z",
+        "market_type": "binary",
+        "result": "",
+        "status": "active",
+    }
     meta.update(changes)
     return meta
 
@@ -37,26 +45,56 @@ def _delta(
     seq: int, price: str, delta: str, side: str = "yes", ts: str = "2026-04-20T05:55:45.094Z"
 ) -> dict[str, Any]:
     return {
-        "type": "delta", "ts": ts, "ticker": T, "seq": seq, "market_id": MID,
-        "price_dollars": price, "delta_fp": delta, "side": side,
-    }  # fmt: skip
+        "type": "delta",
+        "ts": ts,
+        "ticker": T,
+        "seq": seq,
+        "market_id": MID,
+        "price_dollars": price,
+        "delta_fp": delta,
+        "side": side,
+    }
 
 
 TRADE = {
-    "type": "trade", "ts": 1776664538, "ticker": T, "seq": 3, "trade_id": "6aa82cc3",
-    "yes_price_dollars": "0.9810", "no_price_dollars": "0.0190", "count_fp": "3.50", "taker_side": "no",
-}  # fmt: skip
+    "type": "trade",
+    "ts": 1776664538,
+    "ticker": T,
+    "seq": 3,
+    "trade_id": "6aa82cc3",
+    "yes_price_dollars": "0.9810",
+    "no_price_dollars": "0.0190",
+    "count_fp": "3.50",
+    "taker_side": "no",
+}
 TICKER = {
-    "type": "ticker", "ts": 1776664538, "ticker": T, "seq": 0, "market_id": MID, "price_dollars": "0.9900",
-    "yes_bid_dollars": "0.9620", "yes_ask_dollars": "0.9900", "volume_fp": "17597.14",
-    "open_interest_fp": "7633.36", "dollar_volume": 8798, "dollar_open_interest": 3816,
-    "yes_bid_size_fp": "100.00", "yes_ask_size_fp": "129.22", "last_trade_size_fp": "100.00",
+    "type": "ticker",
+    "ts": 1776664538,
+    "ticker": T,
+    "seq": 0,
+    "market_id": MID,
+    "price_dollars": "0.9900",
+    "yes_bid_dollars": "0.9620",
+    "yes_ask_dollars": "0.9900",
+    "volume_fp": "17597.14",
+    "open_interest_fp": "7633.36",
+    "dollar_volume": 8798,
+    "dollar_open_interest": 3816,
+    "yes_bid_size_fp": "100.00",
+    "yes_ask_size_fp": "129.22",
+    "last_trade_size_fp": "100.00",
     "time": "2026-04-20T05:55:38.167226Z",
-}  # fmt: skip
+}
 DETERMINED = {
-    "type": "lifecycle", "ts": 1776664878.1073444, "ticker": T, "seq": 20, "event_type": "determined",
-    "determination_ts": 1776664805, "result": "yes", "settlement_value": "1.0000",
-}  # fmt: skip
+    "type": "lifecycle",
+    "ts": 1776664878.1073444,
+    "ticker": T,
+    "seq": 20,
+    "event_type": "determined",
+    "determination_ts": 1776664805,
+    "result": "yes",
+    "settlement_value": "1.0000",
+}
 STATS = {"type": "stats", "ts": 1776664837.8277724, "ticker": T, "last_price": None}
 
 
@@ -80,8 +118,12 @@ def test_each_line_type_becomes_its_current_frame(tmp_path: Path) -> None:
     )
     frames = list(read_capture(path))
     assert [(f.kind, f.line_no, f.conn) for f in frames] == [
-        ("snapshot", 2, 0), ("delta", 3, 0), ("trade", 4, 0), ("ticker", 5, 0), ("lifecycle", 7, 0),
-    ]  # fmt: skip
+        ("snapshot", 2, 0),
+        ("delta", 3, 0),
+        ("trade", 4, 0),
+        ("ticker", 5, 0),
+        ("lifecycle", 7, 0),
+    ]
     snap, delta, trade, ticker, lifecycle = (parse_frame(f.raw, f.recv_ns) for f in frames)
     assert isinstance(snap, BookSnapshot)
     assert (snap.sid, snap.seq, snap.yes_bids, snap.no_bids) == (1, 2, ((9_540, 8_000),), ((110, 1_000),))
@@ -96,13 +138,25 @@ def test_each_line_type_becomes_its_current_frame(tmp_path: Path) -> None:
     assert delta.ts_exchange_ms == 1776664545094
     assert isinstance(trade, Trade)
     assert (trade.sid, trade.seq, trade.yes_price_ticks, trade.count_units, trade.taker_side) == (
-        2, 3, 9_810, 350, Side.NO,
-    )  # fmt: skip
+        2,
+        3,
+        9_810,
+        350,
+        Side.NO,
+    )
     assert trade.ts_exchange_ms == 1776664538000
     assert isinstance(ticker, TickerUpdate)
-    assert (ticker.yes_bid_ticks, ticker.yes_bid_size_units, ticker.yes_ask_ticks, ticker.yes_ask_size_units) == (
-        9_620, 10_000, 9_900, 12_922,
-    )  # fmt: skip
+    assert (
+        ticker.yes_bid_ticks,
+        ticker.yes_bid_size_units,
+        ticker.yes_ask_ticks,
+        ticker.yes_ask_size_units,
+    ) == (
+        9_620,
+        10_000,
+        9_900,
+        12_922,
+    )
     assert ticker.ts_exchange_ms == 1776664538167
     assert isinstance(lifecycle, LifecycleEvent)
     assert (lifecycle.sid, lifecycle.seq, lifecycle.result, lifecycle.settlement_ticks) == (
@@ -215,8 +269,10 @@ def test_market_info_takes_the_last_meta_line(tmp_path: Path) -> None:
         "ETH price up in next 15 mins?",
     )
     assert (info.open_time_ms, info.close_time_ms, info.expiration_time_ms) == (
-        1776663900000, 1776664800000, 1777269600000,
-    )  # fmt: skip
+        1776663900000,
+        1776664800000,
+        1777269600000,
+    )
     assert info.fetched_ns == 1_776_664_878_107_344_400
 
 

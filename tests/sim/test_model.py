@@ -1,8 +1,11 @@
-"""The market model: exact values on the grid, an uncrossed book, determinism per seed."""
+"""The market model: exact values on the grid, an uncrossed book, determinism per seed,
+a realistic delta mix and the documented momentum edge (on by default, off with half-life 0)."""
 
 from __future__ import annotations
 
 import dataclasses
+import statistics
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
@@ -12,7 +15,7 @@ from kalshi_rl.core.errors import BookError
 from kalshi_rl.core.events import Side
 from kalshi_rl.core.units import PRICE_SCALE
 from kalshi_rl.sim.book import SimBook
-from kalshi_rl.sim.grid import GRID, is_on_grid, ladder_down, price_ranges_json, snap_down
+from kalshi_rl.sim.grid import GRID, is_on_grid, ladder_down, price_ranges_json, snap_down, snap_nearest
 from kalshi_rl.sim.model import MarketModel, MarketModelConfig, ModelDelta, ModelTrade
 
 
@@ -31,6 +34,12 @@ def test_grid_is_tapered_deci_cent():
     assert snap_down(9_005) == 9_000
     assert snap_down(5) is None
     assert ladder_down(1_000, 3) == [1_000, 990, 980]
+    assert snap_nearest(5_049) == 5_000
+    assert snap_nearest(5_051) == 5_100
+    assert snap_nearest(1_040) == 1_000
+    assert snap_nearest(996) == 1_000
+    assert snap_nearest(5) == 10
+    assert snap_nearest(9_999) == 9_990
 
 
 def test_book_refuses_negative_levels_and_crossing():
@@ -51,18 +60,23 @@ def test_book_refuses_negative_levels_and_crossing():
 @settings(max_examples=25, deadline=None)
 @given(
     seed=st.integers(0, 2**32),
-    lag=st.sampled_from([0.0, 5.0, 40.0, 400.0]),
+    lag=st.sampled_from([0.0, 0.5, 20.0, 200.0]),
+    jump_rate=st.sampled_from([0.0, 1 / 45, 2.0]),
     taker_rate=st.sampled_from([0.0, 0.12, 0.6]),
     low=st.sampled_from([0.01, 0.3, 0.9]),
+    clock=st.sampled_from([None, 10, 250]),
 )
-def test_model_keeps_the_book_exact_and_uncrossed(seed, lag, taker_rate, low):
+def test_model_keeps_the_book_exact_and_uncrossed(seed, lag, jump_rate, taker_rate, low, clock):
     config = MarketModelConfig(
-        quote_lag_halflife_events=lag, taker_rate=taker_rate, initial_probability_range=(low, low + 0.05)
+        quote_lag_halflife_s=lag,
+        jump_rate_per_s=jump_rate,
+        taker_rate=taker_rate,
+        initial_probability_range=(low, low + 0.05),
     )
     model = MarketModel(config, seed)
     mirror = {Side.YES: dict(model.book.levels(Side.YES)), Side.NO: dict(model.book.levels(Side.NO))}
     for i in range(3_000):
-        for event in model.step(i / 3_000):
+        for event in model.step(i / 3_000, None if clock is None else i * clock):
             if isinstance(event, ModelDelta):
                 assert is_on_grid(event.price_ticks)
                 assert event.delta_units != 0
@@ -97,23 +111,98 @@ def test_a_trade_follows_the_delta_that_took_the_resting_size():
 
 
 def test_same_seed_same_events_and_other_seed_other_events():
-    def run(seed: int) -> list:
+    def run(seed: int, clocked: bool) -> list:
         model = MarketModel(MarketModelConfig(), seed)
-        return [event for _ in range(2_000) for event in model.step(0.0)]
+        return [
+            event for i in range(4_000) for event in model.step(i / 4_000, i * 7 if clocked else None)
+        ]
 
-    assert run(5) == run(5)
-    assert run(5) != run(6)
+    for clocked in (False, True):
+        assert run(5, clocked) == run(5, clocked)
+        assert run(5, clocked) != run(6, clocked)
+
+
+def test_event_time_drives_the_latent_value():
+    config = MarketModelConfig(events_per_second=50.0, max_step_s=1.0)
+    model = MarketModel(config, seed=2)
+    start = model.probability
+    for _ in range(500):  # the first clocked step sets the clock; the same instant again adds nothing
+        model.step(0.0, 1_000_000)
+    assert model.clock_s == 0.0
+    assert model.probability == start
+    model.step(0.0, 1_000_250)
+    assert model.clock_s == pytest.approx(0.25)
+    model.step(0.0, 1_060_250)  # a minute's gap (a pause) counts as max_step_s
+    assert model.clock_s == pytest.approx(1.25)
+    unclocked = MarketModel(config, seed=2)
+    for _ in range(100):
+        unclocked.step()
+    assert unclocked.clock_s == pytest.approx(2.0)  # 100 steps at 50 events/s
 
 
 def test_quote_center_lags_the_latent_value():
-    config = MarketModelConfig(quote_lag_halflife_events=200.0, volatility=0.05)
+    config = MarketModelConfig(quote_lag_halflife_s=20.0)
     model = MarketModel(config, seed=1)
-    lagging = MarketModel(dataclasses.replace(config, quote_lag_halflife_events=0.0), seed=1)
+    at_once = MarketModel(dataclasses.replace(config, quote_lag_halflife_s=0.0), seed=1)
     gaps, none = [], []
-    for _ in range(2_000):
-        model.step()
-        lagging.step()
+    for i in range(30_000):  # 10 minutes at 50 events/s
+        model.step(0.0, i * 20)
+        at_once.step(0.0, i * 20)
         gaps.append(abs(model.probability - model.quote_center))
-        none.append(abs(lagging.probability - lagging.quote_center))
+        none.append(abs(at_once.probability - at_once.quote_center))
     assert max(none) == 0.0
-    assert sum(gaps) / len(gaps) > 0.005
+    assert sum(gaps) / len(gaps) > 0.02
+
+
+def _delta_mix(config: MarketModelConfig, seed: int, steps: int) -> Counter[str]:
+    model = MarketModel(config, seed)
+    kinds: Counter[str] = Counter()
+    for i in range(steps):
+        for event in model.step(0.2, i * 10):
+            if isinstance(event, ModelDelta):
+                new = model.book.size(event.side, event.price_ticks)
+                old = new - event.delta_units
+                kinds["add" if old == 0 else "remove" if new == 0 else "update"] += 1
+    return kinds
+
+
+@pytest.mark.parametrize("lag", [20.0, 0.0])
+def test_delta_mix_is_like_kalshi(lag):
+    """Kalshi (a production capture): 62 % updates, 19 % adds, 19 % removes."""
+    kinds = _delta_mix(MarketModelConfig(quote_lag_halflife_s=lag), seed=4, steps=60_000)
+    total = sum(kinds.values())
+    assert 0.12 <= kinds["add"] / total <= 0.28
+    assert 0.12 <= kinds["remove"] / total <= 0.28
+    assert 0.50 <= kinds["update"] / total <= 0.75
+
+
+def _mid_change_autocorrelation(config: MarketModelConfig, seed: int, seconds: int, rate: int) -> float:
+    """Lag-1 autocorrelation of non-overlapping 5-second changes of the mid, sampled from the book."""
+    model = MarketModel(config, seed)
+    book = model.book
+    mids: list[float] = []
+    n = 0
+    for second in range(seconds):
+        for _ in range(rate):
+            model.step(0.0, n * 1000 // rate)
+            n += 1
+        if second % 5 == 0:
+            best_yes, best_no = book.best(Side.YES), book.best(Side.NO)
+            mids.append((best_yes + PRICE_SCALE - best_no) / 2 if best_yes and best_no else mids[-1])
+    changes = [after - before for before, after in zip(mids, mids[1:], strict=False)]
+    mean = statistics.fmean(changes)
+    var = statistics.fmean([(c - mean) ** 2 for c in changes])
+    cov = statistics.fmean([(a - mean) * (b - mean) for a, b in zip(changes, changes[1:], strict=False)])
+    return cov / var
+
+
+@pytest.mark.parametrize(("lag", "low", "high"), [(20.0, 0.4, 1.0), (0.0, -1.0, 0.15)])
+def test_the_mid_has_momentum_with_the_edge_and_none_without(lag, low, high):
+    """The documented edge: lagging makers turn news jumps into a mid that keeps drifting.
+
+    With the default 20 s half-life 5-second mid changes are strongly positively
+    autocorrelated; with half-life 0 the mid is a martingale (about 0, at most slightly
+    positive from sampling noise).
+    """
+    config = MarketModelConfig(quote_lag_halflife_s=lag)
+    assert low < _mid_change_autocorrelation(config, seed=3, seconds=3_000, rate=30) < high

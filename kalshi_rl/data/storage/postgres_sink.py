@@ -30,13 +30,37 @@ from kalshi_rl.core.units import PRICE_SCALE, format_count, format_price
 logger = logging.getLogger(__name__)
 
 DELTA_COLUMNS = (
-    "market_ticker", "timestamp", "sequence_number", "delta_type", "side", "price", "quantity",
-    "received_at", "delta", "exchange_ts_ms", "session_id", "conn_id", "sid", "segment",
-)  # fmt: skip
+    "market_ticker",
+    "timestamp",
+    "sequence_number",
+    "delta_type",
+    "side",
+    "price",
+    "quantity",
+    "received_at",
+    "delta",
+    "exchange_ts_ms",
+    "session_id",
+    "conn_id",
+    "sid",
+    "segment",
+)
 SNAPSHOT_COLUMNS = (
-    "market_ticker", "timestamp", "sequence_number", "yes_bids", "yes_asks", "no_bids", "no_asks",
-    "received_at", "checksum", "exchange_ts_ms", "session_id", "conn_id", "sid", "segment",
-)  # fmt: skip
+    "market_ticker",
+    "timestamp",
+    "sequence_number",
+    "yes_bids",
+    "yes_asks",
+    "no_bids",
+    "no_asks",
+    "received_at",
+    "checksum",
+    "exchange_ts_ms",
+    "session_id",
+    "conn_id",
+    "sid",
+    "segment",
+)
 _CSV = pacsv.WriteOptions(include_header=False)
 
 
