@@ -64,9 +64,7 @@ def evaluate_command(
     if json_out:
         print_json({"model": record.label, "model_id": str(record.id), **summary})
         return
-    table = Table(
-        title=f"{record.label} on {', '.join(markets)} {window['start']} .. {window['end']}"
-    )
+    table = Table(title=f"{record.label} on {', '.join(markets)} {window['start']} .. {window['end']}")
     for column in ("policy", "P&L $", "Sharpe/h", "max DD $", "win rate", "contracts", "fees $", "trades"):
         table.add_column(column, justify="left" if column == "policy" else "right")
     for m in results:

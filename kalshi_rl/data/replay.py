@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from kalshi_rl.core.errors import DataNotFoundError, InvalidValueError
 from kalshi_rl.core.events import BookSnapshot, Level, Side
@@ -110,7 +111,8 @@ def _fingerprint(segments: list[Segment]) -> str:
 
 
 def _levels(prices: list[int], sizes: list[int]) -> tuple[Level, ...]:
-    return tuple(zip(prices, sizes, strict=True))
+    """A snapshot side as (price, size) levels in ascending price order."""
+    return tuple(sorted(zip(prices, sizes, strict=True)))
 
 
 def lake_time_range(lake_dir: Path, markets: tuple[str, ...]) -> tuple[int, int]:
@@ -246,11 +248,18 @@ def _next_snapshot_times(snaps: list[tuple[Any, ...]]) -> dict[int, int]:
 def _delta_arrays(reader: LakeReader, segments: list[int], end_ns: int) -> dict[int, tuple[np.ndarray, ...]]:
     if "deltas" not in reader.present:
         return {}
-    columns = reader.con.execute(
-        "SELECT segment, ts_recv_ns, side = 'yes' AS is_yes, price_ticks, delta_units FROM deltas "
-        "WHERE segment IN (SELECT unnest(?::BIGINT[])) AND ts_recv_ns <= ? ORDER BY segment, seq",
-        [segments, end_ns],
-    ).fetchnumpy()
+    # Segment ids are ~1.8e18: hand them over as an int64 column, never as a Python list
+    # (a list parameter may be typed DOUBLE, which cannot hold them exactly).
+    reader.con.register("wanted_segments", pa.table({"segment": pa.array(segments, pa.int64())}))
+    try:
+        columns = reader.con.execute(
+            "SELECT d.segment, d.ts_recv_ns, d.side = 'yes' AS is_yes, d.price_ticks, d.delta_units "
+            "FROM deltas d JOIN wanted_segments w ON d.segment = w.segment "
+            "WHERE d.ts_recv_ns <= ? ORDER BY d.segment, d.seq",
+            [end_ns],
+        ).fetchnumpy()
+    finally:
+        reader.con.unregister("wanted_segments")
     return split_by_segment(columns)
 
 

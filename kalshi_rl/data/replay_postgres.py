@@ -24,7 +24,7 @@ _US = "(extract(epoch FROM received_at) * 1000000)::bigint * 1000"
 
 
 def _ladder(levels: list[dict[str, str]]) -> tuple[Level, ...]:
-    return tuple((parse_price_dollars(lv["price"]), parse_count_fp(lv["quantity"])) for lv in levels)
+    return tuple(sorted((parse_price_dollars(lv["price"]), parse_count_fp(lv["quantity"])) for lv in levels))
 
 
 def preload_postgres(
@@ -49,6 +49,10 @@ def preload_postgres(
             raise DataNotFoundError(
                 f"no books for {', '.join(markets)} in {redact(parsed)}; it holds: {', '.join(r[0] for r in held) or 'nothing'}"
             )
+        last_delta = conn.execute(
+            f"SELECT max({_US}) FROM orderbook_deltas WHERE market_ticker = ANY(%s)", [list(markets)]
+        ).fetchone()
+        high = max(high, (last_delta or (None,))[0] or high)
         start = low if start_ns is None else start_ns
         end = (high + 1) if end_ns is None else end_ns
         snaps = conn.execute(

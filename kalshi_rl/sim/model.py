@@ -254,7 +254,9 @@ class MarketModel:
         else:
             last = self._last_ms
             self._last_ms = now_ms
-            dt = 0.0 if last is None else min(self._max_dt, max(0.0, (now_ms - last) / 1000.0))
+            dt = 0.0 if last is None or now_ms <= last else (now_ms - last) / 1000.0
+            if dt > self._max_dt:
+                dt = self._max_dt
         bucket = min(PROGRESS_BUCKETS - 1, max(0, int(progress * PROGRESS_BUCKETS)))
         if bucket != self._bucket:
             self._bucket = bucket
@@ -336,8 +338,10 @@ class MarketModel:
         return self.config.level_size_units * (4 + depth_index) // 4
 
     def _size(self, typical: int) -> int:
-        low = max(1, typical // 3)
-        return low + int(self._rng.random() * (max(2, typical * 2) - low + 1))
+        """Return a fresh level's size: uniform in [typical / 3, 2 × typical] units."""
+        low = typical // 3 if typical >= 3 else 1
+        high = typical * 2 if typical > 0 else 2
+        return low + int(self._rng.random() * (high - low + 1))
 
     def _change(self, side: Side, price: int, delta: int) -> list[ModelEvent]:
         self.book.apply(side, price, delta)
@@ -380,7 +384,7 @@ class MarketModel:
         if rand() < cfg.cancel_share:  # pull the whole level (it is re-placed later)
             return self._change(side, price, -current)
         if rand() < (0.6 if current < desired else 0.35):
-            return self._change(side, price, 1 + int(rand() * max(1, desired // 2)))
+            return self._change(side, price, 1 + int(rand() * (desired // 2 or 1)))
         return self._change(side, price, -(1 + int(rand() * current)))
 
     # -- takers -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ a realistic delta mix and the documented momentum edge (on by default, off with 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import statistics
 from collections import Counter
 
@@ -113,9 +114,7 @@ def test_a_trade_follows_the_delta_that_took_the_resting_size():
 def test_same_seed_same_events_and_other_seed_other_events():
     def run(seed: int, clocked: bool) -> list:
         model = MarketModel(MarketModelConfig(), seed)
-        return [
-            event for i in range(4_000) for event in model.step(i / 4_000, i * 7 if clocked else None)
-        ]
+        return [event for i in range(4_000) for event in model.step(i / 4_000, i * 7 if clocked else None)]
 
     for clocked in (False, True):
         assert run(5, clocked) == run(5, clocked)
@@ -189,10 +188,10 @@ def _mid_change_autocorrelation(config: MarketModelConfig, seed: int, seconds: i
         if second % 5 == 0:
             best_yes, best_no = book.best(Side.YES), book.best(Side.NO)
             mids.append((best_yes + PRICE_SCALE - best_no) / 2 if best_yes and best_no else mids[-1])
-    changes = [after - before for before, after in zip(mids, mids[1:], strict=False)]
+    changes = [after - before for before, after in itertools.pairwise(mids)]
     mean = statistics.fmean(changes)
     var = statistics.fmean([(c - mean) ** 2 for c in changes])
-    cov = statistics.fmean([(a - mean) * (b - mean) for a, b in zip(changes, changes[1:], strict=False)])
+    cov = statistics.fmean([(a - mean) * (b - mean) for a, b in itertools.pairwise(changes)])
     return cov / var
 
 

@@ -1,0 +1,57 @@
+"""A crash mid-training leaves the row failed, with the reason and the last good checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kalshi_rl.agents.training import Progress, Trainer, TrainRequest
+from kalshi_rl.data.registry import ModelRegistry
+from kalshi_rl.data.replay import lake_time_range, preload_lake
+from kalshi_rl.data.storage.database import open_database
+from kalshi_rl.environments.kalshi_env import EnvConfig
+from kalshi_rl.execution.fill_engine import FillConfig
+
+ENV = EnvConfig(tick_ms=100, episode_ticks=40, fill=FillConfig(20.0, 20.0))
+TINY = {"n_steps": 32, "batch_size": 32, "n_epochs": 1, "net_arch": [8]}
+
+
+def test_a_crash_marks_the_model_failed_and_keeps_the_last_checkpoint(sim_lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data_dir, tickers = sim_lake
+    registry = ModelRegistry(open_database(None, tmp_path))
+    low, high = lake_time_range(data_dir / "lake", tuple(tickers))
+    data = preload_lake(data_dir / "lake", tuple(tickers), low, high)
+    reports: list[Progress] = []
+
+    def listener(progress: Progress) -> None:
+        reports.append(progress)
+        if progress.timesteps_so_far >= 100:
+            raise RuntimeError("disk on fire")
+
+    trainer = Trainer(registry, tmp_path / "models", on_progress=listener)
+    request = TrainRequest(
+        timesteps=100_000, hyperparameters=TINY, env=ENV, checkpoint_every=32, name="crashy"
+    )
+    record = trainer.train(request, data)
+    assert record.status == "failed"
+    assert "RuntimeError: disk on fire" in (record.notes or "")
+    assert "last good checkpoint" in (record.notes or "") and record.checkpoint_path in (record.notes or "")
+    assert Path(record.checkpoint_path).is_file()
+    assert record.training_timesteps >= 32
+    assert reports and reports[0].total_timesteps == 100_000
+
+
+def test_a_stop_request_saves_and_records_it(sim_lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data_dir, tickers = sim_lake
+    registry = ModelRegistry(open_database(None, tmp_path))
+    low, high = lake_time_range(data_dir / "lake", tuple(tickers))
+    data = preload_lake(data_dir / "lake", tuple(tickers), low, high)
+    trainer = Trainer(registry, tmp_path / "models")
+
+    def stop_soon(progress: Progress) -> None:
+        if progress.timesteps_so_far > 0 and trainer.current is not None:
+            trainer.current.stop_requested.set()
+
+    trainer.on_progress = stop_soon
+    record = trainer.train(TrainRequest(timesteps=100_000, hyperparameters=TINY, env=ENV), data)
+    assert record.status == "stopped" and "on request" in (record.notes or "")
+    assert Path(record.checkpoint_path).is_file() and 0 < record.training_timesteps < 100_000
