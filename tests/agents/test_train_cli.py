@@ -39,8 +39,18 @@ def train(
 def test_tiny_ppo_writes_a_checkpoint_and_a_ready_row_on_sqlite(sim_lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data_dir, tickers = sim_lake
     env = cli_env(MODELS_DIR=str(tmp_path / "models"))
-    result = train(data_dir, tickers, "--timesteps", "256", "--config", str(write_config(tmp_path, TINY)),
-                   "--name", "tiny", "--json", env=env)  # fmt: skip
+    result = train(
+        data_dir,
+        tickers,
+        "--timesteps",
+        "256",
+        "--config",
+        str(write_config(tmp_path, TINY)),
+        "--name",
+        "tiny",
+        "--json",
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     row = json.loads(result.stdout)
     assert row["status"] == "ready" and row["version"] == 1 and row["architecture"] == "PPO"
@@ -68,8 +78,20 @@ def test_tiny_ppo_writes_a_checkpoint_and_a_ready_row_on_sqlite(sim_lake, tmp_pa
     stored = json.loads(run_cli("inspect", "model", "tiny@1", "--data-dir", str(data_dir), "--json").stdout)
     assert stored["performance_summary"]["results"] == report["results"]
 
-    second = train(data_dir, tickers, "--timesteps", "128", "--config", str(write_config(tmp_path, TINY)),
-                   "--name", "tiny", "--parent", "tiny@1", "--json", env=env)  # fmt: skip
+    second = train(
+        data_dir,
+        tickers,
+        "--timesteps",
+        "128",
+        "--config",
+        str(write_config(tmp_path, TINY)),
+        "--name",
+        "tiny",
+        "--parent",
+        "tiny@1",
+        "--json",
+        env=env,
+    )
     assert second.returncode == 0, second.stderr
     child = json.loads(second.stdout)
     assert child["version"] == 2 and child["parent_model_id"] == row["id"]
@@ -82,8 +104,18 @@ def test_tiny_a2c_on_postgres(sim_lake, pg_url: str, tmp_path: Path) -> None:  #
     data_dir, tickers = sim_lake
     assert run_cli("db", "upgrade", "--database-url", pg_url).returncode == 0
     env = cli_env(MODELS_DIR=str(tmp_path / "models"), DATABASE_URL=pg_url)
-    result = train(data_dir, tickers, "--algo", "a2c", "--timesteps", "200",
-                   "--config", str(write_config(tmp_path, {"n_steps": 8, "net_arch": [16]})), "--json", env=env)  # fmt: skip
+    result = train(
+        data_dir,
+        tickers,
+        "--algo",
+        "a2c",
+        "--timesteps",
+        "200",
+        "--config",
+        str(write_config(tmp_path, {"n_steps": 8, "net_arch": [16]})),
+        "--json",
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     row = json.loads(result.stdout)
     with psycopg.connect(pg_url) as pg:
@@ -115,18 +147,41 @@ def test_unknown_market_and_empty_window_list_what_the_lake_holds(sim_lake) -> N
     data_dir, tickers = sim_lake
     unknown = run_cli("train", "--market", "KXNOPE-1", "--data-dir", str(data_dir))
     assert unknown.returncode == 1 and "KXNOPE-1" in unknown.stderr and tickers[0] in unknown.stderr
-    empty = run_cli("train", "--market", tickers[0], "--start", "2001-01-01T00:00:00Z", "--end", "2001-01-02T00:00:00Z",
-                    "--data-dir", str(data_dir))  # fmt: skip
+    empty = run_cli(
+        "train",
+        "--market",
+        tickers[0],
+        "--start",
+        "2001-01-01T00:00:00Z",
+        "--end",
+        "2001-01-02T00:00:00Z",
+        "--data-dir",
+        str(data_dir),
+    )
     assert empty.returncode == 1 and "no book data" in empty.stderr and tickers[0] in empty.stderr
 
 
 def test_ctrl_c_saves_a_checkpoint_and_records_the_stop(sim_lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data_dir, tickers = sim_lake
     proc = subprocess.Popen(
-        [KALSHI_RL, "train", *markets(tickers), "--data-dir", str(data_dir), *FAST, "--timesteps", "10000000",
-         "--name", "interrupted", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(MODELS_DIR=str(tmp_path / "models")),
-    )  # fmt: skip
+        [
+            KALSHI_RL,
+            "train",
+            *markets(tickers),
+            "--data-dir",
+            str(data_dir),
+            *FAST,
+            "--timesteps",
+            "10000000",
+            "--name",
+            "interrupted",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(MODELS_DIR=str(tmp_path / "models")),
+    )
     deadline = time.monotonic() + 120
     rows: list[dict[str, object]] = []
     while time.monotonic() < deadline and not any(r["training_episodes"] for r in rows):  # type: ignore[call-overload]

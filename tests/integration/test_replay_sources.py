@@ -36,9 +36,12 @@ async def test_segments_split_at_breaks_and_both_sources_agree(make_sim, pg_url:
     collector = Collector(
         CollectorConfig(
             ws=WsConfig(url=sim.ws_url, market_tickers=tuple(sim.tickers), reconnect_initial_s=0.05),
-            rest_url=sim.rest_url, lake_dir=lake, database_url=pg_url, write=WriteQueueConfig(flush_interval_s=0.2),
+            rest_url=sim.rest_url,
+            lake_dir=lake,
+            database_url=pg_url,
+            write=WriteQueueConfig(flush_interval_s=0.2),
         )
-    )  # fmt: skip
+    )
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(7.0, stop.set)
     summary = await collector.run(stop)
@@ -76,7 +79,7 @@ async def test_a_window_selects_only_overlapping_segments(make_sim, tmp_path: Pa
             ws=WsConfig(url=sim.ws_url, market_tickers=tuple(sim.tickers), reconnect_initial_s=0.05),
             rest_url=sim.rest_url,
             lake_dir=lake,
-        )  # fmt: skip
+        )
     )
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(8.0, stop.set)
