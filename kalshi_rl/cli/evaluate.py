@@ -7,14 +7,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from kalshi_rl.agents.evaluation import ModelPolicy, evaluate
-from kalshi_rl.agents.training import ALGORITHM_CLASSES
 from kalshi_rl.cli.common import console, load_settings, parse_time, print_json, setup_logging, user_errors
-from kalshi_rl.cli.windows import load_window
 from kalshi_rl.core.errors import ConfigError
-from kalshi_rl.data.registry import ModelRegistry
-from kalshi_rl.data.storage.database import open_database
-from kalshi_rl.environments.kalshi_env import build_tapes, env_config_from_contract
 
 
 @user_errors
@@ -31,6 +25,13 @@ def evaluate_command(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Run a model deterministically on a window next to baselines; print P&L, Sharpe, drawdown, ..."""
+    from kalshi_rl.agents.evaluation import ModelPolicy, evaluate
+    from kalshi_rl.agents.training import ALGORITHM_CLASSES
+    from kalshi_rl.cli.windows import load_window
+    from kalshi_rl.data.registry import ModelRegistry
+    from kalshi_rl.data.storage.database import open_database
+    from kalshi_rl.environments.kalshi_env import build_tapes, env_config_from_contract
+
     setup_logging(quiet=json_out)
     settings = load_settings(data_dir=data_dir, database_url=database_url)
     registry = ModelRegistry(open_database(settings.database_url_value, settings.data_dir))

@@ -7,16 +7,8 @@ from typing import Any
 
 import typer
 
-from kalshi_rl.agents import hyperparameters as hp
-from kalshi_rl.agents.training import Trainer, TrainRequest
 from kalshi_rl.cli.common import console, load_settings, parse_time, print_json, setup_logging, user_errors
-from kalshi_rl.cli.windows import load_window
 from kalshi_rl.core.errors import ConfigError
-from kalshi_rl.data.registry import ModelRegistry
-from kalshi_rl.data.storage.database import open_database
-from kalshi_rl.environments.action_space import ActionConfig
-from kalshi_rl.environments.kalshi_env import EnvConfig
-from kalshi_rl.execution.fill_engine import FillConfig
 
 
 @user_errors
@@ -50,6 +42,16 @@ def train(
     json_out: bool = typer.Option(False, "--json", help="Print the model row as JSON."),
 ) -> None:
     """Train an agent on historical books and register it; prints the model id."""
+    # Heavy imports (torch, SB3) here, so that every other command starts fast.
+    from kalshi_rl.agents import hyperparameters as hp
+    from kalshi_rl.agents.training import Trainer, TrainRequest
+    from kalshi_rl.cli.windows import load_window
+    from kalshi_rl.data.registry import ModelRegistry
+    from kalshi_rl.data.storage.database import open_database
+    from kalshi_rl.environments.action_space import ActionConfig
+    from kalshi_rl.environments.kalshi_env import EnvConfig
+    from kalshi_rl.execution.fill_engine import FillConfig
+
     setup_logging(quiet=json_out)
     settings = load_settings(data_dir=data_dir, database_url=database_url)
     overrides: dict[str, Any] = hp.load_file(config) if config else {}

@@ -6,9 +6,9 @@ clock (the exchange passes its wall clock); without ``now_ms`` each step counts 
 ``1 / events_per_second`` seconds. One step covers at most ``max_step_s``, so a paused
 exchange does not make the value leap when it resumes. The latent value advances on a fixed
 grid of event time (``latent_step_s``, 50 ms) with a random stream of its own: for a seed
-its path depends on event time only, and the makers' and takers' random draws do not depend
-on the timing at all. What makers and takers do (quote,
-cancel, re-place, trade) happens per model event, one action per step.
+its path depends on event time only, however the events fall, and the timing never shifts
+the makers' and takers' random stream. What makers and takers do (quote, cancel, re-place,
+trade) happens per model event, one action per step.
 
 **The latent value.** Per market the model keeps a latent YES probability ``p = sigmoid(x)``.
 Over ``dt`` seconds the logit ``x`` takes a Gaussian step of standard deviation
@@ -31,19 +31,19 @@ come. Recent mid moves predict further moves the same way. With the defaults a 2
 moves the mid ~3.7 cents in its first 5 s and ~14 cents more over the next 40 s, against a
 round trip cost of the spread plus two taker fees (2 + 3.5 cents a contract at 0.5).
 ``bench/edge.py`` measures it (200 events/s, 48 ten-minute episodes, 10 contracts): a rule
-"buy after a 2-cent move over 5 s, hold 40 s" makes about +$3.5 per episode after fees,
-positive in ~85 % of episodes, trading at random loses ~$70, and 5-second mid changes have
-autocorrelation about +0.6 to +0.8 at a 5 s lag (+0.5 to +0.6 at 15 s). The diffusion adds
-the same kind of momentum on a smaller scale, since the centre is a smoothed copy of ``p``.
+"buy after a 2-cent move over 5 s, hold 40 s" makes about +$3 per episode after fees,
+positive in ~80 % of episodes, trading at random loses ~$65-70, and 5-second mid changes
+have autocorrelation about +0.6 to +0.8 at a 5 s lag (about +0.5 at 15 s). The diffusion
+adds the same kind of momentum on a smaller scale, the centre being a smoothed copy of ``p``.
 Informed takers (``informed_taker_share``) trade only when ``p`` is beyond the stale quote,
 so the trade flow also leans the way the mid is about to go.
 
 Switching the edge off: ``quote_lag_halflife_s=0`` makes makers quote around ``p`` itself,
 so every jump is priced at once and the mid is (up to the grid and the book's churn) a
-martingale: the 5-second autocorrelation is ~0 and the momentum rule above loses ~$12 per
-episode. ``jump_rate_per_s=0`` additionally leaves a pure diffusion. Two weak predictable
-drifts remain by design: toward the starting value (``mean_reversion``; 0 removes it) and,
-near close, away from 0.5 (``terminal_pull``; 0 removes it).
+martingale: the 5-second autocorrelation is ~0 (−0.03) and the momentum rule above loses
+~$10 per episode. ``jump_rate_per_s=0`` as well leaves a pure diffusion. Two weak
+predictable drifts remain by design: toward the starting value (``mean_reversion``; 0
+removes it) and, near close, away from 0.5 (``terminal_pull``; 0 removes it).
 
 **The book's churn.** Each maker action picks a side. Quotes beyond the makers' best after
 the centre moved are pulled first; a missing best level is re-placed (``refill_top_share``);
@@ -114,7 +114,8 @@ class MarketModelConfig:
     edge."""
     # -- time ----------------------------------------------------------------------------------
     events_per_second: float = 100.0
-    """Seconds per step when ``step`` is called without ``now_ms`` (1 / this value)."""
+    """Steps per second of event time when ``step`` is called without ``now_ms`` (each such
+    step covers 1 / this value; 0 = such steps do not advance time)."""
     max_step_s: float = 1.0
     """Longest stretch of event time one step may cover (longer gaps, e.g. a pause, are cut)."""
     latent_step_s: float = 0.05

@@ -139,6 +139,18 @@ def test_event_time_drives_the_latent_value():
     assert unclocked.clock_s == pytest.approx(2.0)  # 100 steps at 50 events/s
 
 
+def test_the_latent_path_depends_on_event_time_only():
+    """However the events fall in time (or whether the edge is on), a seed's latent value is the same."""
+    dense = MarketModel(MarketModelConfig(), seed=9)
+    sparse = MarketModel(MarketModelConfig(taker_rate=0.5, quote_lag_halflife_s=0.0), seed=9)
+    for i in range(6_001):  # one minute at 100 events/s ...
+        dense.step(0.0, i * 10)
+    for i in range(1_201):  # ... and at 20 events/s
+        sparse.step(0.0, i * 50)
+    assert dense.clock_s == pytest.approx(60.0)
+    assert dense.probability == sparse.probability != MarketModel(MarketModelConfig(), seed=9).probability
+
+
 def test_quote_center_lags_the_latent_value():
     config = MarketModelConfig(quote_lag_halflife_s=20.0)
     model = MarketModel(config, seed=1)
