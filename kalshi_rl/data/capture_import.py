@@ -52,9 +52,7 @@ async def import_capture(
     client = KalshiWsClient(WsConfig(url=f"capture:{path.name}", market_tickers=(info.ticker,)), feed)
     current = None
     opened = 0
-    for frame in read_capture(path, contiguous_seq=True, monotonic_recv=True):
-        if connections is not None and frame.conn not in connections:
-            continue
+    for frame in read_capture(path, contiguous_seq=True, monotonic_recv=True, connections=connections):
         if frame.conn != current:
             client.replay_connection(SUBSCRIPTIONS)
             if current is None:

@@ -68,7 +68,11 @@ class CaptureFrame:
 
 
 def read_capture(
-    path: str | Path, *, contiguous_seq: bool = False, monotonic_recv: bool = False
+    path: str | Path,
+    *,
+    contiguous_seq: bool = False,
+    monotonic_recv: bool = False,
+    connections: set[int] | None = None,
 ) -> Iterator[CaptureFrame]:
     """Yield the book, trade, ticker and lifecycle lines of a capture as WS frames, in file order.
 
@@ -79,11 +83,14 @@ def read_capture(
     replay such a capture through the live path as an unbroken stream.
     ``monotonic_recv`` makes receive times non-decreasing in file order, as a live collector's
     are (the capture mixes local and exchange clocks; see its README).
+    ``connections`` keeps only those recorded connections (before clocks are made monotonic).
     """
     frames = _read_capture(path)
     last_ns = 0
     seqs: dict[tuple[int, int], int] = {}
     for frame in frames:
+        if connections is not None and frame.conn not in connections:
+            continue
         raw, recv_ns = frame.raw, frame.recv_ns
         if contiguous_seq:
             body = json.loads(raw)
