@@ -169,6 +169,15 @@ rl_orders = Table(
     Column("average_fill_price", ExactDecimal(12, 8), comment="dollars (spec: float)"),
     Column("created_at", DateTime(timezone=True), server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), server_default=func.now()),
+    # Beyond the spec: what Kalshi's Order carries and the paper client needs to reproduce it.
+    Column("client_order_id", Text),
+    Column("book_side", Text, comment="bid (buy YES) | ask (sell YES = buy NO)"),
+    Column("yes_price", PRICE, comment="limit in YES dollars (Kalshi V2 orders price the YES leg)"),
+    Column("time_in_force", Text),
+    Column("fees", MONEY, comment="fees paid, dollars"),
+    Column("fill_cost", MONEY, comment="cost of the filled contracts, dollars"),
+    Column("model_id", Uuid),
+    Column("episode_id", Uuid),
     Index("idx_orders_market", "market_ticker"),
     Index("idx_orders_status", "status"),
 )
@@ -184,6 +193,11 @@ rl_fills = Table(
     Column("price", PRICE, nullable=False, comment="dollars (spec: float)"),
     Column("timestamp", DateTime(timezone=True), server_default=func.now()),
     Column("execution_type", Text, nullable=False, comment="market | limit"),
+    Column("action", Text, comment="buy | sell"),
+    Column("yes_price", PRICE, comment="the fill's YES price, dollars"),
+    Column("fee", MONEY, comment="fee charged on this fill, dollars"),
+    Column("is_taker", Boolean),
+    Column("trade_id", Text),
     Index("idx_fills_order", "order_id"),
     Index("idx_fills_timestamp", "timestamp"),
 )
