@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from kalshi_rl.agents.dummy_agent import HoldPolicy, MomentumRule, Policy, RandomPolicy
-from kalshi_rl.environments.kalshi_env import EnvConfig, KalshiTradingEnv
+from kalshi_rl.environments.contract import EnvConfig
+from kalshi_rl.environments.kalshi_env import KalshiTradingEnv
 from kalshi_rl.environments.tape import Tape
 
 

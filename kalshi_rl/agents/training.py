@@ -33,7 +33,8 @@ from kalshi_rl.agents.checkpoints import CHECKPOINT, model_dir, save_checkpoint
 from kalshi_rl.core.errors import ConfigError
 from kalshi_rl.data.registry import ModelRecord, ModelRegistry
 from kalshi_rl.data.replay import ReplayData
-from kalshi_rl.environments.kalshi_env import EnvConfig, KalshiTradingEnv, build_tapes
+from kalshi_rl.environments.contract import EnvConfig
+from kalshi_rl.environments.kalshi_env import KalshiTradingEnv, build_tapes
 from kalshi_rl.environments.tape import Tape
 
 logger = logging.getLogger(__name__)

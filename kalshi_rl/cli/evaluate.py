@@ -30,7 +30,8 @@ def evaluate_command(
     from kalshi_rl.cli.windows import load_window
     from kalshi_rl.data.registry import ModelRegistry
     from kalshi_rl.data.storage.database import open_database
-    from kalshi_rl.environments.kalshi_env import build_tapes, env_config_from_contract
+    from kalshi_rl.environments.contract import env_config_from_contract
+    from kalshi_rl.environments.kalshi_env import build_tapes
 
     setup_logging(quiet=json_out)
     settings = load_settings(data_dir=data_dir, database_url=database_url)

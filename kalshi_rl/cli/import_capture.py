@@ -13,8 +13,12 @@ from kalshi_rl.cli.common import console, load_settings, print_json, setup_loggi
 
 @user_errors
 def import_capture_command(
-    path: Path = typer.Argument(..., help="A capture file (the mdowis/Kalshi_orderbook_streamer JSONL format)."),
-    connection: list[int] = typer.Option(None, "--connection", help="Keep only these recorded connections (0-based; repeat)."),
+    path: Path = typer.Argument(
+        ..., help="A capture file (the mdowis/Kalshi_orderbook_streamer JSONL format)."
+    ),
+    connection: list[int] = typer.Option(
+        None, "--connection", help="Keep only these recorded connections (0-based; repeat)."
+    ),
     data_dir: Path = typer.Option(None, help="Data directory (the lake is DATA_DIR/lake)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -27,7 +31,9 @@ def import_capture_command(
 
     setup_logging(quiet=json_out)
     settings = load_settings(data_dir=data_dir)
-    summary = asyncio.run(import_capture(path, settings.lake_dir, connections=set(connection) if connection else None))
+    summary = asyncio.run(
+        import_capture(path, settings.lake_dir, connections=set(connection) if connection else None)
+    )
     if json_out:
         print_json({**asdict(summary), "stats": asdict(summary.stats)})
         return

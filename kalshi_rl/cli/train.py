@@ -49,7 +49,7 @@ def train(
     from kalshi_rl.data.registry import ModelRegistry
     from kalshi_rl.data.storage.database import open_database
     from kalshi_rl.environments.action_space import ActionConfig
-    from kalshi_rl.environments.kalshi_env import EnvConfig
+    from kalshi_rl.environments.contract import EnvConfig
     from kalshi_rl.execution.fill_engine import FillConfig
 
     setup_logging(quiet=json_out)

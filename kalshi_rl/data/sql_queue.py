@@ -115,7 +115,9 @@ class SqlWriteQueue:
                 insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
                 for row in latest:
                     columns = {c: row[c] for c in row if c != key}
-                    connection.execute(insert.values(**row).on_conflict_do_update(index_elements=[key], set_=columns))
+                    connection.execute(
+                        insert.values(**row).on_conflict_do_update(index_elements=[key], set_=columns)
+                    )
 
     async def close(self) -> None:
         """Stop the background task and write what is left (reporting anything unwritten)."""

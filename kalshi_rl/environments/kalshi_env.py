@@ -13,9 +13,7 @@ if the market closed and its result is known, else stay marked to market) or aft
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
@@ -24,65 +22,18 @@ from gymnasium import spaces
 
 from kalshi_rl.core.errors import DataNotFoundError
 from kalshi_rl.data.replay import ReplayData
-from kalshi_rl.environments.action_space import ACTION_NAMES, N_ACTIONS, ActionConfig, decode_action
+from kalshi_rl.environments.action_space import N_ACTIONS, decode_action
+from kalshi_rl.environments.contract import EnvConfig
 from kalshi_rl.environments.observation_space import (
     OBSERVATION_BOUND,
-    OBSERVATION_SPEC,
     BookFeatures,
-    ObservationSpec,
     PositionState,
     build_observation_from_orderbook,
 )
-from kalshi_rl.environments.reward import RewardConfig, step_reward
+from kalshi_rl.environments.reward import step_reward
 from kalshi_rl.environments.tape import Tape, record_tape
-from kalshi_rl.execution.fill_engine import FillConfig, FillEngine
+from kalshi_rl.execution.fill_engine import FillEngine
 from kalshi_rl.execution.position import MICRO_PER_DOLLAR, PositionLedger
-
-
-@dataclass(frozen=True)
-class EnvConfig:
-    """Everything that shapes the env; ``contract()`` is what a checkpoint is bound to."""
-
-    tick_ms: int = 1_000
-    episode_ticks: int = 300
-    min_episode_ticks: int = 30
-    actions: ActionConfig = field(default_factory=ActionConfig)
-    fill: FillConfig = field(default_factory=FillConfig)
-    reward: RewardConfig = field(default_factory=RewardConfig)
-    spec: ObservationSpec = OBSERVATION_SPEC
-
-    def __post_init__(self) -> None:
-        if self.tick_ms <= 0 or self.episode_ticks < 1 or self.min_episode_ticks < 1:
-            raise ValueError("tick_ms, episode_ticks and min_episode_ticks must be positive")
-        if self.fill.latency_max_ms >= self.tick_ms:
-            raise ValueError("the fill latency must be shorter than a tick")
-
-    def contract(self) -> dict[str, object]:
-        """The train/serve contract: what the actor must reproduce exactly (JSON-normal form)."""
-        contract = {
-            "observation_spec": self.spec.to_dict(),
-            "observation_fingerprint": self.spec.fingerprint(),
-            "action_map": {str(k): v for k, v in ACTION_NAMES.items()},
-            "actions": self.actions.to_dict(),
-            "fill": self.fill.to_dict(),
-            "tick_ms": self.tick_ms,
-        }
-        return json.loads(json.dumps(contract))  # the form it has after a trip through JSON
-
-
-def env_config_from_contract(contract: dict[str, Any], **overrides: Any) -> EnvConfig:
-    """Rebuild the env a checkpoint was trained in (for evaluation), from its contract."""
-    actions = contract["actions"]
-    config = EnvConfig(
-        tick_ms=int(contract["tick_ms"]),
-        actions=ActionConfig(int(actions["order_units"]), int(actions["position_limit_units"])),
-        fill=FillConfig.from_dict(contract["fill"]),
-        spec=ObservationSpec.from_dict(contract["observation_spec"]),
-        **overrides,
-    )
-    if config.contract() != contract:
-        raise ValueError("this version of kalshi-rl cannot reproduce the checkpoint's contract exactly")
-    return config
 
 
 def build_tapes(data: ReplayData, config: EnvConfig) -> list[Tape]:

@@ -8,7 +8,7 @@ from kalshi_rl.agents.training import Progress, Trainer, TrainRequest
 from kalshi_rl.data.registry import ModelRegistry
 from kalshi_rl.data.replay import lake_time_range, preload_lake
 from kalshi_rl.data.storage.database import open_database
-from kalshi_rl.environments.kalshi_env import EnvConfig
+from kalshi_rl.environments.contract import EnvConfig
 from kalshi_rl.execution.fill_engine import FillConfig
 
 ENV = EnvConfig(tick_ms=100, episode_ticks=40, fill=FillConfig(20.0, 20.0))

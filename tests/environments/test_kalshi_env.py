@@ -14,12 +14,8 @@ from kalshi_rl.core.events import Side
 from kalshi_rl.data.replay import MarketMeta, ReplayData
 from kalshi_rl.environments import ENV_ID
 from kalshi_rl.environments.action_space import Action, ActionConfig
-from kalshi_rl.environments.kalshi_env import (
-    EnvConfig,
-    KalshiTradingEnv,
-    build_tapes,
-    env_config_from_contract,
-)
+from kalshi_rl.environments.contract import EnvConfig, env_config_from_contract
+from kalshi_rl.environments.kalshi_env import KalshiTradingEnv, build_tapes
 from kalshi_rl.execution.fees import KALSHI_FEES
 from kalshi_rl.execution.fill_engine import FillConfig
 from tests.environments.conftest import SECOND, T0, make_data, make_segment

@@ -18,7 +18,8 @@ from kalshi_rl.data.capture_import import import_capture
 from kalshi_rl.data.replay import lake_time_range, preload_lake
 from kalshi_rl.data.shared_state import SharedOrderbookState
 from kalshi_rl.environments.action_space import Action
-from kalshi_rl.environments.kalshi_env import EnvConfig, KalshiTradingEnv, build_tapes
+from kalshi_rl.environments.contract import EnvConfig
+from kalshi_rl.environments.kalshi_env import KalshiTradingEnv, build_tapes
 from kalshi_rl.environments.observation_space import LiveObserver, PositionState
 
 # The ETH capture spans the last 4.5 minutes of a market, its close and its settlement. (The BTC
