@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,15 @@ import numpy as np
 from kalshi_rl.core.errors import ConfigError
 
 _HIDDEN = re.compile(r"mlp_extractor\.policy_net\.(\d+)\.weight")
-ACTIVATIONS = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0)
+
+
+def _tanh(x: np.ndarray) -> np.ndarray:
+    return np.tanh(x)
+
+
+ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"tanh": _tanh, "relu": _relu}
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,7 @@ class InferencePolicy:
         for weight_t, bias in self.hidden:
             x = act(x @ weight_t + bias)
         weight_t, bias = self.head
-        return x @ weight_t + bias  # type: ignore[no-any-return]
+        return x @ weight_t + bias
 
     def act(self, observation: np.ndarray) -> tuple[int, float]:
         """The deterministic action and its probability under the policy."""

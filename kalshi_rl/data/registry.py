@@ -166,6 +166,29 @@ class ModelRegistry:
             conn.execute(trading_episodes.insert(), rows)
         return len(rows)
 
+    def start_episode(
+        self, model_id: uuid.UUID | None, market_ticker: str, mode: str, metadata: dict[str, Any] | None = None
+    ) -> uuid.UUID:
+        """Open a trading_episodes row (e.g. a paper-trading session) and return its episode_id."""
+        episode_id = uuid.uuid4()
+        row = {
+            "episode_id": episode_id,
+            "model_id": model_id,
+            "market_ticker": market_ticker,
+            "mode": mode,
+            "start_time": _now(),
+            "metadata": metadata or {},
+        }
+        self.add_episodes([row])
+        return episode_id
+
+    def finish_episode(self, episode_id: uuid.UUID, **values: Any) -> None:
+        """Close an episode: end_time now, plus total_reward, total_steps, final_position, metadata."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(trading_episodes).where(trading_episodes.c.episode_id == episode_id).values(end_time=_now(), **values)
+            )
+
     def episodes(
         self, model_id: uuid.UUID | str | None = None, mode: str | None = None, limit: int = 200
     ) -> list[dict[str, Any]]:

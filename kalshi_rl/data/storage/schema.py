@@ -35,6 +35,7 @@ metadata = MetaData()
 PRICE = ExactDecimal(6, 4)  # dollars, exact to $0.0001
 COUNT = ExactDecimal(14, 2)  # contracts, exact to 0.01
 MONEY = ExactDecimal(16, 4)  # dollars
+FINE_MONEY = ExactDecimal(18, 6)  # dollars; a fractional count at a sub-cent price costs $0.000001 steps
 
 
 def _stream_columns() -> list[Column]:
@@ -174,8 +175,8 @@ rl_orders = Table(
     Column("book_side", Text, comment="bid (buy YES) | ask (sell YES = buy NO)"),
     Column("yes_price", PRICE, comment="limit in YES dollars (Kalshi V2 orders price the YES leg)"),
     Column("time_in_force", Text),
-    Column("fees", MONEY, comment="fees paid, dollars"),
-    Column("fill_cost", MONEY, comment="cost of the filled contracts, dollars"),
+    Column("fees", FINE_MONEY, comment="fees paid, dollars"),
+    Column("fill_cost", FINE_MONEY, comment="cost of the filled contracts, dollars"),
     Column("model_id", Uuid),
     Column("episode_id", Uuid),
     Index("idx_orders_market", "market_ticker"),
@@ -195,7 +196,7 @@ rl_fills = Table(
     Column("execution_type", Text, nullable=False, comment="market | limit"),
     Column("action", Text, comment="buy | sell"),
     Column("yes_price", PRICE, comment="the fill's YES price, dollars"),
-    Column("fee", MONEY, comment="fee charged on this fill, dollars"),
+    Column("fee", FINE_MONEY, comment="fee charged on this fill, dollars"),
     Column("is_taker", Boolean),
     Column("trade_id", Text),
     Index("idx_fills_order", "order_id"),

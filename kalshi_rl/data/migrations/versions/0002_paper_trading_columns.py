@@ -26,7 +26,7 @@ def upgrade() -> None:
     with op.batch_alter_table('rl_fills', schema=None) as batch_op:
         batch_op.add_column(sa.Column('action', sa.Text(), nullable=True, comment='buy | sell'))
         batch_op.add_column(sa.Column('yes_price', _exact(6, 4), nullable=True, comment="the fill's YES price, dollars"))
-        batch_op.add_column(sa.Column('fee', _exact(16, 4), nullable=True, comment='fee charged on this fill, dollars'))
+        batch_op.add_column(sa.Column('fee', _exact(18, 6), nullable=True, comment='fee charged on this fill, dollars'))
         batch_op.add_column(sa.Column('is_taker', sa.Boolean(), nullable=True))
         batch_op.add_column(sa.Column('trade_id', sa.Text(), nullable=True))
 
@@ -35,8 +35,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('book_side', sa.Text(), nullable=True, comment='bid (buy YES) | ask (sell YES = buy NO)'))
         batch_op.add_column(sa.Column('yes_price', _exact(6, 4), nullable=True, comment='limit in YES dollars (Kalshi V2 orders price the YES leg)'))
         batch_op.add_column(sa.Column('time_in_force', sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column('fees', _exact(16, 4), nullable=True, comment='fees paid, dollars'))
-        batch_op.add_column(sa.Column('fill_cost', _exact(16, 4), nullable=True, comment='cost of the filled contracts, dollars'))
+        batch_op.add_column(sa.Column('fees', _exact(18, 6), nullable=True, comment='fees paid, dollars'))
+        batch_op.add_column(sa.Column('fill_cost', _exact(18, 6), nullable=True, comment='cost of the filled contracts, dollars'))
         batch_op.add_column(sa.Column('model_id', sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column('episode_id', sa.Uuid(), nullable=True))
 

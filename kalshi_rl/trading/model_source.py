@@ -1,0 +1,114 @@
+"""Where the actor's model comes from, and how it notices a new one (spec §4.5 hot reload).
+
+``ModelSource`` resolves a model reference (id, ``NAME`` = latest version, or ``NAME@VERSION``)
+in the registry, loads its checkpoint as an inference-only policy, and checks its train/serve
+contract: this code must reproduce it exactly, the checkpoint's ``contract.json`` must agree
+with the registry, and once trading, a replacement must have the same contract as the model it
+replaces. ``changed()`` is the cheap poll: a different row for the reference (a new version) or
+a new checkpoint file (its mtime). Both run in a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kalshi_rl.agents.inference import InferencePolicy, load_policy
+from kalshi_rl.core.errors import ConfigError
+from kalshi_rl.data.registry import ModelRecord, ModelRegistry
+from kalshi_rl.environments.contract import EnvConfig, env_config_from_contract
+
+LOADABLE = ("ready", "deployed", "stopped", "training")
+
+
+class ContractMismatchError(ConfigError):
+    """A checkpoint's train/serve contract differs from the one the actor runs under."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    record: ModelRecord
+    policy: InferencePolicy
+    contract: dict[str, Any]
+    env: EnvConfig
+    checkpoint: Path
+    mtime_ns: int
+    loaded_ns: int
+
+    @property
+    def label(self) -> str:
+        return self.record.label
+
+
+def _differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+
+
+class ModelSource:
+    """Loads the model behind a reference and tells when a newer checkpoint exists."""
+
+    def __init__(self, registry: ModelRegistry, ref: str) -> None:
+        self.registry = registry
+        self.ref = ref
+
+    def load(self, required_contract: dict[str, Any] | None = None) -> LoadedModel:
+        """Load the reference's current checkpoint (blocking: call it in a thread)."""
+        record = self.registry.get(self.ref)
+        if record.status not in LOADABLE:
+            raise ConfigError(f"model {record.label} is {record.status}: {record.notes or 'not loadable'}")
+        checkpoint = Path(record.checkpoint_path)
+        try:
+            mtime_ns = checkpoint.stat().st_mtime_ns
+        except OSError:
+            raise ConfigError(f"model {record.label} has no checkpoint at {checkpoint}") from None
+        contract = record.training_config.get("contract")
+        if not isinstance(contract, dict):
+            raise ConfigError(f"model {record.label} has no train/serve contract in the registry")
+        sidecar = self._sidecar(checkpoint)
+        if _differences({k: sidecar.get(k) for k in contract}, contract):
+            raise ContractMismatchError(
+                f"{checkpoint.parent / 'contract.json'} disagrees with the registry row of {record.label}"
+            )
+        try:
+            env = env_config_from_contract(contract)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ContractMismatchError(
+                f"this kalshi-rl cannot reproduce the contract of {record.label}: {exc}"
+            ) from None
+        if required_contract is not None and contract != required_contract:
+            raise ContractMismatchError(
+                f"{record.label} was trained under a different contract ({', '.join(_differences(contract, required_contract))})"
+            )
+        policy_info = sidecar.get("policy") or {}
+        policy = load_policy(checkpoint, str(policy_info.get("activation", "tanh")))
+        if policy.n_inputs != env.spec.size:
+            raise ContractMismatchError(
+                f"{record.label}'s network takes {policy.n_inputs} inputs, the spec has {env.spec.size}"
+            )
+        return LoadedModel(record, policy, contract, env, checkpoint, mtime_ns, time.time_ns())
+
+    @staticmethod
+    def _sidecar(checkpoint: Path) -> dict[str, Any]:
+        path = checkpoint.parent / "contract.json"
+        try:
+            data = json.loads(path.read_text())
+        except OSError:
+            raise ConfigError(f"checkpoint {checkpoint} has no contract.json beside it") from None
+        except ValueError:
+            raise ConfigError(f"{path} is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path} does not hold a contract")
+        return data
+
+    def changed(self, current: LoadedModel) -> bool:
+        """Whether the reference now points at another row or a rewritten checkpoint."""
+        record = self.registry.get(self.ref)
+        if record.id != current.record.id or record.checkpoint_path != str(current.checkpoint):
+            return True
+        try:
+            return Path(record.checkpoint_path).stat().st_mtime_ns != current.mtime_ns
+        except OSError:
+            return False  # the file is being replaced; look again at the next poll

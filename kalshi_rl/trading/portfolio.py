@@ -1,0 +1,287 @@
+"""``Portfolio``: cash, one ``PositionLedger`` per market, collateral, settlements.
+
+All money is held exactly in micro-dollars (``PositionLedger``'s unit) and formatted only at the
+edge, in Kalshi's shapes (``market_position``, ``balance``, settlement records).
+
+Balance rounding follows Kalshi's fee-rounding rules for a member at $0.0001 precision: a fill's
+balance change (price × count + fee, where a fractional count can make it finer than $0.0001) is
+floored to $0.0001 and the difference is a rounding fee; a per-order accumulator refunds it as
+soon as it adds up to a whole $0.0001. Net effect, kept here exactly: each order's (and each
+settlement's) total balance change is its exact change floored to $0.0001, and the rounding fee
+(< $0.0001 per order) counts as a fee in the market's P&L.
+
+Collateral: every open order (in flight or resting) reserves its worst case. Per market and side
+bought, contracts that would close a held opposite position cost nothing (a closed YES+NO pair
+returns $1, more than the price plus fee), the rest cost ``units × limit + fee at the limit``
+(price + fee per contract rises with the price, so the limit's price + fee bounds any cheaper
+fill), plus a slack of one $0.0001 per level a fill may round up. Closing is credited to the cheapest orders
+first, so the reserve is the true worst case. Kalshi's ``balance`` is what is available for
+trading: cash minus these reserves.
+
+``settlement_of`` and ``check_open`` read a market's lifecycle status: when it stops trading,
+and what it settles at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kalshi_rl.core.events import Side
+from kalshi_rl.core.units import PRICE_SCALE, format_count, format_price
+from kalshi_rl.data.shared_state import MarketStatus, SharedOrderbookState
+from kalshi_rl.execution.fees import KALSHI_FEES, FeeModel
+from kalshi_rl.execution.position import FEE_TICK_MICRO, MICRO_PER_DOLLAR, PositionLedger
+from kalshi_rl.trading.kalshi_shapes import dollars, rfc3339
+from kalshi_rl.trading.orders import KalshiApiError, invalid_order
+
+CENT_MICRO = MICRO_PER_DOLLAR // 100
+
+
+def settlement_of(status: MarketStatus) -> tuple[int, str] | None:
+    """A market's settlement (YES value in ticks, Kalshi's ``market_result``), once known."""
+    ticks = status.settlement_ticks
+    if ticks is None:
+        ticks = {"yes": PRICE_SCALE, "no": 0}.get(status.result or "")
+    if ticks is None:
+        return None
+    result = status.result
+    if result not in ("yes", "no", "scalar", "void"):
+        result = {PRICE_SCALE: "yes", 0: "no"}.get(ticks, "scalar")
+    return ticks, str(result)
+
+
+def check_open(shared: SharedOrderbookState, now_ns: int) -> None:
+    """Raise ``market_closed`` if the market is closed, settled or past its close time."""
+    status = shared.status
+    close_ms = status.close_time_ms
+    if settlement_of(status) is not None:
+        reason = "settled"
+    elif status.closed:
+        reason = "closed"
+    elif close_ms is not None and now_ns // 1_000_000 >= close_ms:
+        reason = f"past its close time ({close_ms} ms)"
+    else:
+        return
+    raise KalshiApiError(400, "market_closed", f"market {shared.market_ticker} is {reason}")
+
+
+@dataclass
+class Commitment:
+    """An open order's claim on the balance: buy ``units`` of ``side`` up to ``limit_ticks``."""
+
+    ticker: str
+    side: Side
+    units: int
+    limit_ticks: int
+    resting: bool = False
+
+
+class Portfolio:
+    """The paper account: exact positions and P&L as Kalshi nets them, and the cash behind them."""
+
+    def __init__(
+        self,
+        starting_balance_micro: int = 1_000 * MICRO_PER_DOLLAR,
+        fees: FeeModel = KALSHI_FEES,
+        slack_ticks: int = 12,
+    ) -> None:
+        if starting_balance_micro < 0:
+            raise ValueError(f"the starting balance must be >= 0, got {starting_balance_micro} micro-dollars")
+        self.starting_balance_micro = starting_balance_micro
+        self.fees = fees
+        self.slack_ticks = slack_ticks
+        self.ledgers: dict[str, PositionLedger] = {}
+        self.commitments: dict[str, Commitment] = {}
+        self.settlements: list[dict[str, Any]] = []
+        self._exact: dict[str, int] = {}  # per order (or settlement): exact balance change so far
+        self._rounding: dict[str, int] = {}  # per order: rounding fee charged so far, 0..99
+        self._updated_ns: dict[str, int] = {}
+        self._position_fees: dict[str, int] = {}  # fees since the position was last flat
+
+    # -- cash and collateral -----------------------------------------------------------------
+
+    def ledger(self, ticker: str) -> PositionLedger:
+        ledger = self.ledgers.get(ticker)
+        if ledger is None:
+            ledger = self.ledgers[ticker] = PositionLedger()
+        return ledger
+
+    @property
+    def cash_micro(self) -> int:
+        """Cash after every fill, fee and settlement (always whole $0.0001)."""
+        return self.starting_balance_micro + sum(ledger.cash_micro for ledger in self.ledgers.values())
+
+    def reserved_micro(self, extra: Commitment | None = None) -> int:
+        """The worst case of every open order (plus ``extra``), in micro-dollars."""
+        claims = list(self.commitments.values()) + ([extra] if extra else [])
+        total = 0
+        for ticker, side in {(c.ticker, c.side) for c in claims}:
+            ledger = self.ledgers.get(ticker)
+            closable = ledger.held(side.opposite) if ledger else 0
+            for claim in sorted((c for c in claims if (c.ticker, c.side) == (ticker, side)), key=_limit):
+                closing = min(claim.units, closable)
+                closable -= closing
+                opening = claim.units - closing
+                if opening:
+                    fee = self.fees.fee_ticks(opening, claim.limit_ticks, taker=True) + self.slack_ticks
+                    total += opening * claim.limit_ticks + fee * FEE_TICK_MICRO
+        return total
+
+    @property
+    def available_micro(self) -> int:
+        """Cash not reserved by open orders: Kalshi's ``balance``."""
+        return self.cash_micro - self.reserved_micro()
+
+    def can_afford(self, claim: Commitment) -> bool:
+        return self.cash_micro - self.reserved_micro(claim) >= 0
+
+    def reserve(self, order_id: str, claim: Commitment) -> None:
+        """Replace ``order_id``'s claim by ``claim``, or raise ``insufficient_balance`` (no change)."""
+        old = self.commitments.pop(order_id, None)
+        if not self.can_afford(claim):
+            if old is not None:
+                self.commitments[order_id] = old
+            available = format_price(self.available_micro // FEE_TICK_MICRO)
+            raise KalshiApiError(
+                400,
+                "insufficient_balance",
+                f"insufficient balance: the order's worst case exceeds ${available}",
+            )
+        self.commitments[order_id] = claim
+
+    def check_reduce_only(self, ticker: str, side: Side, units: int) -> None:
+        """Refuse a reduce-only buy of ``units`` of ``side`` that would not only close a position."""
+        held = self.ledger(ticker).held(side.opposite)
+        if units > held:
+            raise invalid_order(
+                f"reduce-only order for {format_count(units)} {side.value} would increase the position "
+                f"(holding {format_count(held)} {side.opposite.value})"
+            )
+
+    def commit(self, order_id: str, claim: Commitment) -> None:
+        self.commitments[order_id] = claim
+
+    def release(self, order_id: str) -> None:
+        self.commitments.pop(order_id, None)
+
+    def resting_count(self, ticker: str) -> int:
+        return sum(1 for c in self.commitments.values() if c.ticker == ticker and c.resting)
+
+    # -- fills and settlement ----------------------------------------------------------------
+
+    def record_fill(
+        self, key: str, ticker: str, side: Side, units: int, price_ticks: int, fee_ticks: int, now_ns: int
+    ) -> int:
+        """Book one fill of order ``key``; return the units that closed an opposite position."""
+        ledger = self.ledger(ticker)
+        before = ledger.cash_micro
+        if ledger.position_units == 0:
+            self._position_fees[ticker] = 0
+        closed = ledger.buy(side, units, price_ticks, fee_ticks)
+        self._post(key, ledger, ledger.cash_micro - before)
+        self._position_fees[ticker] = self._position_fees.get(ticker, 0) + fee_ticks * FEE_TICK_MICRO
+        self._updated_ns[ticker] = now_ns
+        return closed
+
+    def _post(self, key: str, ledger: PositionLedger, delta_micro: int) -> None:
+        """Floor ``key``'s running balance change to $0.0001; the remainder is a rounding fee."""
+        exact = self._exact[key] = self._exact.get(key, 0) + delta_micro
+        rounding = exact % FEE_TICK_MICRO  # floor toward -inf, so 0 <= rounding < $0.0001
+        step = rounding - self._rounding.get(key, 0)  # a negative step is the accumulator's refund
+        self._rounding[key] = rounding
+        ledger.cash_micro -= step
+        ledger.fees_micro += step
+        ledger.realized_micro -= step
+
+    def settle(
+        self, ticker: str, settlement_ticks: int, result: str, event_ticker: str, now_ns: int
+    ) -> dict[str, Any]:
+        """Settle ``ticker`` at ``settlement_ticks`` per YES contract; return Kalshi's Settlement."""
+        ledger = self.ledger(ticker)
+        yes_units, no_units = ledger.held(Side.YES), ledger.held(Side.NO)
+        cost = ledger.cost_micro
+        before = ledger.cash_micro
+        payout = ledger.settle(settlement_ticks)
+        self._post(f"settlement:{ticker}", ledger, ledger.cash_micro - before)
+        self._updated_ns[ticker] = now_ns
+        record = {
+            "ticker": ticker,
+            "event_ticker": event_ticker,
+            "market_result": result,
+            "yes_count_fp": format_count(yes_units),
+            "yes_total_cost_dollars": dollars(cost if yes_units else 0),
+            "no_count_fp": format_count(no_units),
+            "no_total_cost_dollars": dollars(cost if no_units else 0),
+            "revenue": payout // CENT_MICRO,
+            "settled_time": rfc3339(now_ns),
+            "fee_cost": dollars(ledger.fees_micro),
+            "value": settlement_ticks * 100 // PRICE_SCALE,
+        }
+        self.settlements.append(record)
+        return record
+
+    # -- Kalshi shapes -----------------------------------------------------------------------
+
+    def market_position(self, ticker: str) -> dict[str, Any]:
+        """Kalshi's MarketPosition for ``ticker`` (REST ``GET /portfolio/positions``)."""
+        ledger = self.ledger(ticker)
+        return {
+            "ticker": ticker,
+            "total_traded_dollars": dollars(ledger.traded_micro),
+            "position_fp": format_count(ledger.position_units),
+            "market_exposure_dollars": dollars(ledger.cost_micro),
+            "realized_pnl_dollars": dollars(ledger.realized_micro),
+            "fees_paid_dollars": dollars(ledger.fees_micro),
+            "last_updated_ts": rfc3339(self._updated_ns.get(ticker, 0)),
+            "resting_orders_count": self.resting_count(ticker),
+        }
+
+    def position_message(self, ticker: str, user_id: str) -> dict[str, Any]:
+        """The ``market_position`` user-stream payload for ``ticker``."""
+        ledger = self.ledger(ticker)
+        fees = self._position_fees.get(ticker, 0) if ledger.position_units else 0
+        return {
+            "user_id": user_id,
+            "market_ticker": ticker,
+            "position_fp": format_count(ledger.position_units),
+            "position_cost_dollars": dollars(ledger.cost_micro),
+            "realized_pnl_dollars": dollars(ledger.realized_micro),
+            "fees_paid_dollars": dollars(ledger.fees_micro),
+            "position_fee_cost_dollars": dollars(fees),
+            "volume_fp": format_count(ledger.contracts_traded_units),
+        }
+
+    def unrealized_micro(self, ticker: str, bid_ticks: int | None) -> int:
+        """Unrealised P&L of the open position valued at the held side's best bid."""
+        ledger = self.ledger(ticker)
+        return self._value_micro(ledger, bid_ticks) - ledger.cost_micro
+
+    @staticmethod
+    def _value_micro(ledger: PositionLedger, bid_ticks: int | None) -> int:
+        if bid_ticks is None:
+            return ledger.cost_micro  # no bid to value it at: carry it at cost
+        return ledger.held_units * bid_ticks
+
+    def portfolio_value_micro(self, best_bid: Callable[[str, Side], int | None]) -> int:
+        """Open positions valued at their side's best bid (at cost when that side has none)."""
+        total = 0
+        for ticker, ledger in self.ledgers.items():
+            if ledger.side is not None:
+                total += self._value_micro(ledger, best_bid(ticker, ledger.side))
+        return total
+
+    def balance(self, best_bid: Callable[[str, Side], int | None], now_ns: int) -> dict[str, Any]:
+        """Kalshi's ``GET /portfolio/balance``: cents (floored) and $0.0001 dollars."""
+        available = self.available_micro
+        return {
+            "balance": available // CENT_MICRO,
+            "balance_dollars": format_price(available // FEE_TICK_MICRO),
+            "portfolio_value": self.portfolio_value_micro(best_bid) // CENT_MICRO,
+            "updated_ts": now_ns // 1_000_000_000,
+        }
+
+
+def _limit(claim: Commitment) -> int:
+    return claim.limit_ticks

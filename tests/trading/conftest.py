@@ -1,0 +1,101 @@
+"""Real books and a paper client on a hand-driven clock (latency 0 unless a test asks for it)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from kalshi_rl.core.events import BookSnapshot, LifecycleEvent, MarketInfo, Side
+from kalshi_rl.core.units import PRICE_SCALE, parse_count_fp, parse_price_dollars
+from kalshi_rl.data.shared_state import SharedOrderbookState
+from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, PaperConfig
+
+T0_NS = 1_800_000_000 * 1_000_000_000
+TICKER = "KXTEST-26JAN01-T50"
+CENT_GRID = ((0, PRICE_SCALE, 100),)  # linear_cent
+
+
+class Clock:
+    """Event time, moved by hand."""
+
+    def __init__(self, start_ns: int = T0_NS) -> None:
+        self.now_ns = start_ns
+
+    def __call__(self) -> int:
+        return self.now_ns
+
+    def advance_ms(self, ms: int) -> None:
+        self.now_ns += ms * 1_000_000
+
+
+def market_info(ticker: str = TICKER, close_time_ms: int | None = None, grid: Any = CENT_GRID) -> MarketInfo:
+    return MarketInfo(
+        ticker=ticker,
+        status="active",
+        open_time_ms=None,
+        close_time_ms=close_time_ms,
+        expiration_time_ms=None,
+        event_ticker="KXTEST-26JAN01",
+        price_ranges=grid,
+    )
+
+
+def levels(pairs: list[tuple[str, str]]) -> tuple[tuple[int, int], ...]:
+    return tuple((parse_price_dollars(p), parse_count_fp(c)) for p, c in pairs)
+
+
+def make_book(
+    yes_bids: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    yes_asks: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    ticker: str = TICKER,
+    info: MarketInfo | None = None,
+) -> SharedOrderbookState:
+    """A book given as YES bids and YES asks (stored, as Kalshi sends it, as YES and NO bids)."""
+    shared = SharedOrderbookState(ticker, info)
+    no_bids = tuple((PRICE_SCALE - p, c) for p, c in levels(list(yes_asks)))
+    shared.state.apply_snapshot(BookSnapshot(ticker, 1, 1, levels(list(yes_bids)), no_bids, None, T0_NS))
+    shared.touch()
+    return shared
+
+
+def add_yes_ask(shared: SharedOrderbookState, price: str, count: str) -> None:
+    """A new YES ask (= a NO bid at 1 - price) arrives, as a delta."""
+    shared.state.apply_delta(Side.NO, PRICE_SCALE - parse_price_dollars(price), parse_count_fp(count))
+    shared.touch()
+
+
+def determine(shared: SharedOrderbookState, result: str) -> None:
+    ticks = PRICE_SCALE if result == "yes" else 0
+    shared.apply_lifecycle(
+        LifecycleEvent(shared.market_ticker, "determined", None, T0_NS, result=result, settlement_ticks=ticks)
+    )
+
+
+def paper(
+    *books: SharedOrderbookState, clock: Clock | None = None, **config: Any
+) -> KalshiPaperTradingClient:
+    config.setdefault("latency_min_ms", 0.0)
+    config.setdefault("latency_max_ms", 0.0)
+    if "starting_balance_dollars" in config:
+        config["starting_balance_dollars"] = Decimal(config["starting_balance_dollars"])
+    return KalshiPaperTradingClient(
+        {b.market_ticker: b for b in books}, PaperConfig(**config), clock_ns=clock or Clock()
+    )
+
+
+async def eventually(condition: Callable[[], bool], timeout_s: float = 2.0) -> None:
+    """Let the watcher run until ``condition`` holds."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"the watcher did not get there in {timeout_s} s"
+        await asyncio.sleep(0.001)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()

@@ -1,0 +1,333 @@
+"""Order lifecycle: resting, maker fills as the book trades through, cancel, amend, decrease, errors."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from kalshi_rl.core.events import Side
+from kalshi_rl.execution.fees import FeeModel
+from kalshi_rl.execution.fill_engine import FillConfig
+from kalshi_rl.trading.orders import KalshiApiError
+from kalshi_rl.trading.paper_client import KalshiPaperTradingClient
+from tests.trading.conftest import (
+    TICKER,
+    Clock,
+    add_yes_ask,
+    determine,
+    eventually,
+    make_book,
+    market_info,
+    paper,
+)
+
+BOOK = {"yes_bids": [("0.4000", "50.00")], "yes_asks": [("0.5600", "10.00")]}
+
+
+async def _order(client: KalshiPaperTradingClient, order_id: str) -> dict[str, Any]:
+    return (await client.get_order(order_id))["order"]
+
+
+async def test_resting_order_fills_as_maker_when_the_book_trades_through_it(clock: Clock) -> None:
+    book = make_book(**BOOK, info=market_info())
+    client = paper(book, clock=clock)
+    await client.start()
+    try:
+        ack = await client.create_order(TICKER, "yes", "limit", 10, "0.5000")
+        assert ack["fill_count"] == "0.00" and ack["remaining_count"] == "10.00"
+        order = await _order(client, ack["order_id"])
+        assert order["status"] == "resting" and order["time_in_force"] == "good_till_canceled"
+        # 10 x 0.50 + the taker fee at 0.50 (0.1750) + 12 ticks of rounding slack are reserved.
+        assert (await client.get_balance())["balance_dollars"] == "994.8238"
+        assert (await client.get_positions())["market_positions"] == []
+
+        clock.advance_ms(10)
+        add_yes_ask(book, "0.4800", "4.00")  # a seller at 0.48 crosses our 0.50 bid
+        await eventually(lambda: client.stats.maker_fills == 1)
+        order = await _order(client, ack["order_id"])
+        assert (order["status"], order["fill_count_fp"], order["remaining_count_fp"]) == (
+            "resting",
+            "4.00",
+            "6.00",
+        )
+        (fill,) = (await client.get_fills())["fills"]
+        assert fill["is_taker"] is False and fill["yes_price_dollars"] == "0.5000"  # at our price
+        assert fill["fee_cost"] == "0.000000"  # this series charges no maker fee
+        assert order["maker_fill_cost_dollars"] == "2.000000"
+
+        clock.advance_ms(10)
+        add_yes_ask(book, "0.4900", "10.00")  # 0.48 was taken already: only 0.49 is left to us
+        await eventually(lambda: client.stats.maker_fills == 2)
+        order = await _order(client, ack["order_id"])
+        assert (order["status"], order["fill_count_fp"], order["remaining_count_fp"]) == (
+            "executed",
+            "10.00",
+            "0.00",
+        )
+        assert (await client.get_balance())["balance_dollars"] == "995.0000"  # exactly 10 x 0.50
+        assert (await client.get_positions())["market_positions"][0]["position_fp"] == "10.00"
+    finally:
+        await client.close()
+
+
+async def test_maker_fee_is_charged_on_series_with_maker_fees(clock: Clock) -> None:
+    book = make_book(**BOOK)
+    client = paper(book, clock=clock, fill=FillConfig(fees=FeeModel(maker_fees=True)))
+    await client.start()
+    try:
+        await client.create_order(TICKER, "yes", "limit", 4, "0.5000")
+        add_yes_ask(book, "0.4800", "4.00")
+        await eventually(lambda: client.stats.maker_fills == 1)
+        (fill,) = (await client.get_fills())["fills"]
+        assert fill["fee_cost"] == "0.017500"  # 0.0175 x 4 x 0.5 x 0.5
+    finally:
+        await client.close()
+
+
+async def test_resting_order_canceled_releases_its_reserve_and_cannot_be_canceled_twice() -> None:
+    client = paper(make_book(**BOOK))
+    ack = await client.create_order(TICKER, "yes", "limit", 10, "0.5000", client_order_id="rest-1")
+    assert client.orders_open(TICKER)[0]["order_id"] == ack["order_id"]
+    assert (await client.get_positions())["market_positions"] == []
+    canceled = await client.cancel_order(ack["order_id"])
+    assert canceled == {
+        "order_id": ack["order_id"],
+        "client_order_id": "rest-1",
+        "reduced_by": "10.00",
+        "ts_ms": canceled["ts_ms"],
+    }
+    assert (await _order(client, ack["order_id"]))["status"] == "canceled"
+    assert client.orders_open(TICKER) == []
+    assert (await client.get_balance())["balance_dollars"] == "1000.0000"
+    with pytest.raises(KalshiApiError) as error:
+        await client.cancel_order(ack["order_id"])
+    assert error.value.status == 404 and error.value.body["error"]["code"] == "not_found"
+    with pytest.raises(KalshiApiError) as duplicate:  # a client order id is never freed
+        await client.create_order(TICKER, "yes", "limit", 1, "0.5000", client_order_id="rest-1")
+    assert duplicate.value.status == 409 and duplicate.value.code == "order_already_exists"
+
+
+async def test_amend_changes_price_and_size_and_a_crossing_price_fills_at_once() -> None:
+    client = paper(make_book(**BOOK, info=market_info()))
+    ack = await client.create_order(TICKER, "yes", "limit", 10, "0.5000")
+    amended = await client.amend_order(ack["order_id"], 12, "0.5300")
+    assert (amended["fill_count"], amended["remaining_count"]) == ("0.00", "12.00")
+    order = await _order(client, ack["order_id"])
+    assert (order["yes_price_dollars"], order["remaining_count_fp"]) == ("0.5300", "12.00")
+    crossed = await client.amend_order(ack["order_id"], 12, 56)  # legacy int cents
+    assert (crossed["fill_count"], crossed["remaining_count"]) == ("10.00", "2.00")
+    assert crossed["average_fill_price"] == "0.5600"
+    order = await _order(client, ack["order_id"])
+    assert order["status"] == "resting" and order["taker_fill_cost_dollars"] == "5.600000"
+    with pytest.raises(KalshiApiError) as error:
+        await client.amend_order(ack["order_id"], 10, "0.5600")  # not more than the 10 filled
+    assert error.value.code == "invalid_order"
+    with pytest.raises(KalshiApiError) as error:
+        await client.amend_order(ack["order_id"], 12, "0.5650")  # off the cent grid
+    assert error.value.code == "invalid_price"
+    assert (await _order(client, ack["order_id"]))["yes_price_dollars"] == "0.5600"
+
+
+async def test_decrease_by_and_to_then_to_zero_cancels() -> None:
+    client = paper(make_book(**BOOK))
+    ack = await client.create_order(TICKER, "no", "limit", 10, "0.3000")
+    assert (await client.decrease_order(ack["order_id"], reduce_by=3))["remaining_count"] == "7.00"
+    assert (await client.decrease_order(ack["order_id"], reduce_to="2.50"))["remaining_count"] == "2.50"
+    for bad in ({}, {"reduce_by": 1, "reduce_to": 1}, {"reduce_to": 5}, {"reduce_by": "0.001"}):
+        with pytest.raises(KalshiApiError) as error:
+            await client.decrease_order(ack["order_id"], **bad)
+        assert error.value.code == "invalid_order"
+    assert (await _order(client, ack["order_id"]))["remaining_count_fp"] == "2.50"
+    assert (await client.decrease_order(ack["order_id"], reduce_to=0))["remaining_count"] == "0.00"
+    assert (await _order(client, ack["order_id"]))["status"] == "canceled"
+
+
+async def test_settlement_cancels_resting_orders_and_closes_the_market(clock: Clock) -> None:
+    book = make_book(**BOOK, info=market_info())
+    client = paper(book, clock=clock)
+    await client.start()
+    try:
+        ack = await client.create_order(TICKER, "yes", "limit", 10, "0.5000")
+        determine(book, "no")
+        await eventually(lambda: client.stats.settlements == 1)
+        assert (await _order(client, ack["order_id"]))["status"] == "canceled"
+        with pytest.raises(KalshiApiError) as error:
+            await client.create_order(TICKER, "yes", "limit", 1, "0.5000")
+        assert error.value.status == 400 and error.value.code == "market_closed"
+    finally:
+        await client.close()
+
+
+# --- refused orders change nothing -----------------------------------------------------------
+
+
+def _state(client: KalshiPaperTradingClient) -> tuple[Any, ...]:
+    asks = client.books[TICKER].state.top_asks(Side.YES, 10)
+    return (
+        client.portfolio.cash_micro,
+        client.portfolio.reserved_micro(),
+        {
+            t: vars(ledger).copy()
+            for t, ledger in client.portfolio.ledgers.items()
+            if ledger.contracts_traded_units
+        },
+        [(o.order_id, o.status, o.remaining_units) for o in client.orders.all.values()],
+        len(client.orders.fills),
+        client.engine.available(Side.YES, asks, client.clock_ns()),
+        client.stats.orders_accepted,
+    )
+
+
+REFUSALS: list[tuple[dict[str, Any], int, str]] = [
+    ({"price": "0.5650"}, 400, "invalid_price"),  # sub-cent price on a cent grid
+    ({"price": "1.0000"}, 400, "invalid_price"),
+    ({"price": 0.56}, 400, "invalid_price"),  # a float never holds a price
+    ({"price": None}, 400, "invalid_price"),  # a limit order needs one
+    ({"quantity": 0}, 400, "invalid_order"),
+    ({"quantity": -1}, 400, "invalid_order"),
+    ({"quantity": "0.001"}, 400, "invalid_order"),
+    ({"quantity": Decimal("0.005")}, 400, "invalid_order"),
+    ({"side": "maybe"}, 400, "invalid_order"),
+    ({"action": "hold"}, 400, "invalid_order"),
+    ({"order_type": "stop"}, 400, "invalid_order"),
+    ({"time_in_force": "day"}, 400, "invalid_order"),
+    ({"post_only": True, "price": "0.5600"}, 400, "invalid_order"),  # would cross the 0.56 ask
+    ({"reduce_only": True}, 400, "invalid_order"),  # nothing held to reduce
+    ({"quantity": 2_000}, 400, "insufficient_balance"),
+    ({"market_ticker": "KXNOPE"}, 404, "not_found"),
+    ({"client_order_id": "taken"}, 409, "order_already_exists"),
+]
+
+
+@pytest.mark.parametrize(("change", "status", "code"), REFUSALS)
+async def test_refused_order_raises_kalshis_error_and_changes_nothing(
+    change: dict[str, Any], status: int, code: str
+) -> None:
+    client = paper(make_book(**BOOK, info=market_info()))
+    await client.create_order(TICKER, "yes", "market", 2, client_order_id="taken")
+    before = _state(client)
+    order: dict[str, Any] = {"market_ticker": TICKER, "side": "yes", "order_type": "limit", "quantity": 1}
+    order.update(price="0.5500", time_in_force="good_till_canceled")
+    order.update(change)
+    with pytest.raises(KalshiApiError) as error:
+        await client.create_order(**order)
+    assert error.value.status == status
+    assert error.value.body == {"error": {"code": code, "message": error.value.message, "service": "paper"}}
+    assert error.value.message
+    assert _state(client) == before
+    assert client.stats.orders_rejected == 1
+
+
+async def test_closed_or_expired_market_refuses_orders(clock: Clock) -> None:
+    expired = make_book(**BOOK, info=market_info(close_time_ms=clock.now_ns // 1_000_000 - 1))
+    closed = make_book(**BOOK, ticker="KXCLOSED")
+    closed.set_info(replace(market_info("KXCLOSED"), status="closed"))
+    client = paper(expired, closed, clock=clock)
+    for ticker in (TICKER, "KXCLOSED"):
+        with pytest.raises(KalshiApiError) as error:
+            await client.create_order(ticker, "yes", "market", 1)
+        assert error.value.code == "market_closed"
+    assert client.portfolio.reserved_micro() == 0 and client.orders.all == {}
+
+
+async def test_unknown_order_is_404() -> None:
+    client = paper(make_book(**BOOK))
+    for call in (
+        client.get_order("nope"),
+        client.cancel_order("nope"),
+        client.amend_order("nope", 1, "0.50"),
+    ):
+        with pytest.raises(KalshiApiError) as error:
+            await call
+        assert error.value.status == 404 and error.value.body["error"]["code"] == "not_found"
+
+
+async def test_batch_create_and_cancel_report_errors_per_item() -> None:
+    client = paper(make_book(**BOOK, info=market_info()))
+    answer = await client.batch_create_orders(
+        [
+            {
+                "ticker": TICKER,
+                "side": "bid",
+                "count": "2.00",
+                "price": "0.5000",
+                "time_in_force": "good_till_canceled",
+            },
+            {"market_ticker": TICKER, "side": "no", "order_type": "limit", "quantity": 1, "price": "0.3000"},
+            {
+                "ticker": TICKER,
+                "side": "bid",
+                "count": "1.00",
+                "price": "0.5050",
+                "time_in_force": "good_till_canceled",
+            },
+        ]
+    )
+    first, second, third = answer["orders"]
+    assert first["error"] is None and second["error"] is None
+    assert third["order_id"] is None and third["error"]["code"] == "invalid_price"
+    canceled = await client.batch_cancel_orders([first["order_id"], "nope"])
+    assert canceled["orders"][0]["error"] is None and canceled["orders"][0]["reduced_by"] == "2.00"
+    assert (
+        canceled["orders"][1]["error"]["code"] == "not_found"
+        and canceled["orders"][1]["reduced_by"] == "0.00"
+    )
+    assert [o["order_id"] for o in client.orders_open()] == [second["order_id"]]
+
+
+async def test_market_closing_during_the_latency_refuses_the_order_and_frees_its_reserve() -> None:
+    book = make_book(**BOOK, info=market_info())
+    client = paper(book, latency_min_ms=20.0, latency_max_ms=20.0)
+    order = asyncio.create_task(client.create_order(TICKER, "yes", "market", 3, client_order_id="late"))
+    await asyncio.sleep(0.005)
+    assert client.portfolio.reserved_micro() > 0
+    determine(book, "yes")
+    with pytest.raises(KalshiApiError) as error:
+        await order
+    assert error.value.code == "market_closed"
+    assert client.portfolio.reserved_micro() == 0 and client.orders.all == {}
+    assert "late" not in client.orders.client_ids  # never accepted, so the id is still free
+
+
+async def test_a_caller_giving_up_during_the_latency_leaves_nothing_behind() -> None:
+    client = paper(make_book(**BOOK), latency_min_ms=50.0, latency_max_ms=50.0)
+    order = asyncio.create_task(client.create_order(TICKER, "yes", "market", 3))
+    await asyncio.sleep(0.005)
+    order.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await order
+    assert client.portfolio.reserved_micro() == 0 and client.orders.all == {}
+
+
+async def test_resting_orders_are_canceled_when_the_close_time_passes(clock: Clock) -> None:
+    book = make_book(**BOOK, info=market_info(close_time_ms=clock.now_ns // 1_000_000 + 1_000))
+    client = paper(book, clock=clock, watch_interval_s=0.005)
+    ack = await client.create_order(TICKER, "yes", "limit", 2, "0.5000")
+    await client.start()
+    try:
+        clock.advance_ms(1_000)  # no book update needed: the watcher wakes on its own
+        await eventually(lambda: client.stats.cancels == 1)
+    finally:
+        await client.close()
+    assert (await _order(client, ack["order_id"]))["status"] == "canceled"
+
+
+async def test_an_amend_the_balance_cannot_cover_changes_nothing() -> None:
+    client = paper(make_book(**BOOK), starting_balance_dollars="10.00")
+    ack = await client.create_order(TICKER, "yes", "limit", 10, "0.5000")
+    before = (await client.get_balance(), await _order(client, ack["order_id"]))
+    with pytest.raises(KalshiApiError) as error:
+        await client.amend_order(ack["order_id"], 30, "0.5000")
+    assert error.value.code == "insufficient_balance"
+    assert (await client.get_balance(), await _order(client, ack["order_id"])) == before
+
+
+async def test_post_only_order_that_does_not_cross_rests() -> None:
+    client = paper(make_book(**BOOK))
+    ack = await client.create_order(TICKER, "yes", "limit", 2, "0.5500", post_only=True)
+    order = await _order(client, ack["order_id"])
+    assert (order["status"], order["post_only"]) == ("resting", True)
