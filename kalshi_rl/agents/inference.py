@@ -22,6 +22,8 @@ import numpy as np
 from kalshi_rl.core.errors import ConfigError
 
 _HIDDEN = re.compile(r"mlp_extractor\.policy_net\.(\d+)\.weight")
+
+
 def _relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0)
 
@@ -50,6 +52,14 @@ class InferencePolicy:
         weight_t, bias = self.head
         return x @ weight_t + bias
 
+    def sample(self, observation: np.ndarray, rng: np.random.Generator) -> tuple[int, float]:
+        """An action drawn from the policy's distribution (SB3's ``deterministic=False``)."""
+        logits = self.logits(observation).astype(np.float64)
+        probabilities = np.exp(logits - logits.max())
+        probabilities /= probabilities.sum()
+        choice = int(rng.choice(len(probabilities), p=probabilities))
+        return choice, float(probabilities[choice])
+
     def act(self, observation: np.ndarray) -> tuple[int, float]:
         """The deterministic action and its probability under the policy."""
         logits = self.logits(observation)
@@ -70,7 +80,9 @@ def load_policy(checkpoint: Path, activation: str = "tanh") -> InferencePolicy:
     except FileNotFoundError:
         raise ConfigError(f"checkpoint not found: {checkpoint}") from None
     except (zipfile.BadZipFile, KeyError, RuntimeError, EOFError) as exc:
-        raise ConfigError(f"{checkpoint} is not a readable SB3 checkpoint ({type(exc).__name__}: {exc})") from None
+        raise ConfigError(
+            f"{checkpoint} is not a readable SB3 checkpoint ({type(exc).__name__}: {exc})"
+        ) from None
     indices = sorted(int(m.group(1)) for key in state if (m := _HIDDEN.fullmatch(key)))
     try:
         hidden = tuple(

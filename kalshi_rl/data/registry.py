@@ -167,7 +167,11 @@ class ModelRegistry:
         return len(rows)
 
     def start_episode(
-        self, model_id: uuid.UUID | None, market_ticker: str, mode: str, metadata: dict[str, Any] | None = None
+        self,
+        model_id: uuid.UUID | None,
+        market_ticker: str,
+        mode: str,
+        metadata: dict[str, Any] | None = None,
     ) -> uuid.UUID:
         """Open a trading_episodes row (e.g. a paper-trading session) and return its episode_id."""
         episode_id = uuid.uuid4()
@@ -186,7 +190,9 @@ class ModelRegistry:
         """Close an episode: end_time now, plus total_reward, total_steps, final_position, metadata."""
         with self.engine.begin() as conn:
             conn.execute(
-                update(trading_episodes).where(trading_episodes.c.episode_id == episode_id).values(end_time=_now(), **values)
+                update(trading_episodes)
+                .where(trading_episodes.c.episode_id == episode_id)
+                .values(end_time=_now(), **values)
             )
 
     def episodes(

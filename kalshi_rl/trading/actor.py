@@ -23,6 +23,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 import numpy as np
@@ -44,7 +45,18 @@ class TradingClient(Protocol):
     """What the actor needs from a trading client (the paper client; a live one is refused)."""
 
     async def create_order(
-        self, market_ticker: str, side: str, order_type: str, quantity: Any, price: Any = None, **kwargs: Any
+        self,
+        market_ticker: str,
+        side: str,
+        order_type: str,
+        quantity: int | Decimal | str,
+        price: str | int | Decimal | None = None,
+        *,
+        action: str = "buy",
+        time_in_force: str | None = None,
+        client_order_id: str | None = None,
+        reduce_only: bool = False,
+        post_only: bool = False,
     ) -> dict[str, Any]: ...
 
     def ledger(self, market_ticker: str) -> PositionLedger: ...
@@ -57,6 +69,8 @@ class ActorConfig:
     reload_poll_s: float = 0.25
     broadcast_queue: int = 1_000
     mode: str = "paper"
+    deterministic: bool = True  # False: sample actions from the policy (seeded), as in training
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.mode == "live":
@@ -112,6 +126,7 @@ class TradingActor:
         self._observer: LiveObserver | None = None
         self._equity_micro = 0.0
         self._reloader: asyncio.Task[None] | None = None
+        self._rng = np.random.default_rng(config.seed)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -204,7 +219,10 @@ class TradingActor:
         if observation is None:
             self.metrics.skipped_stale += 1
             return
-        action, confidence = model.policy.act(observation)
+        if self.config.deterministic:
+            action, confidence = model.policy.act(observation)
+        else:
+            action, confidence = model.policy.sample(observation, self._rng)
         self.metrics.decisions += 1
         intent = decode_action(action, ledger.position_units, model.env.actions)
         details: dict[str, Any] = {"name": ACTION_NAMES[action]}

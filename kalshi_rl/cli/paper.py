@@ -1,0 +1,199 @@
+"""``kalshi-rl paper``: paper-trade a registered model on the live feed, with a live view."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.table import Table
+
+from kalshi_rl.cli.collect import _rest_from_ws, credentials_for
+from kalshi_rl.cli.common import console, load_settings, print_json, setup_logging, user_errors
+from kalshi_rl.core.errors import ConfigError, LiveModeRefusedError
+from kalshi_rl.core.units import format_price
+
+if TYPE_CHECKING:
+    from kalshi_rl.trading.session import PaperSession
+
+
+@user_errors
+def paper(
+    model: str = typer.Option(..., "--model", help="Model ID, NAME (latest version) or NAME@VERSION."),
+    market: str = typer.Option(
+        None, "--market", "-m", help="Market to trade; default: the model's first market."
+    ),
+    ws_url: str = typer.Option(None, help="WebSocket URL; default KALSHI_WS_URL."),
+    rest_url: str = typer.Option(None, help="REST URL; default KALSHI_REST_URL or derived from --ws-url."),
+    duration: float = typer.Option(None, help="Stop after this many seconds (default: until Ctrl-C)."),
+    mode: str = typer.Option("paper", help="Only 'paper'; 'live' is refused."),
+    balance: float = typer.Option(1_000.0, min=0, help="Starting paper balance in dollars."),
+    latency_ms: str = typer.Option(
+        None, help="Simulated order latency 'MIN,MAX' in ms; default: the model's."
+    ),
+    seed: int = typer.Option(0, help="Seed of the simulated latency (and of sampled actions)."),
+    stochastic: bool = typer.Option(
+        False, help="Sample actions from the policy instead of taking the most likely."
+    ),
+    data_dir: Path = typer.Option(None, help="Data directory (lake, SQLite registry)."),
+    database_url: str = typer.Option(None, help="Registry database; default DATABASE_URL, else SQLite."),
+    json_out: bool = typer.Option(False, "--json", help="Print the final summary as JSON (no live view)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+) -> None:
+    """Trade a model on paper: live book -> observation -> policy -> paper order, every tick."""
+    if mode.strip().lower() == "live":
+        raise LiveModeRefusedError("--mode")
+    if mode != "paper":
+        raise ConfigError(f"unknown --mode {mode!r}: only 'paper'")
+    setup_logging(verbose, quiet=json_out)
+    from kalshi_rl.data.collector import CollectorConfig
+    from kalshi_rl.data.registry import ModelRegistry
+    from kalshi_rl.data.storage.database import open_database
+    from kalshi_rl.kalshi.ws_client import WsConfig
+    from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
+
+    settings = load_settings(
+        kalshi_ws_url=ws_url,
+        kalshi_rest_url=rest_url or (_rest_from_ws(ws_url) if ws_url else None),
+        data_dir=data_dir,
+        database_url=database_url,
+    )
+    engine = open_database(settings.database_url_value, settings.data_dir)
+    record = ModelRegistry(engine).get(model)
+    ticker = market or record.market_ticker.split(",")[0]
+    latency = _latency(latency_ms)
+    config = PaperSessionConfig(
+        model_ref=model,
+        market_ticker=ticker,
+        collector=CollectorConfig(
+            ws=WsConfig(url=settings.kalshi_ws_url, market_tickers=(ticker,)),
+            rest_url=settings.kalshi_rest_url,
+            lake_dir=settings.lake_dir,
+            database_url=settings.database_url_value,
+        ),
+        starting_balance_dollars=Decimal(str(balance)),
+        latency_ms=latency,
+        seed=seed,
+        deterministic=not stochastic,
+    )
+    session = PaperSession(config, engine, credentials_for(settings, settings.kalshi_ws_url))
+    summary = asyncio.run(_run(session, duration, live=not json_out and console.is_terminal))
+    if json_out:
+        print_json(summary)
+    else:
+        console.print(render(session))
+
+
+def _latency(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        low, _, high = text.partition(",")
+        values = float(low), float(high or low)
+    except ValueError:
+        raise ConfigError(f"--latency-ms: expected 'MIN,MAX' in milliseconds, got {text!r}") from None
+    if not 0 <= values[0] <= values[1]:
+        raise ConfigError("--latency-ms: expected 0 <= MIN <= MAX")
+    return values
+
+
+async def _run(session: PaperSession, duration: float | None, live: bool) -> dict[str, Any]:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await session.prepare()
+    if duration is not None:
+        loop.call_later(duration, stop.set)
+    task = asyncio.create_task(session.run(stop))
+    if live:
+        with Live(render(session), console=console, refresh_per_second=4) as display:
+            while not task.done():
+                await asyncio.wait({task}, timeout=0.25)
+                display.update(render(session))
+    await task
+    balance = await session.client.get_balance() if session.client is not None else None
+    return summary(session, balance)
+
+
+def summary(session: PaperSession, balance: dict[str, Any] | None) -> dict[str, Any]:
+    actor, client = session.actor, session.client
+    assert actor is not None and client is not None
+    ledger = client.ledger(session.config.market_ticker)
+    metrics = actor.metrics
+    return {
+        "model": actor.model.label if actor.model else None,
+        "market_ticker": session.config.market_ticker,
+        "ticks": metrics.ticks,
+        "decisions": metrics.decisions,
+        "orders": metrics.orders,
+        "rejected": metrics.rejected,
+        "skipped_stale": metrics.skipped_stale,
+        "missed_ticks": metrics.missed_ticks,
+        "reloads": metrics.reloads,
+        "reload_refusals": metrics.reload_refusals,
+        "decision_latency": metrics.latency_percentiles(),
+        "position_units": ledger.position_units,
+        "realized_pnl": ledger.realized_micro / 1e6,
+        "fees": ledger.fees_micro / 1e6,
+        "total_reward": round(metrics.total_reward, 6),
+        "balance": balance,
+        "actions_written": session.actions.stats.rows_written.get("trading_actions", 0),
+        "orders_written": session.orders.stats.rows_written.get("rl_orders", 0),
+        "fills_written": session.orders.stats.rows_written.get("rl_fills", 0),
+    }
+
+
+def render(session: PaperSession) -> Group:
+    actor, client = session.actor, session.client
+    ticker = session.config.market_ticker
+    book = session.collector.books[ticker].state
+    top = Table(title=f"kalshi-rl paper — {ticker}", expand=False)
+    for column in (
+        "model",
+        "YES bid",
+        "YES ask",
+        "position",
+        "avg cost",
+        "realized $",
+        "fees $",
+        "p50/p99 µs",
+        "reloads",
+        "state",
+    ):
+        top.add_column(column, justify="left" if column in ("model", "state") else "right")
+    if actor is not None and client is not None and actor.model is not None:
+        ledger = client.ledger(ticker)
+        latency = actor.metrics.latency_percentiles()
+        top.add_row(
+            actor.model.label,
+            format_price(book.best_yes_bid) if book.best_yes_bid else "-",
+            format_price(book.best_yes_ask) if book.best_yes_ask else "-",
+            f"{ledger.position_units / 100:g}",
+            f"{ledger.average_cost_ticks() / 10_000:.4f}",
+            f"{ledger.realized_micro / 1e6:,.4f}",
+            f"{ledger.fees_micro / 1e6:,.4f}",
+            f"{latency['p50_us']:,.0f}/{latency['p99_us']:,.0f}",
+            str(actor.metrics.reloads),
+            "stale" if book.stale else "live",
+        )
+    recent = Table(title="recent actions", expand=False)
+    for column in ("time", "action", "qty", "price", "position", "confidence"):
+        recent.add_column(column)
+    if actor is not None:
+        for event in list(actor.recent)[-8:]:
+            details, state = event["details"], event["state"]
+            recent.add_row(
+                str(event["timestamp"]),
+                event["action"],
+                str(details.get("quantity") or "-"),
+                str(details.get("price") or "-"),
+                str(state["position"]),
+                f"{event['confidence']:.2f}",
+            )
+    return Group(top, recent)

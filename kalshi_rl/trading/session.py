@@ -1,0 +1,107 @@
+"""``PaperSession``: a live feed, the paper client and the actor for one market, run together.
+
+``kalshi-rl paper`` and the service's actor start the same thing: a ``Collector`` (the ONE
+shared book per market, which also keeps recording to the lake), an ``OrderWriteQueue`` and an
+``ActionWriteQueue`` on the registry database, a ``KalshiPaperTradingClient`` filling against
+the shared book with the model's own fill settings, and a ``TradingActor``. Shutdown runs in
+reverse so every queue is flushed and the episode row closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from sqlalchemy import Engine
+
+from kalshi_rl.data.collector import Collector, CollectorConfig
+from kalshi_rl.data.registry import ModelRegistry
+from kalshi_rl.data.sql_queue import ActionWriteQueue, OrderWriteQueue
+from kalshi_rl.environments.contract import env_config_from_contract
+from kalshi_rl.kalshi.auth import Credentials
+from kalshi_rl.trading.actor import ActorConfig, TradingActor
+from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, PaperConfig, create_trading_client
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PaperSessionConfig:
+    model_ref: str
+    market_ticker: str
+    collector: CollectorConfig
+    starting_balance_dollars: Decimal = Decimal(1_000)
+    latency_ms: tuple[float, float] | None = None  # default: the model's contract latency
+    seed: int = 0
+    mode: str = "paper"
+    deterministic: bool = True
+
+
+class PaperSession:
+    """Owns the tasks of one paper-trading session; ``run`` until ``stop`` is set."""
+
+    def __init__(
+        self, config: PaperSessionConfig, engine: Engine, credentials: Credentials | None = None
+    ) -> None:
+        self.config = config
+        self.registry = ModelRegistry(engine)
+        self.collector = Collector(config.collector, credentials)
+        self.orders = OrderWriteQueue(engine)
+        self.actions = ActionWriteQueue(engine)
+        self.client: KalshiPaperTradingClient | None = None
+        self.actor: TradingActor | None = None
+        ActorConfig(config.market_ticker, config.model_ref, mode=config.mode)  # refuses 'live' up front
+
+    async def prepare(self) -> None:
+        """Check the model, the database and the feed's market before anything runs."""
+        record = await asyncio.to_thread(self.registry.get, self.config.model_ref)
+        env = env_config_from_contract(record.training_config["contract"])
+        fill = env.fill
+        low, high = self.config.latency_ms or (fill.latency_min_ms, fill.latency_max_ms)
+        paper = PaperConfig(
+            starting_balance_dollars=self.config.starting_balance_dollars,
+            latency_min_ms=low,
+            latency_max_ms=high,
+            fill=replace(fill, latency_min_ms=low, latency_max_ms=high),
+            seed=self.config.seed,
+        )
+        await self.collector.prepare()
+        self.client = create_trading_client(
+            self.config.mode, paper, books=self.collector.books, order_queue=self.orders
+        )
+        shared = self.collector.books[self.config.market_ticker]
+        self.actor = TradingActor(
+            ActorConfig(
+                self.config.market_ticker,
+                self.config.model_ref,
+                mode=self.config.mode,
+                deterministic=self.config.deterministic,
+                seed=self.config.seed,
+            ),
+            self.registry,
+            self.client,
+            shared,
+            self.actions,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if self.actor is None:
+            await self.prepare()
+        assert self.actor is not None and self.client is not None
+        self.orders.start()
+        self.actions.start()
+        feed = asyncio.create_task(self.collector.run(stop), name="paper-feed")
+        try:
+            await self.client.start()
+            await self.actor.start()
+            await self.actor.run(stop)
+        finally:
+            stop.set()
+            await asyncio.gather(feed, return_exceptions=True)
+            await self.client.close()
+            await self.actions.close()
+            await self.orders.close()
+            if feed.done() and not feed.cancelled() and feed.exception() is not None:
+                raise feed.exception()  # type: ignore[misc]

@@ -1,0 +1,151 @@
+"""TradingActor on the real local exchange: hot reload without a missed tick, refusals, logging."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from kalshi_rl.agents.training import Trainer, TrainRequest
+from kalshi_rl.core.errors import LiveModeRefusedError
+from kalshi_rl.data.collector import CollectorConfig
+from kalshi_rl.data.registry import ModelRegistry
+from kalshi_rl.data.replay import lake_time_range, preload_lake
+from kalshi_rl.data.storage.database import open_database
+from kalshi_rl.data.storage.schema import rl_fills, rl_orders, trading_actions, trading_episodes
+from kalshi_rl.environments.contract import EnvConfig
+from kalshi_rl.execution.fill_engine import FillConfig
+from kalshi_rl.execution.position import PositionLedger
+from kalshi_rl.kalshi.ws_client import WsConfig
+from kalshi_rl.sim.exchange import SimConfig, SimExchange
+from kalshi_rl.trading.actor import ActorConfig
+from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
+
+pytestmark = pytest.mark.slow
+TINY = {"n_steps": 32, "batch_size": 32, "n_epochs": 1, "net_arch": [8]}
+
+
+def env(tick_ms: int = 200) -> EnvConfig:
+    return EnvConfig(tick_ms=tick_ms, episode_ticks=40, fill=FillConfig(20.0, 20.0))
+
+
+def train(
+    registry: ModelRegistry, models: Path, sim_lake, name: str, tick_ms: int = 200, parent: str | None = None
+):  # type: ignore[no-untyped-def]
+    data_dir, tickers = sim_lake
+    lake = data_dir / "lake"
+    data = preload_lake(lake, tuple(tickers), *lake_time_range(lake, tuple(tickers)))
+    request = TrainRequest(timesteps=64, hyperparameters=TINY, env=env(tick_ms), name=name, parent=parent)
+    return Trainer(registry, models).train(request, data)
+
+
+async def wait_for(condition, timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+async def test_hot_reload_switches_models_between_ticks_and_refuses_bad_checkpoints(
+    sim_lake, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    engine = open_database(None, tmp_path)
+    registry = ModelRegistry(engine)
+    models = tmp_path / "models"
+    first = await asyncio.to_thread(train, registry, models, sim_lake, "hot")
+    sim = SimExchange(SimConfig(markets=1, seed=9, rate=300, record_ledger=False))
+    await sim.start()
+    session = PaperSession(
+        PaperSessionConfig(
+            model_ref="hot",
+            market_ticker=sim.tickers[0],
+            collector=CollectorConfig(
+                ws=WsConfig(url=sim.ws_url, market_tickers=tuple(sim.tickers)),
+                rest_url=sim.rest_url,
+                lake_dir=tmp_path / "lake",
+            ),
+            starting_balance_dollars=Decimal(10_000),
+            deterministic=False,
+        ),
+        engine,
+    )
+    stop = asyncio.Event()
+    await session.prepare()
+    run = asyncio.create_task(session.run(stop))
+    try:
+        actor = session.actor
+        assert actor is not None
+        await wait_for(lambda: actor.metrics.decisions >= 5)
+        assert actor.model is not None and actor.model.label == "hot@1"
+
+        # A new version of the same name (fine-tuned, same contract) takes over between ticks.
+        second = await asyncio.to_thread(train, registry, models, sim_lake, "hot", parent="hot@1")
+        written = Path(second.checkpoint_path).stat().st_mtime_ns
+        await wait_for(lambda: actor.model is not None and actor.model.label == "hot@2")
+        assert actor.metrics.reloads == 1
+        assert (actor.model.loaded_ns - written) / 1e9 < 1.0 + 0.25  # poll interval + load time
+
+        # A corrupt checkpoint never stops the actor: it keeps hot@2 and keeps ticking.
+        decisions = actor.metrics.decisions
+        bad = Path(second.checkpoint_path)
+        tmp = bad.with_name(".garbage.zip")
+        tmp.write_bytes(b"not a zip")
+        os.replace(tmp, bad)
+        await wait_for(lambda: actor.metrics.reload_refusals >= 1)
+        await wait_for(lambda: actor.metrics.decisions >= decisions + 5)
+        assert actor.model.label == "hot@2"
+
+        # A version trained under another contract (another tick) is refused.
+        await asyncio.to_thread(train, registry, models, sim_lake, "hot", 300)
+        refusals = actor.metrics.reload_refusals
+        await wait_for(lambda: actor.metrics.reload_refusals > refusals)
+        assert actor.model.label == "hot@2" and "contract" in actor.metrics.last_reload_error
+        assert actor.metrics.missed_ticks == 0
+    finally:
+        stop.set()
+        await run
+        await sim.stop()
+
+    with engine.connect() as conn:
+        actions = conn.execute(select(func.count()).select_from(trading_actions)).scalar()
+        episode = (
+            conn.execute(select(trading_episodes).where(trading_episodes.c.mode == "paper")).mappings().one()
+        )
+        fills = conn.execute(select(rl_fills)).mappings().all()
+        orders = conn.execute(select(func.count()).select_from(rl_orders)).scalar()
+    assert actions == actor.metrics.decisions > 10
+    assert episode["end_time"] is not None and episode["total_steps"] == actor.metrics.ticks
+    assert episode["model_id"] == first.id
+    assert orders == actor.metrics.orders > 0
+    # The P&L the episode reports is the P&L of the fills in the database.
+    ledger = PositionLedger()
+    from kalshi_rl.core.events import Side
+
+    for fill in sorted(fills, key=lambda f: f["timestamp"]):
+        side = Side(fill["side"]) if fill["action"] == "buy" else Side(fill["side"]).opposite
+        price = (
+            int(fill["price"] * 10_000) if fill["action"] == "buy" else 10_000 - int(fill["price"] * 10_000)
+        )
+        ledger.buy(side, int(fill["quantity"] * 100), price)
+        ledger.fees_micro += int(fill["fee"] * 1_000_000)
+    final = episode["final_position"]
+    assert final["position_units"] == ledger.position_units
+    assert final["fees"] == pytest.approx(ledger.fees_micro / 1e6, abs=1e-6)
+
+
+def test_live_mode_is_refused_everywhere(tmp_path: Path) -> None:
+    with pytest.raises(LiveModeRefusedError):
+        ActorConfig("KX", "m", mode="live")
+    with pytest.raises(LiveModeRefusedError):
+        PaperSession(
+            PaperSessionConfig(
+                "m", "KX", CollectorConfig(WsConfig("ws://x", ("KX",)), "http://x", tmp_path), mode="live"
+            ),
+            open_database(None, tmp_path),
+        )
