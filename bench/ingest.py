@@ -44,8 +44,9 @@ def start_sim(markets: int) -> tuple[subprocess.Popen[str], dict[str, object]]:
     exe = str(Path(sys.executable).parent / "kalshi-rl")
     proc = subprocess.Popen(
         [exe, "sim", "--port", "0", "--rate", "0", "--markets", str(markets), "--json"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     lines = []
     for line in proc.stdout:
