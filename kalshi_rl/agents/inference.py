@@ -55,10 +55,12 @@ class InferencePolicy:
     def sample(self, observation: np.ndarray, rng: np.random.Generator) -> tuple[int, float]:
         """An action drawn from the policy's distribution (SB3's ``deterministic=False``)."""
         logits = self.logits(observation).astype(np.float64)
-        probabilities = np.exp(logits - logits.max())
-        probabilities /= probabilities.sum()
-        choice = int(rng.choice(len(probabilities), p=probabilities))
-        return choice, float(probabilities[choice])
+        weights = np.exp(logits - logits.max())
+        cumulative = np.cumsum(weights)
+        choice = min(
+            int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")), len(weights) - 1
+        )
+        return choice, float(weights[choice] / cumulative[-1])
 
     def act(self, observation: np.ndarray) -> tuple[int, float]:
         """The deterministic action and its probability under the policy."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -66,7 +67,17 @@ def evaluate_command(
     if json_out:
         print_json({"model": record.label, "model_id": str(record.id), **summary})
         return
-    table = Table(title=f"{record.label} on {', '.join(markets)} {window['start']} .. {window['end']}")
+    title = f"{record.label} on {', '.join(markets)} {window['start']} .. {window['end']}"
+    table = metrics_table(title, results)
+    table.caption = (
+        f"{len(tapes)} segment(s), {results[0].steps:,} ticks of {config.tick_ms} ms; data {data.fingerprint}"
+    )
+    console.print(table)
+
+
+def metrics_table(title: str, results: list[Any]) -> Table:
+    """The evaluation metrics of a policy and its baselines, one row each."""
+    table = Table(title=title)
     for column in ("policy", "P&L $", "Sharpe/h", "max DD $", "win rate", "contracts", "fees $", "trades"):
         table.add_column(column, justify="left" if column == "policy" else "right")
     for m in results:
@@ -80,7 +91,4 @@ def evaluate_command(
             f"{m.fees:,.2f}",
             str(m.trades),
         )
-    table.caption = (
-        f"{len(tapes)} segment(s), {results[0].steps:,} ticks of {config.tick_ms} ms; data {data.fingerprint}"
-    )
-    console.print(table)
+    return table

@@ -118,8 +118,9 @@ class ModelRegistry:
             conn.execute(update(models).where(models.c.id == record.id).values(updated_at=_now(), **values))
         return self.get(str(record.id))
 
-    def get(self, ref: str) -> ModelRecord:
-        """Find a model by id, ``name@version`` or ``name`` (its latest version)."""
+    def get(self, ref: str, statuses: tuple[str, ...] | None = None) -> ModelRecord:
+        """Find a model by id, ``name@version`` or ``name`` (its latest version, optionally the
+        latest with one of ``statuses``)."""
         query = select(models)
         try:
             query = query.where(models.c.id == uuid.UUID(ref))
@@ -130,6 +131,8 @@ class ModelRegistry:
                 if not version.isdigit():
                     raise InvalidValueError(f"expected NAME@VERSION with a number, got {ref!r}") from None
                 query = query.where(models.c.version == int(version))
+            elif statuses:
+                query = query.where(models.c.status.in_(statuses))
             query = query.order_by(models.c.version.desc()).limit(1)
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()

@@ -30,6 +30,7 @@ import json
 import math
 from collections import deque
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -56,7 +57,7 @@ class ObservationSpec:
     move_windows: tuple[int, ...] = (1, 5, 15, 60)
     vol_window: int = 15
 
-    @property
+    @cached_property
     def book_features(self) -> tuple[str, ...]:
         names = [
             "yes_bid",
@@ -76,19 +77,19 @@ class ObservationSpec:
         names += [f"volatility_{self.vol_window}", "time_to_close", "has_close_time", "since_update", "stale"]
         return tuple(names)
 
-    @property
+    @cached_property
     def position_features(self) -> tuple[str, ...]:
         return ("position", "average_cost", "unrealized")
 
-    @property
+    @cached_property
     def features(self) -> tuple[str, ...]:
         return self.book_features + self.position_features
 
-    @property
+    @cached_property
     def size(self) -> int:
         return len(self.features)
 
-    @property
+    @cached_property
     def history_ticks(self) -> int:
         return max(max(self.move_windows), self.vol_window) + 1
 
@@ -143,11 +144,15 @@ class MidHistory:
         return self._mids[-1] - self._mids[-1 - ticks_back]
 
     def volatility(self, window: int) -> float:
-        mids = list(self._mids)[-(window + 1) :]
-        if len(mids) < 3:
+        """Population standard deviation of the last ``window`` one-tick changes."""
+        count = min(window, len(self._mids) - 1)
+        if count < 2:
             return 0.0
-        steps = np.diff(np.asarray(mids))
-        return float(steps.std())
+        mids = self._mids
+        last = len(mids) - 1
+        steps = [mids[last - i] - mids[last - i - 1] for i in range(count)]
+        mean = sum(steps) / count
+        return math.sqrt(sum((x - mean) ** 2 for x in steps) / count)
 
     def clear(self) -> None:
         self._mids.clear()

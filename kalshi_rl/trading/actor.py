@@ -40,6 +40,9 @@ from kalshi_rl.trading.model_source import LoadedModel, ModelSource
 
 logger = logging.getLogger(__name__)
 
+_SPIN_NS = 2_000_000
+"""Sleep until 2 ms before a tick, then spin to it, so decisions start on the tick."""
+
 
 class TradingClient(Protocol):
     """What the actor needs from a trading client (the paper client; a live one is refused)."""
@@ -91,13 +94,29 @@ class ActorMetrics:
     reload_refusals: int = 0
     last_reload_error: str = ""
     total_reward: float = 0.0
-    latencies_us: deque[float] | None = None
+    latencies_us: deque[float] | None = None  # tick -> decision made (and order acknowledged, if any)
+    order_latencies_us: deque[float] | None = None  # tick -> order acknowledged, orders only
+    processing_us: deque[float] | None = None  # on_tick's own time (no scheduling delay), orders only
+    switches: list[tuple[str, int]] | None = None  # (model, first tick it acted on)
 
-    def latency_percentiles(self) -> dict[str, float]:
-        values = np.asarray(self.latencies_us or (), dtype=np.float64)
-        if not len(values):
-            return {"p50_us": 0.0, "p99_us": 0.0}
-        return {"p50_us": float(np.percentile(values, 50)), "p99_us": float(np.percentile(values, 99))}
+    def latency_percentiles(self, orders_only: bool = False) -> dict[str, float]:
+        values = np.asarray(
+            (self.order_latencies_us if orders_only else self.latencies_us) or (), dtype=np.float64
+        )
+        return _percentiles(values)
+
+    def processing_percentiles(self) -> dict[str, float]:
+        return _percentiles(np.asarray(self.processing_us or (), dtype=np.float64))
+
+
+def _percentiles(values: np.ndarray) -> dict[str, float]:
+    if not len(values):
+        return {"p50_us": 0.0, "p99_us": 0.0, "n": 0}
+    return {
+        "p50_us": float(np.percentile(values, 50)),
+        "p99_us": float(np.percentile(values, 99)),
+        "n": len(values),
+    }
 
 
 class TradingActor:
@@ -117,7 +136,12 @@ class TradingActor:
         self.shared = shared
         self.actions = actions
         self.source = ModelSource(registry, config.model_ref)
-        self.metrics = ActorMetrics(latencies_us=deque(maxlen=10_000))
+        self.metrics = ActorMetrics(
+            latencies_us=deque(maxlen=10_000),
+            order_latencies_us=deque(maxlen=10_000),
+            processing_us=deque(maxlen=10_000),
+            switches=[],
+        )
         self.model: LoadedModel | None = None
         self.episode_id: uuid.UUID | None = None
         self.recent: deque[dict[str, Any]] = deque(maxlen=50)
@@ -164,10 +188,14 @@ class TradingActor:
                 tick_ns = self.model.env.tick_ms * 1_000_000
                 now = time.time_ns()
                 next_tick = now + (-now) % tick_ns
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), (next_tick - now) / 1e9)
+                wake = next_tick - _SPIN_NS
+                if wake > now:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), (wake - now) / 1e9)
                 if stop.is_set():
                     break
+                while time.time_ns() < next_tick:  # asyncio timers fire up to ~1 ms late: spin the rest
+                    pass
                 late = time.time_ns() - next_tick
                 if late >= tick_ns:
                     self.metrics.missed_ticks += late // tick_ns
@@ -208,6 +236,7 @@ class TradingActor:
         if self._pending is not None:  # swap between ticks, never during one
             self.model, self._pending = self._pending, None
             self.metrics.reloads += 1
+            self.metrics.switches.append((self.model.label, tick_ns))  # type: ignore[union-attr]
             logger.info("now trading with %s", self.model.label)
         model = self.model
         assert model is not None and self._observer is not None
@@ -251,7 +280,16 @@ class TradingActor:
                     "error": {"code": type(exc).__name__, "message": str(exc)}
                 }
                 self.metrics.rejected += 1
-        self.metrics.latencies_us.append((time.perf_counter() - started) * 1e6)  # type: ignore[union-attr]
+        # Measured from the tick itself (wake-up jitter included) to the decision or the order's
+        # ack; a tick stamped in the future (replayed in tests) counts from on_tick's start.
+        now_ns = time.time_ns()
+        elapsed_us = (
+            (now_ns - tick_ns) / 1_000 if now_ns >= tick_ns else (time.perf_counter() - started) * 1e6
+        )
+        self.metrics.latencies_us.append(elapsed_us)  # type: ignore[union-attr]
+        if intent is not None:
+            self.metrics.order_latencies_us.append(elapsed_us)  # type: ignore[union-attr]
+            self.metrics.processing_us.append((time.perf_counter() - started) * 1e6)  # type: ignore[union-attr]
         mark = self.shared.state.mid_price_yes
         equity = ledger.equity_micro(mark) if mark is not None else self._equity_micro
         reward = (equity - self._equity_micro) / MICRO_PER_DOLLAR if self.metrics.decisions > 1 else 0.0

@@ -262,6 +262,9 @@ class UserStreams:
     def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         self._queues.pop(queue, None)
 
+    def __bool__(self) -> bool:
+        return bool(self._queues)
+
     def publish(self, kind: str, msg: dict[str, Any]) -> None:
         """Send ``{"type": kind, "sid": ..., "msg": msg}`` to every subscriber."""
         for queue, sid in self._queues.items():
@@ -287,6 +290,8 @@ class OrderEvents:
             self.order_queue.enqueue_order(order_row(order))
             for fill in fills:
                 self.order_queue.enqueue_fill(fill_row(fill, order))
+        if not self.streams:
+            return  # nobody listens: do not build the messages on the order path
         for fill in fills:
             self.streams.publish("fill", fill_message(fill, order))
         self.streams.publish("user_order", user_order_message(order, self.user_id))

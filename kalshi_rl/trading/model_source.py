@@ -17,11 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from kalshi_rl.agents.inference import InferencePolicy, load_policy
-from kalshi_rl.core.errors import ConfigError
+from kalshi_rl.core.errors import ConfigError, KalshiRLError
 from kalshi_rl.data.registry import ModelRecord, ModelRegistry
 from kalshi_rl.environments.contract import EnvConfig, env_config_from_contract
 
 LOADABLE = ("ready", "deployed", "stopped", "training")
+FOLLOWED = ("ready", "deployed")
+"""A bare NAME follows its latest version with one of these statuses (spec §4.5: the trainer
+marks a new version ready once its checkpoint is written)."""
 
 
 class ContractMismatchError(ConfigError):
@@ -56,7 +59,7 @@ class ModelSource:
 
     def load(self, required_contract: dict[str, Any] | None = None) -> LoadedModel:
         """Load the reference's current checkpoint (blocking: call it in a thread)."""
-        record = self.registry.get(self.ref)
+        record = self._resolve()
         if record.status not in LOADABLE:
             raise ConfigError(f"model {record.label} is {record.status}: {record.notes or 'not loadable'}")
         checkpoint = Path(record.checkpoint_path)
@@ -90,6 +93,15 @@ class ModelSource:
             )
         return LoadedModel(record, policy, contract, env, checkpoint, mtime_ns, time.time_ns())
 
+    def _resolve(self) -> ModelRecord:
+        """The row behind the reference: a bare NAME follows its latest ready version."""
+        if "@" in self.ref:
+            return self.registry.get(self.ref)
+        try:
+            return self.registry.get(self.ref, statuses=FOLLOWED)
+        except KalshiRLError:
+            return self.registry.get(self.ref)  # an id, or a name with no ready version yet
+
     @staticmethod
     def _sidecar(checkpoint: Path) -> dict[str, Any]:
         path = checkpoint.parent / "contract.json"
@@ -105,7 +117,10 @@ class ModelSource:
 
     def changed(self, current: LoadedModel) -> bool:
         """Whether the reference now points at another row or a rewritten checkpoint."""
-        record = self.registry.get(self.ref)
+        try:
+            record = self._resolve()
+        except KalshiRLError:
+            return False
         if record.id != current.record.id or record.checkpoint_path != str(current.checkpoint):
             return True
         try:

@@ -349,5 +349,6 @@ class OrderManager:
         return record
 
     def _publish(self, order: PaperOrder, fills: list[PaperFill]) -> None:
-        position = self.portfolio.position_message(order.ticker, self.events.user_id) if fills else None
+        wanted = fills and self.events.streams
+        position = self.portfolio.position_message(order.ticker, self.events.user_id) if wanted else None
         self.events.order_changed(order, fills, position)
