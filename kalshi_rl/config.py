@@ -36,8 +36,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     models_dir: Path = Path("models")
     rl_api_token: SecretStr | None = None
+    rl_cors_origins: Annotated[tuple[str, ...], NoDecode] = Field((), description="allowed browser origins")
 
-    @field_validator("rl_market_ticker", mode="before")
+    @field_validator("rl_market_ticker", "rl_cors_origins", mode="before")
     @classmethod
     def _split_tickers(cls, value: object) -> object:
         if isinstance(value, str):

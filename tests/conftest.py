@@ -16,6 +16,8 @@ from kalshi_rl.data.write_queue import WriteQueueConfig
 from kalshi_rl.kalshi.ws_client import WsConfig
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
 
+pytest_plugins = ["tests.e2e.conftest"]
+
 REPO = Path(__file__).resolve().parents[1]
 CAPTURES = (REPO / ".." / "shared" / "data" / "kalshi-captures").resolve()
 PG_ADMIN_URL = os.environ.get("KALSHI_RL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")

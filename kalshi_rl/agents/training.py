@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class TrainRequest:
     torch_threads: int = 1
     progress_bar: bool = False
     notes: str | None = None
+    model_id: uuid.UUID | None = None  # chosen by the caller (the service answers with it at once)
 
     def __post_init__(self) -> None:
         if self.timesteps < 1 or self.n_envs < 1 or self.checkpoint_every < 1 or self.torch_threads < 1:
@@ -215,6 +217,7 @@ class Trainer:
             training_config=self._training_config(request, data, tapes),
             parent_model_id=parent.id if parent else None,
             notes=request.notes,
+            model_id=request.model_id,
         )
         checkpoint = model_dir(self.models_dir, str(record.id)) / CHECKPOINT
         record = self.registry.update(record.id, checkpoint_path=str(checkpoint))

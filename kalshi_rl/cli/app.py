@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kalshi_rl.cli import collect, db, demo, evaluate, import_capture, inspect, paper, sim, train
+from kalshi_rl.cli import collect, db, demo, evaluate, import_capture, inspect, paper, serve, sim, train
 
 app = typer.Typer(
     name="kalshi-rl",
@@ -19,6 +19,7 @@ app.command("sim")(sim.sim)
 app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate_command)
 app.command("paper")(paper.paper)
+app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 app.command("import-capture")(import_capture.import_capture_command)
 app.add_typer(inspect.app, name="inspect")

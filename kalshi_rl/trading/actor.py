@@ -156,6 +156,8 @@ class TradingActor:
 
     async def start(self) -> None:
         """Load the model (its contract fixes tick, actions and observation), open the episode."""
+        if self.model is not None:
+            return  # already started
         self.model = await asyncio.to_thread(self.source.load)
         self._observer = LiveObserver(self.model.env.tick_ms * 1_000_000, self.model.env.spec)
         self.episode_id = await asyncio.to_thread(

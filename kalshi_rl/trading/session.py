@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine
 
+from kalshi_rl.core.errors import ConfigError
 from kalshi_rl.data.collector import Collector, CollectorConfig
 from kalshi_rl.data.registry import ModelRegistry
 from kalshi_rl.data.sql_queue import ActionWriteQueue, OrderWriteQueue
@@ -43,11 +44,17 @@ class PaperSession:
     """Owns the tasks of one paper-trading session; ``run`` until ``stop`` is set."""
 
     def __init__(
-        self, config: PaperSessionConfig, engine: Engine, credentials: Credentials | None = None
+        self,
+        config: PaperSessionConfig,
+        engine: Engine,
+        credentials: Credentials | None = None,
+        feed: Collector | None = None,
     ) -> None:
+        """``feed``: an already running collector to trade on (the service's); else one is made."""
         self.config = config
         self.registry = ModelRegistry(engine)
-        self.collector = Collector(config.collector, credentials)
+        self.owns_feed = feed is None
+        self.collector = feed if feed is not None else Collector(config.collector, credentials)
         self.orders = OrderWriteQueue(engine)
         self.actions = ActionWriteQueue(engine)
         self.client: KalshiPaperTradingClient | None = None
@@ -67,7 +74,12 @@ class PaperSession:
             fill=replace(fill, latency_min_ms=low, latency_max_ms=high),
             seed=self.config.seed,
         )
-        await self.collector.prepare()
+        if self.owns_feed:
+            await self.collector.prepare()
+        if self.config.market_ticker not in self.collector.books:
+            raise ConfigError(
+                f"market {self.config.market_ticker} is not in the feed ({', '.join(self.collector.books)})"
+            )
         self.client = create_trading_client(
             self.config.mode, paper, books=self.collector.books, order_queue=self.orders
         )
@@ -92,7 +104,9 @@ class PaperSession:
         assert self.actor is not None and self.client is not None
         self.orders.start()
         self.actions.start()
-        feed = asyncio.create_task(self.collector.run(stop), name="paper-feed")
+        feed = asyncio.create_task(
+            self.collector.run(stop) if self.owns_feed else stop.wait(), name="paper-feed"
+        )
         try:
             await self.client.start()
             await self.actor.start()

@@ -1,0 +1,97 @@
+"""``create_app``: the Starlette application of ``kalshi-rl serve`` (everything under /rl)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from kalshi_rl.api import routes, websocket
+from kalshi_rl.api.errors import (
+    ApiError,
+    handle_api_error,
+    handle_domain_error,
+    handle_http_error,
+    handle_unexpected,
+    handle_validation_error,
+)
+from kalshi_rl.api.openapi import openapi_document
+from kalshi_rl.api.service import RlService, ServiceConfig
+from kalshi_rl.core.errors import KalshiRLError
+
+logger = logging.getLogger(__name__)
+
+
+async def openapi(_request: Request) -> JSONResponse:
+    return JSONResponse(openapi_document())
+
+
+def create_app(config: ServiceConfig, service: RlService | None = None) -> Starlette:
+    """Build the app; the service (feed, registry) starts and stops with it (lifespan)."""
+    service = service or RlService(config)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.service = service
+        app.state.loop_started = asyncio.get_running_loop().time()
+        await service.startup()
+        try:
+            yield
+        finally:
+            await service.shutdown()
+
+    http = [
+        Route("/rl/status", routes.status, methods=["GET"]),
+        Route("/rl/models", routes.list_models, methods=["GET"]),
+        Route("/rl/models", routes.create_model, methods=["POST"]),
+        Route("/rl/models/{model_id}", routes.get_model, methods=["GET"]),
+        Route("/rl/models/{model_id}", routes.update_model, methods=["PUT"]),
+        Route("/rl/episodes", routes.list_episodes, methods=["GET"]),
+        Route("/rl/episodes/{episode_id}", routes.get_episode, methods=["GET"]),
+        Route("/rl/training/start", routes.start_training, methods=["POST"]),
+        Route("/rl/training/stop", routes.stop_training, methods=["POST"]),
+        Route("/rl/actor/start", routes.start_actor, methods=["POST"]),
+        Route("/rl/actor/stop", routes.stop_actor, methods=["POST"]),
+        Route("/rl/actor/switch-model", routes.switch_model, methods=["POST"]),
+        Route("/rl/actor/set-mode", routes.set_mode, methods=["POST"]),
+        Route("/rl/metrics", routes.metrics, methods=["GET"]),
+        Route("/rl/compare", routes.compare, methods=["GET"]),
+        Route("/rl/openapi.json", openapi, methods=["GET"]),
+    ]
+    streams = [
+        WebSocketRoute("/rl/ws/orderbook", websocket.orderbook_stream),
+        WebSocketRoute("/rl/ws/actions", websocket.actions_stream),
+        WebSocketRoute("/rl/ws/training", websocket.training_stream),
+    ]
+    middleware = []
+    if config.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(config.cors_origins),
+                allow_methods=["GET", "POST", "PUT"],
+                allow_headers=["Authorization", "Content-Type"],
+            )
+        )
+    return Starlette(
+        routes=[*http, *streams],
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={
+            ApiError: handle_api_error,
+            KalshiRLError: handle_domain_error,
+            HTTPException: handle_http_error,
+            ValidationError: handle_validation_error,
+            Exception: handle_unexpected,
+        },
+    )

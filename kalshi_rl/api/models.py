@@ -1,0 +1,160 @@
+"""Request and response bodies of the /rl/* API (pydantic), shared by the routes and OpenAPI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["training", "ready", "failed", "stopped", "deployed", "archived"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class Model(BaseModel):
+    id: str
+    name: str
+    version: int
+    architecture: str
+    market_ticker: str
+    parent_model_id: str | None
+    checkpoint_path: str
+    hyperparameters: dict[str, Any]
+    training_config: dict[str, Any]
+    training_episodes: int
+    training_timesteps: int
+    created_at: str | None
+    updated_at: str | None
+    performance_summary: dict[str, Any] | None
+    status: str
+    notes: str | None
+
+
+class ModelList(BaseModel):
+    models: list[Model]
+
+
+class ModelCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    architecture: Literal["PPO", "A2C"]
+    market_ticker: str = Field(min_length=1, max_length=200, pattern=r"^[A-Z0-9-]+(,[A-Z0-9-]+)*$")
+    checkpoint_path: str = Field(min_length=1, max_length=4096)
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    training_config: dict[str, Any] = Field(default_factory=dict)
+    parent_model_id: str | None = None
+    status: Status = "training"
+    notes: str | None = Field(default=None, max_length=10_000)
+
+
+class ModelUpdate(Strict):
+    status: Status | None = None
+    notes: str | None = Field(default=None, max_length=10_000)
+
+
+class Episode(BaseModel):
+    id: int
+    episode_id: str
+    model_id: str | None
+    market_ticker: str
+    start_time: datetime
+    end_time: datetime | None
+    mode: str
+    total_reward: float | None
+    total_steps: int | None
+    final_position: dict[str, Any] | None
+    metadata: dict[str, Any] | None
+
+
+class EpisodeList(BaseModel):
+    episodes: list[Episode]
+
+
+class EpisodeDetail(Episode):
+    actions: int = 0
+    recent_actions: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class TrainingStart(Strict):
+    markets: list[str] = Field(min_length=1, max_length=20)
+    start: datetime | None = None
+    end: datetime | None = None
+    algo: Literal["ppo", "a2c"] = "ppo"
+    timesteps: int = Field(default=50_000, ge=1, le=100_000_000)
+    n_envs: int = Field(default=1, ge=1, le=64)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    parent: str | None = None
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    tick_ms: int = Field(default=1_000, ge=10, le=3_600_000)
+    episode_ticks: int = Field(default=300, ge=1, le=1_000_000)
+    order_contracts: float = Field(default=10.0, gt=0, le=1_000_000)
+    position_limit: float = Field(default=50.0, gt=0, le=10_000_000)
+    latency_ms: float = Field(default=50.0, ge=0, le=60_000)
+    checkpoint_every: int = Field(default=10_000, ge=1)
+
+
+class TrainingState(BaseModel):
+    running: bool
+    model_id: str | None = None
+    model: str | None = None
+    status: str | None = None
+    progress: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class ActorStart(Strict):
+    model_id: str = Field(min_length=1, max_length=300)
+    market_ticker: str | None = Field(default=None, pattern=r"^[A-Z0-9-]+$")
+    mode: str = "paper"
+    starting_balance: float = Field(default=1_000.0, ge=0, le=1e12)
+    stochastic: bool = False
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+
+class SwitchModel(Strict):
+    model_id: str = Field(min_length=1, max_length=300)
+
+
+class SetMode(Strict):
+    mode: str
+
+
+class ActorState(BaseModel):
+    running: bool
+    mode: str = "paper"
+    model: str | None = None
+    model_id: str | None = None
+    market_ticker: str | None = None
+    metrics: dict[str, Any] | None = None
+
+
+class ServiceStatus(BaseModel):
+    service: str
+    version: str
+    uptime_s: float
+    database: str
+    feed: dict[str, Any]
+    actor: ActorState
+    training: TrainingState
+
+
+class Metrics(BaseModel):
+    actor: dict[str, Any] | None
+    training: dict[str, Any] | None
+    feed: dict[str, Any]
+
+
+class Comparison(BaseModel):
+    models: list[dict[str, Any]]

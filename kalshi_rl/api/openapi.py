@@ -1,0 +1,186 @@
+"""The OpenAPI 3.1 document of the /rl/* API, built from the routes table and pydantic models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from kalshi_rl import __version__
+from kalshi_rl.api import models as m
+
+ERRORS = {
+    "400": "Bad input (malformed JSON, invalid value)",
+    "401": "A token is configured and the request lacks it",
+    "404": "Unknown model, episode or market",
+    "409": "Conflicts with the current state (already running, not running, not ready)",
+    "422": "The body does not match the schema",
+    "501": "Live trading is not available",
+}
+
+# (method, path, summary, request model, response model, status, query parameters, mutating)
+OPERATIONS: list[
+    tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | None, int, list[str], bool]
+] = [
+    ("get", "/rl/status", "Service health and status", None, m.ServiceStatus, 200, [], False),
+    (
+        "get",
+        "/rl/models",
+        "List models (filters: status, market, name, limit)",
+        None,
+        m.ModelList,
+        200,
+        ["status", "market", "name", "limit"],
+        False,
+    ),
+    ("post", "/rl/models", "Register a model", m.ModelCreate, m.Model, 201, [], True),
+    ("get", "/rl/models/{model_id}", "A model by id, NAME or NAME@VERSION", None, m.Model, 200, [], False),
+    (
+        "put",
+        "/rl/models/{model_id}",
+        "Update a model's status or notes",
+        m.ModelUpdate,
+        m.Model,
+        200,
+        [],
+        True,
+    ),
+    (
+        "get",
+        "/rl/episodes",
+        "List episodes (filters: model_id, mode, limit)",
+        None,
+        m.EpisodeList,
+        200,
+        ["model_id", "mode", "limit"],
+        False,
+    ),
+    (
+        "get",
+        "/rl/episodes/{episode_id}",
+        "An episode with its latest actions",
+        None,
+        m.EpisodeDetail,
+        200,
+        [],
+        False,
+    ),
+    (
+        "post",
+        "/rl/training/start",
+        "Start a training run in the background",
+        m.TrainingStart,
+        m.TrainingState,
+        202,
+        [],
+        True,
+    ),
+    (
+        "post",
+        "/rl/training/stop",
+        "Stop the running training (it saves and records the stop)",
+        None,
+        m.TrainingState,
+        200,
+        [],
+        True,
+    ),
+    (
+        "post",
+        "/rl/actor/start",
+        "Start the paper actor with a ready model",
+        m.ActorStart,
+        m.ActorState,
+        201,
+        [],
+        True,
+    ),
+    ("post", "/rl/actor/stop", "Stop the paper actor", None, m.ActorState, 200, [], True),
+    (
+        "post",
+        "/rl/actor/switch-model",
+        "Hot-swap the actor's model (same contract)",
+        m.SwitchModel,
+        None,
+        200,
+        [],
+        True,
+    ),
+    (
+        "post",
+        "/rl/actor/set-mode",
+        "Set the mode: 'paper' only; 'live' answers 501",
+        m.SetMode,
+        None,
+        200,
+        [],
+        True,
+    ),
+    ("get", "/rl/metrics", "Actor, training and feed metrics", None, m.Metrics, 200, [], False),
+    (
+        "get",
+        "/rl/compare",
+        "Compare models' evaluation metrics (?model_ids=a,b)",
+        None,
+        m.Comparison,
+        200,
+        ["model_ids"],
+        False,
+    ),
+]
+
+
+def openapi_document() -> dict[str, Any]:
+    models = {op[3] for op in OPERATIONS if op[3]} | {op[4] for op in OPERATIONS if op[4]} | {m.ErrorBody}
+    _, schema = models_json_schema(
+        [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, summary, request, response, status, query, mutating in OPERATIONS:
+        operation: dict[str, Any] = {"summary": summary, "responses": {}}
+        parameters = [
+            {"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in query
+        ]
+        for segment in path.split("/"):
+            if segment.startswith("{"):
+                parameters.append(
+                    {"name": segment[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
+                )
+        if parameters:
+            operation["parameters"] = parameters
+        if request is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{request.__name__}"}}
+                },
+            }
+        body = (
+            {"schema": {"$ref": f"#/components/schemas/{response.__name__}"}}
+            if response
+            else {"schema": {"type": "object"}}
+        )
+        operation["responses"][str(status)] = {"description": "OK", "content": {"application/json": body}}
+        for code, text in ERRORS.items():
+            operation["responses"][code] = {
+                "description": text,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+            }
+        if mutating:
+            operation["security"] = [{"bearer": []}]
+        paths.setdefault(path, {})[method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "kalshi-rl service",
+            "version": __version__,
+            "description": "RL trading on Kalshi books: registry, training, paper actor. WebSockets: "
+            "/rl/ws/orderbook, /rl/ws/actions, /rl/ws/training.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schema.get("$defs", {}),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

@@ -1,0 +1,354 @@
+"""``RlService``: what the /rl/* API drives -- the feed, one training job, one paper actor.
+
+- **Feed**: a ``Collector`` for the configured markets runs for the life of the service: the
+  ONE ``SharedOrderbookState`` per market, streamed on /rl/ws/orderbook and traded by the actor
+  (it also keeps recording to the lake and, with DATABASE_URL, to PostgreSQL).
+- **Training**: at most one ``Trainer`` run at a time, in a worker thread so it never blocks
+  the event loop or the actor; its progress goes to /rl/ws/training.
+- **Actor**: at most one ``PaperSession`` (paper client + ``TradingActor``) on the feed's book;
+  its actions go to /rl/ws/actions. Live mode is refused (501).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from kalshi_rl.api.errors import ApiError
+from kalshi_rl.api.hubs import Hub
+from kalshi_rl.api.models import ActorStart, TrainingStart
+from kalshi_rl.core.errors import KalshiRLError, LiveModeRefusedError
+from kalshi_rl.data.collector import Collector, CollectorConfig
+from kalshi_rl.data.registry import ModelRecord, ModelRegistry
+from kalshi_rl.data.storage.database import open_database, redact, sqlite_url
+from kalshi_rl.kalshi.auth import Credentials
+from kalshi_rl.kalshi.ws_client import WsConfig
+from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    data_dir: Path
+    models_dir: Path
+    markets: tuple[str, ...] = ()
+    ws_url: str = ""
+    rest_url: str = ""
+    database_url: str | None = None
+    api_token: str | None = field(default=None, repr=False)
+    cors_origins: tuple[str, ...] = ()
+    credentials: Credentials | None = field(default=None, repr=False)
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_dir / "lake"
+
+
+@dataclass
+class TrainingJob:
+    model_id: uuid.UUID
+    name: str
+    task: asyncio.Task[ModelRecord]
+    started: float
+    progress: dict[str, Any] | None = None
+    record: ModelRecord | None = None
+    error: str | None = None
+
+
+class RlService:
+    """Owns the feed, the training job and the actor; every method is called on the event loop."""
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self.started = time.time()
+        self.engine: Engine | None = None
+        self.registry: ModelRegistry | None = None
+        self.feed: Collector | None = None
+        self.training: TrainingJob | None = None
+        self.session: PaperSession | None = None
+        self.training_hub = Hub()
+        self.actions_hub = Hub(maxsize=1_000)
+        self._forwarder: asyncio.Task[None] | None = None
+        self._trainer: Any = None
+        self._feed_stop = asyncio.Event()
+        self._feed_task: asyncio.Task[Any] | None = None
+        self._actor_stop: asyncio.Event | None = None
+        self._actor_task: asyncio.Task[None] | None = None
+        self._actor_error: str | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        self.training_hub.bind(asyncio.get_running_loop())
+        self.actions_hub.bind(asyncio.get_running_loop())
+        self.engine = await asyncio.to_thread(open_database, self.config.database_url, self.config.data_dir)
+        self.registry = ModelRegistry(self.engine)
+        if self.config.markets:
+            self.feed = Collector(
+                CollectorConfig(
+                    ws=WsConfig(url=self.config.ws_url, market_tickers=self.config.markets),
+                    rest_url=self.config.rest_url,
+                    lake_dir=self.config.lake_dir,
+                    database_url=self.config.database_url,
+                ),
+                self.config.credentials,
+            )
+            await self.feed.prepare()
+            self._feed_task = asyncio.create_task(self.feed.run(self._feed_stop), name="service-feed")
+
+    async def shutdown(self) -> None:
+        if self._actor_task is not None:
+            await self.stop_actor()
+        if self.training is not None and not self.training.task.done():
+            trainer = self._trainer
+            if trainer is not None and trainer.current is not None:
+                trainer.current.stop_requested.set()
+            await asyncio.gather(self.training.task, return_exceptions=True)
+        self._feed_stop.set()
+        if self._feed_task is not None:
+            await asyncio.gather(self._feed_task, return_exceptions=True)
+
+    @property
+    def database(self) -> str:
+        url = self.config.database_url
+        return redact(url) if url else redact(sqlite_url(self.config.data_dir))
+
+    def require_registry(self) -> ModelRegistry:
+        if self.registry is None:
+            raise ApiError(503, "starting", "the service is still starting")
+        return self.registry
+
+    # -- training -----------------------------------------------------------------------------
+
+    async def start_training(self, body: TrainingStart) -> TrainingJob:
+        from kalshi_rl.agents import hyperparameters as hp
+        from kalshi_rl.agents.training import Trainer, TrainRequest
+        from kalshi_rl.data.replay import lake_time_range, preload_lake
+        from kalshi_rl.environments.action_space import ActionConfig
+        from kalshi_rl.environments.contract import EnvConfig
+        from kalshi_rl.execution.fill_engine import FillConfig
+
+        registry = self.require_registry()
+        if self.training is not None and not self.training.task.done():
+            raise ApiError(
+                409, "training_running", f"training {self.training.name} is already running; stop it first"
+            )
+        hp.validate(body.algo, body.hyperparameters, body.n_envs)
+        try:
+            env = EnvConfig(
+                tick_ms=body.tick_ms,
+                episode_ticks=body.episode_ticks,
+                actions=ActionConfig(round(body.order_contracts * 100), round(body.position_limit * 100)),
+                fill=FillConfig(latency_min_ms=body.latency_ms, latency_max_ms=body.latency_ms),
+            )
+        except ValueError as exc:
+            raise ApiError(400, "invalid_request", str(exc)) from None
+        markets = tuple(body.markets)
+        lake = self.config.lake_dir
+        low, high = await asyncio.to_thread(lake_time_range, lake, markets)
+        start = int(body.start.timestamp() * 1e9) if body.start else low
+        end = int(body.end.timestamp() * 1e9) if body.end else high + 1
+        data = await asyncio.to_thread(preload_lake, lake, markets, start, end)
+        model_id = uuid.uuid4()
+        name = body.name or f"{body.algo.upper()}_{markets[0]}"
+        request = TrainRequest(
+            algo=body.algo,
+            timesteps=body.timesteps,
+            n_envs=body.n_envs,
+            seed=body.seed,
+            name=name,
+            parent=body.parent,
+            hyperparameters=body.hyperparameters,
+            env=env,
+            checkpoint_every=body.checkpoint_every,
+            model_id=model_id,
+        )
+        self._trainer = Trainer(registry, self.config.models_dir, on_progress=self._on_progress)
+        task = asyncio.create_task(asyncio.to_thread(self._trainer.train, request, data), name="training")
+        self.training = TrainingJob(model_id, name, task, time.time())
+        task.add_done_callback(self._training_done)
+        return self.training
+
+    def _on_progress(self, progress: Any) -> None:  # in the trainer's thread
+        data = {
+            "episode": progress.episode,
+            "total_episodes": progress.total_episodes,
+            "avg_reward": progress.avg_reward,
+            "loss": progress.loss,
+            "learning_rate": progress.learning_rate,
+            "timesteps_so_far": progress.timesteps_so_far,
+            "model_id": progress.model_id,
+            "total_timesteps": progress.total_timesteps,
+        }
+        if self.training is not None:
+            self.training.progress = data
+        self.training_hub.publish_threadsafe({"type": "training_progress", "data": data})
+
+    def _training_done(self, task: asyncio.Task[ModelRecord]) -> None:
+        job = self.training
+        if job is None or job.task is not task:
+            return
+        if task.cancelled():
+            job.error = "cancelled"
+        elif task.exception() is not None:
+            exc = task.exception()
+            job.error = f"{type(exc).__name__}: {exc}"
+            logger.warning("training %s did not start or failed: %s", job.name, job.error)
+        else:
+            job.record = task.result()
+        self.training_hub.publish(
+            {
+                "type": "training_finished",
+                "data": {
+                    "model_id": str(job.model_id),
+                    "status": job.record.status if job.record else "failed",
+                    "error": job.error,
+                },
+            }
+        )
+
+    async def stop_training(self) -> TrainingJob:
+        job = self.training
+        if job is None or job.task.done():
+            raise ApiError(409, "training_not_running", "no training is running")
+        trainer = self._trainer
+        if trainer is None or trainer.current is None:
+            raise ApiError(
+                409, "training_starting", "the training is still loading its data; try again in a moment"
+            )
+        trainer.current.stop_requested.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(job.task), 60)
+        return job
+
+    # -- actor --------------------------------------------------------------------------------
+
+    async def start_actor(self, body: ActorStart) -> PaperSession:
+        mode = body.mode.strip().lower()
+        if mode == "live":
+            raise LiveModeRefusedError("POST /rl/actor/start")
+        if mode != "paper":
+            raise ApiError(
+                400, "invalid_mode", f"mode must be 'paper' (live is not available), got {body.mode!r}"
+            )
+        registry = self.require_registry()
+        if self._actor_task is not None and not self._actor_task.done():
+            raise ApiError(409, "actor_running", "the actor is already running; stop it or switch its model")
+        if self.feed is None:
+            raise ApiError(
+                409, "no_feed", "the service has no market feed (set RL_MARKET_TICKER or --market)"
+            )
+        record = await asyncio.to_thread(registry.get, body.model_id)
+        if record.status not in ("ready", "deployed", "stopped"):
+            raise ApiError(
+                409,
+                "model_not_ready",
+                f"model {record.label} is {record.status}; only ready models can trade",
+            )
+        market = body.market_ticker or record.market_ticker.split(",")[0]
+        if market not in self.feed.books:
+            raise ApiError(
+                400,
+                "unknown_market",
+                f"market {market} is not in the service's feed ({', '.join(self.feed.books)})",
+            )
+        assert self.engine is not None
+        session = PaperSession(
+            PaperSessionConfig(
+                model_ref=str(record.id),
+                market_ticker=market,
+                collector=self.feed.config,
+                starting_balance_dollars=Decimal(str(body.starting_balance)),
+                seed=body.seed,
+                deterministic=not body.stochastic,
+            ),
+            self.engine,
+            feed=self.feed,
+        )
+        await session.prepare()
+        assert session.actor is not None
+        await session.actor.start()
+        self.session = session
+        self._actor_stop = asyncio.Event()
+        self._actor_error = None
+        self._actor_task = asyncio.create_task(self._run_actor(session, self._actor_stop), name="paper-actor")
+        if self._forwarder is not None:
+            self._forwarder.cancel()
+        self._forwarder = asyncio.create_task(
+            self._forward_actions(session.actor.subscribe()), name="actions-forwarder"
+        )
+        return session
+
+    async def _forward_actions(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        """Republish the actor's broadcasts to the hub that /rl/ws/actions clients read."""
+        while True:
+            self.actions_hub.publish(await queue.get())
+
+    async def _run_actor(self, session: PaperSession, stop: asyncio.Event) -> None:
+        try:
+            await session.run(stop)
+        except Exception as exc:
+            self._actor_error = f"{type(exc).__name__}: {exc}"
+            logger.exception("the paper actor stopped with an error")
+
+    async def stop_actor(self) -> PaperSession:
+        if (
+            self._actor_task is None
+            or self._actor_task.done()
+            or self.session is None
+            or self._actor_stop is None
+        ):
+            raise ApiError(409, "actor_not_running", "the actor is not running")
+        self._actor_stop.set()
+        await self._actor_task
+        if self._forwarder is not None:
+            self._forwarder.cancel()
+            await asyncio.gather(self._forwarder, return_exceptions=True)
+            self._forwarder = None
+        return self.session
+
+    async def switch_model(self, ref: str) -> str:
+        if (
+            self._actor_task is None
+            or self._actor_task.done()
+            or self.session is None
+            or self.session.actor is None
+        ):
+            raise ApiError(409, "actor_not_running", "the actor is not running; start it with a model")
+        record = await asyncio.to_thread(self.require_registry().get, ref)
+        if record.status not in ("ready", "deployed", "stopped"):
+            raise ApiError(
+                409,
+                "model_not_ready",
+                f"model {record.label} is {record.status}; only ready models can trade",
+            )
+        try:
+            loaded = await self.session.actor.switch_model(str(record.id))
+        except KalshiRLError as exc:
+            raise ApiError(409, "model_refused", str(exc)) from None
+        return loaded.label
+
+    def set_mode(self, mode: str) -> str:
+        if mode.strip().lower() == "live":
+            raise LiveModeRefusedError("POST /rl/actor/set-mode")
+        if mode != "paper":
+            raise ApiError(400, "invalid_mode", f"mode must be 'paper' (live is not available), got {mode!r}")
+        return mode
+
+    @property
+    def actor_running(self) -> bool:
+        return self._actor_task is not None and not self._actor_task.done()
+
+    @property
+    def actor_error(self) -> str | None:
+        return self._actor_error

@@ -1,0 +1,158 @@
+"""WebSocket streams: /rl/ws/orderbook, /rl/ws/actions, /rl/ws/training (spec §5.2).
+
+No stream can slow its producer: the orderbook stream reads the shared book when the client is
+ready (updates coalesce, at most ``max_hz`` per market), the others read bounded queues that drop
+their oldest message. A client that does not take a message within ``send_timeout_s`` is
+disconnected. When a token is configured, clients pass it as ``?token=`` or a Bearer header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from kalshi_rl.core.units import format_count, format_price
+from kalshi_rl.data.orderbook_state import OrderbookState
+from kalshi_rl.data.shared_state import SharedOrderbookState
+
+SEND_TIMEOUT_S = 5.0
+MAX_HZ = 10.0
+DEPTH = 10
+
+
+def _authorized(websocket: WebSocket) -> bool:
+    token = websocket.app.state.service.config.api_token
+    if not token:
+        return True
+    supplied = websocket.query_params.get("token")
+    header = websocket.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        supplied = header[7:].strip()
+    return bool(supplied) and hmac.compare_digest(str(supplied).encode(), str(token).encode())
+
+
+async def _open(websocket: WebSocket) -> bool:
+    await websocket.accept()
+    if not _authorized(websocket):
+        await websocket.send_json(
+            {"type": "error", "data": {"code": "unauthorized", "message": "token required"}}
+        )
+        await websocket.close(code=4401)
+        return False
+    return True
+
+
+async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
+    await asyncio.wait_for(websocket.send_json(message), SEND_TIMEOUT_S)
+
+
+def orderbook_message(state: OrderbookState) -> dict[str, Any]:
+    """The spec's orderbook_update, with Kalshi's exact dollar and count strings."""
+
+    def levels(pairs: list[tuple[int, int]]) -> list[list[str]]:
+        return [[format_price(p), format_count(s)] for p, s in pairs]
+
+    from kalshi_rl.core.events import Side
+
+    spread_yes, spread_no = state.spread_yes, state.spread_no
+    mid_yes, mid_no = state.mid_price_yes, state.mid_price_no
+    return {
+        "type": "orderbook_update",
+        "data": {
+            "market_ticker": state.market_ticker,
+            "timestamp": state.last_update_ns // 1_000_000,
+            "yes_bids": levels(state.top_bids(Side.YES, DEPTH)),
+            "yes_asks": levels(state.top_asks(Side.YES, DEPTH)),
+            "no_bids": levels(state.top_bids(Side.NO, DEPTH)),
+            "no_asks": levels(state.top_asks(Side.NO, DEPTH)),
+            "spread_yes": format_price(spread_yes) if spread_yes is not None else None,
+            "spread_no": format_price(spread_no) if spread_no is not None else None,
+            "mid_yes": round(mid_yes / 10_000, 6) if mid_yes is not None else None,
+            "mid_no": round(mid_no / 10_000, 6) if mid_no is not None else None,
+            "stale": state.stale,
+            "sequence": state.last_sequence,
+        },
+    }
+
+
+async def _stream_book(websocket: WebSocket, shared: SharedOrderbookState) -> None:
+    subscription = shared.subscribe()
+    try:
+        while True:
+            await _send(websocket, orderbook_message(subscription.latest()))
+            await asyncio.sleep(1 / MAX_HZ)
+            await subscription.wait()
+    finally:
+        subscription.close()
+
+
+async def orderbook_stream(websocket: WebSocket) -> None:
+    """Live book updates of one market (``?market=``; default: every market of the feed)."""
+    if not await _open(websocket):
+        return
+    feed = websocket.app.state.service.feed
+    market = websocket.query_params.get("market")
+    books: dict[str, SharedOrderbookState] = feed.books if feed is not None else {}
+    if market is not None and market not in books:
+        await websocket.send_json(
+            {"type": "error", "data": {"code": "unknown_market", "message": f"{market} is not in the feed"}}
+        )
+        await websocket.close(code=4404)
+        return
+    chosen = [books[market]] if market else list(books.values())
+    await _pump(websocket, [_stream_book(websocket, shared) for shared in chosen])
+
+
+async def _stream_queue(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]]) -> None:
+    while True:
+        await _send(websocket, await queue.get())
+
+
+async def actions_stream(websocket: WebSocket) -> None:
+    """Every action the paper actor takes, as the spec's ``action`` message."""
+    if not await _open(websocket):
+        return
+    hub = websocket.app.state.service.actions_hub
+    queue = hub.subscribe()
+    try:
+        await _pump(websocket, [_stream_queue(websocket, queue)])
+    finally:
+        hub.unsubscribe(queue)
+
+
+async def training_stream(websocket: WebSocket) -> None:
+    """Training progress (the spec's ``training_progress``), about once a second while training."""
+    if not await _open(websocket):
+        return
+    hub = websocket.app.state.service.training_hub
+    queue = hub.subscribe()
+    try:
+        if hub.last is not None:
+            queue.put_nowait(hub.last)
+        await _pump(websocket, [_stream_queue(websocket, queue)])
+    finally:
+        hub.unsubscribe(queue)
+
+
+async def _pump(websocket: WebSocket, senders: list[Any]) -> None:
+    """Run the senders until the client leaves, is too slow, or a sender fails."""
+    tasks = [asyncio.ensure_future(s) for s in senders]
+    tasks.append(asyncio.ensure_future(_until_closed(websocket)))
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await websocket.close()
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await websocket.receive_text()  # clients send nothing we need; this notices them leave
