@@ -16,7 +16,7 @@ from kalshi_rl.data.write_queue import WriteQueueConfig
 from kalshi_rl.kalshi.ws_client import WsConfig
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
 
-pytest_plugins = ["tests.e2e.conftest"]
+pytest_plugins = ["tests.cli_support"]
 
 REPO = Path(__file__).resolve().parents[1]
 CAPTURES = (REPO / ".." / "shared" / "data" / "kalshi-captures").resolve()

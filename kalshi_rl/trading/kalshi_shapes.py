@@ -212,7 +212,7 @@ def order_row(order: PaperOrder) -> dict[str, Any]:
         "book_side": request.book_side,
         "yes_price": price_decimal(order.yes_price_ticks) if priced else None,
         "time_in_force": request.time_in_force,
-        "fees": price_decimal(order.fee_ticks),
+        "fees": micro_decimal(order.fee_ticks * 100 + order.rounding_fee_micro),  # trade fees + rounding fee
         "fill_cost": micro_decimal(order.fill_cost_micro),
         "created_at": utc_datetime(order.created_ns),
         "updated_at": utc_datetime(order.updated_ns),

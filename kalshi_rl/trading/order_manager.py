@@ -196,6 +196,7 @@ class OrderManager:
         self, order: PaperOrder, price: int, units: int, fee: int, is_taker: bool, now_ns: int
     ) -> PaperFill:
         self.portfolio.record_fill(order.order_id, order.ticker, order.outcome, units, price, fee, now_ns)
+        order.rounding_fee_micro = self.portfolio.rounding_micro(order.order_id)
         order.filled_units += units
         order.remaining_units -= units
         order.updated_ns = now_ns

@@ -297,6 +297,7 @@ class PaperOrder:
     maker_cost_micro: int = 0
     taker_fee_ticks: int = 0
     maker_fee_ticks: int = 0
+    rounding_fee_micro: int = 0  # Kalshi's balance-rounding fee for this order (< $0.0001)
 
     @classmethod
     def new(cls, order_id: str, client_order_id: str, request: OrderRequest, now_ns: int) -> PaperOrder:

@@ -166,6 +166,10 @@ class Portfolio:
     def release(self, order_id: str) -> None:
         self.commitments.pop(order_id, None)
 
+    def rounding_micro(self, key: str) -> int:
+        """The rounding fee order ``key`` carries now (0 to $0.000099; see the module docstring)."""
+        return self._rounding.get(key, 0)
+
     def resting_count(self, ticker: str) -> int:
         return sum(1 for c in self.commitments.values() if c.ticker == ticker and c.resting)
 

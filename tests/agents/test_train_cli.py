@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.e2e.conftest import KALSHI_RL, cli_env, run_cli
+from tests.cli_support import KALSHI_RL, cli_env, run_cli
 
 pytestmark = pytest.mark.slow
 TINY = {"n_steps": 64, "batch_size": 32, "n_epochs": 2, "net_arch": [16]}

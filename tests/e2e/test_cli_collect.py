@@ -12,7 +12,7 @@ import duckdb
 import psycopg
 import pytest
 
-from tests.e2e.conftest import KALSHI_RL, cli_env, run_cli
+from tests.cli_support import KALSHI_RL, cli_env, run_cli
 
 pytestmark = pytest.mark.slow
 

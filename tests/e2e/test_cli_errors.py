@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.e2e.conftest import cli_env, run_cli
+from tests.cli_support import cli_env, run_cli
 
 COMMANDS = [[], ["collect"], ["sim"], ["inspect"], ["inspect", "data"], ["db"], ["db", "upgrade"]]
 

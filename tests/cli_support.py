@@ -1,4 +1,4 @@
-"""Run the real ``kalshi-rl`` command in subprocesses, with a real local exchange."""
+"""Run the real ``kalshi-rl`` command in subprocesses, with a real local exchange (a pytest plugin)."""
 
 from __future__ import annotations
 
