@@ -271,27 +271,9 @@ def actor_state(service: RlService) -> m.ActorState:
 
 def actor_metrics(service: RlService) -> dict[str, Any] | None:
     session = service.session
-    if session is None or session.actor is None or session.client is None:
+    if session is None or session.actor is None:
         return None
-    actor, ledger = session.actor, session.client.ledger(session.config.market_ticker)
-    metrics = actor.metrics
-    return {
-        "ticks": metrics.ticks,
-        "decisions": metrics.decisions,
-        "orders": metrics.orders,
-        "rejected": metrics.rejected,
-        "skipped_stale": metrics.skipped_stale,
-        "missed_ticks": metrics.missed_ticks,
-        "reloads": metrics.reloads,
-        "reload_refusals": metrics.reload_refusals,
-        "decision_latency": metrics.latency_percentiles(),
-        "order_latency": metrics.latency_percentiles(orders_only=True),
-        "total_reward": metrics.total_reward,
-        "position_units": ledger.position_units,
-        "realized_pnl": ledger.realized_micro / 1e6,
-        "fees": ledger.fees_micro / 1e6,
-        "error": service.actor_error,
-    }
+    return {**session.summary(), "error": service.actor_error}
 
 
 @mutating

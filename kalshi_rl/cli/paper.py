@@ -122,32 +122,7 @@ async def _run(session: PaperSession, duration: float | None, live: bool) -> dic
 
 
 def summary(session: PaperSession, balance: dict[str, Any] | None) -> dict[str, Any]:
-    actor, client = session.actor, session.client
-    assert actor is not None and client is not None
-    ledger = client.ledger(session.config.market_ticker)
-    metrics = actor.metrics
-    return {
-        "model": actor.model.label if actor.model else None,
-        "market_ticker": session.config.market_ticker,
-        "ticks": metrics.ticks,
-        "decisions": metrics.decisions,
-        "orders": metrics.orders,
-        "rejected": metrics.rejected,
-        "skipped_stale": metrics.skipped_stale,
-        "missed_ticks": metrics.missed_ticks,
-        "reloads": metrics.reloads,
-        "reload_refusals": metrics.reload_refusals,
-        "decision_latency": metrics.latency_percentiles(),
-        "order_latency": metrics.latency_percentiles(orders_only=True),
-        "position_units": ledger.position_units,
-        "realized_pnl": ledger.realized_micro / 1e6,
-        "fees": ledger.fees_micro / 1e6,
-        "total_reward": round(metrics.total_reward, 6),
-        "balance": balance,
-        "actions_written": session.actions.stats.rows_written.get("trading_actions", 0),
-        "orders_written": session.orders.stats.rows_written.get("rl_orders", 0),
-        "fills_written": session.orders.stats.rows_written.get("rl_fills", 0),
-    }
+    return {**session.summary(), "balance": balance}
 
 
 def render(session: PaperSession) -> Group:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -119,3 +120,32 @@ class PaperSession:
             await self.orders.close()
             if feed.done() and not feed.cancelled() and feed.exception() is not None:
                 raise feed.exception()  # type: ignore[misc]
+
+    def summary(self) -> dict[str, Any]:
+        """The session's figures: decisions, orders, latency, reloads, position, P&L, rows written."""
+        actor, client = self.actor, self.client
+        if actor is None or client is None:
+            return {}
+        ledger = client.ledger(self.config.market_ticker)
+        metrics = actor.metrics
+        return {
+            "model": actor.model.label if actor.model else None,
+            "market_ticker": self.config.market_ticker,
+            "ticks": metrics.ticks,
+            "decisions": metrics.decisions,
+            "orders": metrics.orders,
+            "rejected": metrics.rejected,
+            "skipped_stale": metrics.skipped_stale,
+            "missed_ticks": metrics.missed_ticks,
+            "reloads": metrics.reloads,
+            "reload_refusals": metrics.reload_refusals,
+            "decision_latency": metrics.latency_percentiles(),
+            "order_latency": metrics.latency_percentiles(orders_only=True),
+            "position_units": ledger.position_units,
+            "realized_pnl": ledger.realized_micro / 1e6,
+            "fees": ledger.fees_micro / 1e6,
+            "total_reward": round(metrics.total_reward, 6),
+            "actions_written": self.actions.stats.rows_written.get("trading_actions", 0),
+            "orders_written": self.orders.stats.rows_written.get("rl_orders", 0),
+            "fills_written": self.orders.stats.rows_written.get("rl_fills", 0),
+        }

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.slow
 PAPER_SECONDS = float(os.environ.get("KALSHI_RL_E2E_PAPER_SECONDS", "300"))
 
 
+@pytest.mark.timeout(PAPER_SECONDS + 600)
 def test_collect_train_paper_for_five_minutes(sim_process, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sim = sim_process("--markets", "1", "--rate", "150", "--seed", "11")
     env = cli_env(MODELS_DIR=str(tmp_path / "models"))
