@@ -1,5 +1,8 @@
 """Benchmark: the actor's decision latency and hot-reload latency, on the real local exchange.
 
+The local exchange runs in its own process, as an exchange would; the collector, paper client
+and actor share this one, as in ``kalshi-rl paper``.
+
 1. Record 15 s from the local exchange (real collector), train a tiny PPO model on it.
 2. Paper-trade it (stochastic actions, so it places orders) with 100 ms ticks for 30 s, with
    the paper client's simulated network latency set to 0 so the figure is our own code path:
@@ -11,8 +14,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,8 +34,24 @@ from kalshi_rl.data.storage.database import open_database
 from kalshi_rl.environments.contract import EnvConfig
 from kalshi_rl.execution.fill_engine import FillConfig
 from kalshi_rl.kalshi.ws_client import WsConfig
-from kalshi_rl.sim.exchange import SimConfig, SimExchange
 from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
+
+
+def start_sim() -> tuple[subprocess.Popen[str], dict[str, object]]:
+    exe = str(Path(sys.executable).parent / "kalshi-rl")
+    proc = subprocess.Popen(
+        [exe, "sim", "--port", "0", "--markets", "1", "--seed", "5", "--rate", "200", "--json"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.rstrip() == "}":
+            break
+    return proc, json.loads("".join(lines))
+
 
 TINY = {"n_steps": 64, "batch_size": 64, "n_epochs": 1, "net_arch": [64, 64]}
 
@@ -38,11 +59,11 @@ TINY = {"n_steps": 64, "batch_size": 64, "n_epochs": 1, "net_arch": [64, 64]}
 async def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     root = Path(tempfile.mkdtemp())
-    sim = SimExchange(SimConfig(markets=1, seed=5, rate=200, record_ledger=False))
-    await sim.start()
+    proc, info = start_sim()
+    tickers = tuple(str(t) for t in info["tickers"])  # type: ignore[attr-defined]
     collector = CollectorConfig(
-        ws=WsConfig(url=sim.ws_url, market_tickers=tuple(sim.tickers)),
-        rest_url=sim.rest_url,
+        ws=WsConfig(url=str(info["ws_url"]), market_tickers=tickers),
+        rest_url=str(info["rest_url"]),
         lake_dir=root / "lake",
     )
     stop = asyncio.Event()
@@ -51,16 +72,14 @@ async def main() -> None:
     engine = open_database(None, root)
     registry = ModelRegistry(engine)
     trainer = Trainer(registry, root / "models")
-    data = preload_lake(
-        root / "lake", tuple(sim.tickers), *lake_time_range(root / "lake", tuple(sim.tickers))
-    )
+    data = preload_lake(root / "lake", tickers, *lake_time_range(root / "lake", tickers))
     env = EnvConfig(tick_ms=100, episode_ticks=50, fill=FillConfig(0.0, 0.0))
     request = TrainRequest(timesteps=128, hyperparameters=TINY, env=env, name="bench")
     await asyncio.to_thread(trainer.train, request, data)
 
     session = PaperSession(
         PaperSessionConfig(
-            "bench", sim.tickers[0], collector, Decimal(1_000_000), latency_ms=(0.0, 0.0), deterministic=False
+            "bench", tickers[0], collector, Decimal(1_000_000), latency_ms=(0.0, 0.0), deterministic=False
         ),
         engine,
     )
@@ -104,7 +123,8 @@ async def main() -> None:
             reloads.append((acted[0] - written_ns) / 1e9)
     stop.set()
     await run
-    await sim.stop()
+    proc.terminate()
+    proc.wait()
     print(
         f"hot reloads: {len(reloads)}/5 picked up; checkpoint written -> new model acting: "
         f"median {np.median(reloads):.3f} s, max {max(reloads):.3f} s (goal <= 1 s); missed ticks {actor.metrics.missed_ticks}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import time
 import uuid
@@ -35,6 +36,8 @@ from kalshi_rl.kalshi.ws_client import WsConfig
 from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
 
 logger = logging.getLogger(__name__)
+
+ACTOR_STOP_TIMEOUT_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -310,7 +313,19 @@ class RlService:
         ):
             raise ApiError(409, "actor_not_running", "the actor is not running")
         self._actor_stop.set()
-        await self._actor_task
+        try:
+            await asyncio.wait_for(asyncio.shield(self._actor_task), ACTOR_STOP_TIMEOUT_S)
+        except TimeoutError:
+            buffer = io.StringIO()
+            self._actor_task.print_stack(file=buffer)
+            logger.error(
+                "the actor did not stop within %.0f s; cancelling it. It was at:\n%s",
+                ACTOR_STOP_TIMEOUT_S,
+                buffer.getvalue(),
+            )
+            self._actor_task.cancel()
+            await asyncio.gather(self._actor_task, return_exceptions=True)
+            self._actor_error = f"did not stop within {ACTOR_STOP_TIMEOUT_S:.0f} s and was cancelled"
         if self._forwarder is not None:
             self._forwarder.cancel()
             await asyncio.gather(self._forwarder, return_exceptions=True)

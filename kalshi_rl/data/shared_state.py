@@ -55,6 +55,10 @@ class BookSubscription:
         self._seen_version = self._shared.version
         return self._shared.state.copy()
 
+    def mark_seen(self) -> None:
+        """Acknowledge the current version without copying the book."""
+        self._seen_version = self._shared.version
+
     def notify(self) -> None:
         self._event.set()
 

@@ -15,6 +15,7 @@ both fill the same way:
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -82,14 +83,49 @@ class Fill:
         return self.vwap_ticks - self.best_ticks if self.filled_units and self.best_ticks else 0.0
 
 
+class _TakenLevel:
+    """What was taken at one level, fading back linearly over ``restore_ns`` of event time.
+
+    Hidden now = sum of units x (1 - age / restore) over takes younger than ``restore_ns``,
+    kept as two running integer sums so each look costs O(1) (amortised: a take leaves the
+    window once); the result is rounded up, so liquidity is never overstated.
+    """
+
+    __slots__ = ("entries", "restore_ns", "sum_units", "sum_units_at")
+
+    def __init__(self, restore_ns: int) -> None:
+        self.restore_ns = restore_ns
+        self.entries: deque[tuple[int, int]] = deque()
+        self.sum_units = 0
+        self.sum_units_at = 0
+
+    def take(self, units: int, at_ns: int) -> None:
+        self.entries.append((units, at_ns))
+        self.sum_units += units
+        self.sum_units_at += units * at_ns
+
+    def hidden(self, now_ns: int) -> int:
+        entries = self.entries
+        while entries and now_ns - entries[0][1] >= self.restore_ns and now_ns > entries[0][1]:  # restored
+            units, at_ns = entries.popleft()
+            self.sum_units -= units
+            self.sum_units_at -= units * at_ns
+        if not entries:
+            return 0
+        if self.restore_ns == 0:  # instant restore: only what was taken this very instant
+            return sum(units for units, at_ns in entries if at_ns >= now_ns)
+        scaled = self.sum_units * (self.restore_ns - now_ns) + self.sum_units_at  # hidden x restore_ns
+        return min(self.sum_units, -(-scaled // self.restore_ns))
+
+
 class FillEngine:
     """Fills taker orders against ask ladders, remembering consumed liquidity."""
 
     def __init__(self, config: FillConfig | None = None, seed: int | None = 0) -> None:
         self.config = config or FillConfig()
         self._rng = random.Random(seed)
-        # (ladder side, bid price in that ladder) -> [(units taken, event time ns)]
-        self._taken: dict[tuple[Side, int], list[tuple[int, int]]] = {}
+        # (ladder side, bid price in that ladder) -> what this engine took there, and when
+        self._taken: dict[tuple[Side, int], _TakenLevel] = {}
 
     def reset(self, seed: int | None = None) -> None:
         self._taken.clear()
@@ -103,26 +139,13 @@ class FillEngine:
         return int(ms * 1_000_000)
 
     def _taken_now(self, key: tuple[Side, int], now_ns: int) -> int:
-        entries = self._taken.get(key)
-        if not entries:
+        level = self._taken.get(key)
+        if level is None:
             return 0
-        restore_ns = self.config.restore_ms * 1_000_000
-        remaining = 0.0
-        alive = []
-        for units, at_ns in entries:
-            age = now_ns - at_ns
-            if age <= 0:
-                left = float(units)
-            else:
-                left = units * (1.0 - age / restore_ns) if restore_ns else 0.0
-            if left > 0:
-                remaining += left
-                alive.append((units, at_ns))
-        if alive:
-            self._taken[key] = alive
-        else:
+        hidden = level.hidden(now_ns)
+        if not level.entries:
             del self._taken[key]
-        return int(remaining + 0.999999)  # round the hidden amount up: never overstate liquidity
+        return hidden
 
     def available(self, side: Side, asks: Sequence[Level], now_ns: int) -> list[Level]:
         """The asks of ``side`` as this engine sees them: displayed minus what it took."""
@@ -170,5 +193,8 @@ class FillEngine:
             cost += price * units
             fee += level_fee
             taken.append((price, units, level_fee))
-            self._taken.setdefault(key, []).append((units, now_ns))
+            level = self._taken.get(key)
+            if level is None:
+                level = self._taken[key] = _TakenLevel(int(self.config.restore_ms * 1_000_000))
+            level.take(units, now_ns)
         return Fill(side, count_units, count_units - need, cost, fee, tuple(taken), best)

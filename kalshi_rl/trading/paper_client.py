@@ -300,7 +300,7 @@ class KalshiPaperTradingClient:
         try:
             while ticker not in self.orders.settled:
                 if await subscription.wait(self.config.watch_interval_s):
-                    subscription.latest()
+                    subscription.mark_seen()  # check_market reads the live book itself
                 try:
                     self.check_market(ticker)
                 except Exception:  # one bad update must not stop the fills of the others
