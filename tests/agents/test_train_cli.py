@@ -100,19 +100,17 @@ def test_tiny_ppo_writes_a_checkpoint_and_a_ready_row_on_sqlite(sim_lake, tmp_pa
 
 
 @pytest.mark.postgres
-def test_tiny_a2c_on_postgres(sim_lake, pg_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_tiny_ppo_on_postgres(sim_lake, pg_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data_dir, tickers = sim_lake
     assert run_cli("db", "upgrade", "--database-url", pg_url).returncode == 0
     env = cli_env(MODELS_DIR=str(tmp_path / "models"), DATABASE_URL=pg_url)
     result = train(
         data_dir,
         tickers,
-        "--algo",
-        "a2c",
         "--timesteps",
-        "200",
+        "128",
         "--config",
-        str(write_config(tmp_path, {"n_steps": 8, "net_arch": [16]})),
+        str(write_config(tmp_path, TINY)),
         "--json",
         env=env,
     )

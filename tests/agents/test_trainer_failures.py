@@ -52,6 +52,9 @@ def test_a_stop_request_saves_and_records_it(sim_lake, tmp_path: Path) -> None: 
             trainer.current.stop_requested.set()
 
     trainer.on_progress = stop_soon
-    record = trainer.train(TrainRequest(timesteps=100_000, hyperparameters=TINY, env=ENV), data)
-    assert record.status == "stopped" and "on request" in (record.notes or "")
+    a2c = {"n_steps": 8, "net_arch": [8]}
+    record = trainer.train(TrainRequest(algo="a2c", timesteps=100_000, hyperparameters=a2c, env=ENV), data)
+    assert (
+        record.status == "stopped" and "on request" in (record.notes or "") and record.architecture == "A2C"
+    )
     assert Path(record.checkpoint_path).is_file() and 0 < record.training_timesteps < 100_000

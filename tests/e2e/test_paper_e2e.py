@@ -103,10 +103,7 @@ def test_collect_train_paper_for_five_minutes(sim_process, tmp_path: Path) -> No
     assert len(actions) == summary["decisions"] == summary["actions_written"]
     assert all(a["episode_id"] == episode["episode_id"] for a in actions)
     timestamps = [a["timestamp"] for a in actions]
-    assert (
-        timestamps == sorted(timestamps)
-        and max(b - a for a, b in itertools.pairwise(timestamps)) <= 1_000
-    )
+    assert timestamps == sorted(timestamps) and max(b - a for a, b in itertools.pairwise(timestamps)) <= 1_000
     assert len(orders) == summary["orders"] and fills
     ledger = PositionLedger()
     for fill in fills:
