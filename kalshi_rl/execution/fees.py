@@ -8,7 +8,7 @@ Fees are held in ticks of $0.0001 like prices (Kalshi's finest money unit for di
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from kalshi_rl.core.units import COUNT_SCALE, PRICE_SCALE
@@ -25,6 +25,16 @@ class FeeModel:
     maker_rate: Fraction = MAKER_RATE
     maker_fees: bool = False  # only series of fee type quadratic_with_maker_fees charge makers
     multiplier: Fraction = Fraction(1)
+    _taker: tuple[int, int] = field(init=False, repr=False, compare=False)
+    _maker: tuple[int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # fee_ticks runs on every fill and every balance check: precompute the exact integer
+        # numerator and denominator of rate × multiplier / (contract scale × price scale).
+        for taker in (True, False):
+            rate = self.taker_rate if taker else (self.maker_rate if self.maker_fees else Fraction(0))
+            factor = rate * self.multiplier / (COUNT_SCALE * PRICE_SCALE)
+            object.__setattr__(self, "_taker" if taker else "_maker", (factor.numerator, factor.denominator))
 
     def fee_ticks(self, count_units: int, price_ticks: int, taker: bool = True) -> int:
         """Return the fee of one fill of ``count_units`` at ``price_ticks``, rounded up to $0.0001."""
@@ -32,15 +42,10 @@ class FeeModel:
             raise ValueError(f"a price must be within [0, 1], got {price_ticks} ticks")
         if count_units <= 0:
             return 0
-        rate = self.taker_rate if taker else (self.maker_rate if self.maker_fees else Fraction(0))
-        exact = (
-            rate
-            * self.multiplier
-            * Fraction(count_units, COUNT_SCALE)
-            * Fraction(price_ticks * (PRICE_SCALE - price_ticks), PRICE_SCALE * PRICE_SCALE)
-            * PRICE_SCALE
-        )
-        return -((-exact.numerator) // exact.denominator)  # ceil, exactly
+        numerator, denominator = self._taker if taker else self._maker
+        # rate·mult · (units/COUNT_SCALE) · (p/S)·(1 − p/S) · S, with p/S the price in dollars
+        exact = numerator * count_units * price_ticks * (PRICE_SCALE - price_ticks)
+        return -((-exact) // denominator)  # ceil, exactly
 
     def to_dict(self) -> dict[str, object]:
         return {
