@@ -183,6 +183,9 @@ class BookFeatures:
     mark_ticks: float | None = field(default=None)
 
 
+_MISSING_LEVEL = (1.0, 0.0)  # an absent level: distance 1, size 0
+
+
 def _log_size(units: int) -> float:
     return math.log1p(units / COUNT_SCALE) / _LOG_SIZE
 
@@ -195,44 +198,43 @@ def compute_book_features(
     spec: ObservationSpec = OBSERVATION_SPEC,
 ) -> BookFeatures:
     """Book features at ``now_ms`` (call ``history.record`` for this tick first)."""
-    out = np.zeros(len(spec.book_features), dtype=np.float32)
+    # Built as a list of floats and converted once: this runs on the actor's decision path,
+    # where one numpy item assignment per feature costs more than the feature itself.
     bid, ask = book.best_yes_bid, book.best_yes_ask
     mid = mid_ticks(book)
+    mark = mid if not book.stale else None
     if mid is None:
         mid = history.last if history.last is not None else PRICE_SCALE / 2
     sizes = book.volume_at_best
     bid_size, ask_size = sizes["yes_bid"], sizes["yes_ask"]
-    out[0] = bid / _DOLLAR if bid is not None else 0.0
-    out[1] = ask / _DOLLAR if ask is not None else 1.0
-    out[2] = mid / _DOLLAR
-    out[3] = min(1.0, (ask - bid) / _DOLLAR * 10) if bid is not None and ask is not None else 1.0
-    out[4] = bid is not None
-    out[5] = ask is not None
-    out[6] = _log_size(bid_size)
-    out[7] = _log_size(ask_size)
-    out[8] = (bid_size - ask_size) / (bid_size + ask_size) if bid_size + ask_size else 0.0
-    i = 9
-    for levels, sign in ((book.top_bids(_YES, spec.depth), 1.0), (book.top_asks(_YES, spec.depth), -1.0)):
-        for k in range(spec.depth):
-            if k < len(levels):
-                price, size = levels[k]
-                out[i] = sign * (mid - price) / _DOLLAR * 10
-                out[i + 1] = _log_size(size)
-            else:
-                out[i] = 1.0
-            i += 2
-    for n in spec.move_windows:
-        out[i] = history.change(n) / _DOLLAR * 10
-        i += 1
-    out[i] = history.volatility(spec.vol_window) / _DOLLAR * 10
+    values = [
+        bid / _DOLLAR if bid is not None else 0.0,
+        ask / _DOLLAR if ask is not None else 1.0,
+        mid / _DOLLAR,
+        min(1.0, (ask - bid) / _DOLLAR * 10) if bid is not None and ask is not None else 1.0,
+        1.0 if bid is not None else 0.0,
+        1.0 if ask is not None else 0.0,
+        _log_size(bid_size),
+        _log_size(ask_size),
+        (bid_size - ask_size) / (bid_size + ask_size) if bid_size + ask_size else 0.0,
+    ]
+    depth = spec.depth
+    for levels, sign in ((book.top_bids(_YES, depth), 1.0), (book.top_asks(_YES, depth), -1.0)):
+        for price, size in levels:
+            values.append(sign * (mid - price) / _DOLLAR * 10)
+            values.append(_log_size(size))
+        values.extend(_MISSING_LEVEL * (depth - len(levels)))
+    values.extend(history.change(n) / _DOLLAR * 10 for n in spec.move_windows)
+    values.append(history.volatility(spec.vol_window) / _DOLLAR * 10)
     if close_time_ms is not None:
         minutes = max(0.0, (close_time_ms - now_ms) / 60_000)
-        out[i + 1] = min(1.0, math.log1p(minutes) / _LOG_MINUTES)
-        out[i + 2] = 1.0
+        values += (min(1.0, math.log1p(minutes) / _LOG_MINUTES), 1.0)
+    else:
+        values += (0.0, 0.0)
     since_s = max(0.0, now_ms / 1000 - book.last_update_ns / 1e9) if book.last_update_ns else 0.0
-    out[i + 3] = min(1.0, math.log1p(since_s) / 5)
-    out[i + 4] = book.stale
-    return BookFeatures(out, mid_ticks(book) if not book.stale else None)
+    values.append(min(1.0, math.log1p(since_s) / 5))
+    values.append(1.0 if book.stale else 0.0)
+    return BookFeatures(np.array(values, dtype=np.float32), mark)
 
 
 def position_features(position: PositionState, mark_ticks: float | None) -> np.ndarray:
