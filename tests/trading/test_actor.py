@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import time
 from decimal import Decimal
@@ -83,6 +84,7 @@ async def test_hot_reload_switches_models_between_ticks_and_refuses_bad_checkpoi
         assert actor is not None
         await wait_for(lambda: actor.metrics.decisions >= 5)
         assert actor.model is not None and actor.model.label == "hot@1"
+        await _check_ticks_are_free_of_gc_and_warm_up_changes_nothing(actor)
 
         # A new version of the same name (fine-tuned, same contract) takes over between ticks.
         second = await asyncio.to_thread(train, registry, models, sim_lake, "hot", parent="hot@1")
@@ -111,6 +113,7 @@ async def test_hot_reload_switches_models_between_ticks_and_refuses_bad_checkpoi
         stop.set()
         await run
         await sim.stop()
+    assert gc.isenabled()  # deferred inside ticks (simulated latency included), never left off
 
     with engine.connect() as conn:
         actions = conn.execute(select(func.count()).select_from(trading_actions)).scalar()
@@ -140,6 +143,42 @@ async def test_hot_reload_switches_models_between_ticks_and_refuses_bad_checkpoi
     # Trade fees per fill plus each order's balance-rounding fee (< $0.0001) = what was paid.
     assert final["fees"] == pytest.approx(float(sum(o["fees"] for o in order_rows)), abs=1e-6)
     assert 0 <= final["fees"] - ledger.fees_micro / 1e6 < 0.0001 * orders + 1e-9
+
+
+async def _check_ticks_are_free_of_gc_and_warm_up_changes_nothing(actor) -> None:  # type: ignore[no-untyped-def]
+    # The warm-up before each tick leaves the policy's generator and the mid history alone.
+    assert actor._observer is not None
+    rng_state, mids = actor._rng.bit_generator.state, list(actor._observer.history._mids)
+    actor._warm_up(time.time_ns())
+    assert actor._rng.bit_generator.state == rng_state and list(actor._observer.history._mids) == mids
+
+    # A garbage collection that falls due inside a tick runs right after it, not inside it.
+    inside, during, after = [False], [], []
+    on_tick = actor.on_tick
+
+    async def tick_making_garbage(tick_ns: int) -> None:
+        inside[0] = True
+        try:
+            for _ in range(5_000):  # well past gen0's threshold of container allocations
+                cycle: list[object] = []
+                cycle.append(cycle)
+            await on_tick(tick_ns)
+        finally:
+            inside[0] = False
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            (during if inside[0] else after).append(info["generation"])
+
+    gc.callbacks.append(seen)
+    actor.on_tick = tick_making_garbage
+    try:
+        ticks = actor.metrics.ticks
+        await wait_for(lambda: actor.metrics.ticks >= ticks + 3)
+    finally:
+        actor.on_tick = on_tick
+        gc.callbacks.remove(seen)
+    assert during == [] and after
 
 
 def test_live_mode_is_refused_everywhere(tmp_path: Path) -> None:
