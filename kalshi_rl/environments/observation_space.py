@@ -307,8 +307,18 @@ class LiveObserver:
         if tick_ns < self._first_tick_ns:
             return None
         self.history.record(mid_ticks(book))
+        return self._build(shared, position, tick_ns)
+
+    def peek(self, shared: SharedOrderbookState, position: PositionState, tick_ns: int) -> np.ndarray | None:
+        """An observation of the book as it is, recording nothing: the actor runs it while it
+        waits for a tick, so that the tick's own pass through this code finds warm caches."""
+        if shared.state.stale or shared.segment == 0:
+            return None
+        return self._build(shared, position, tick_ns)
+
+    def _build(self, shared: SharedOrderbookState, position: PositionState, tick_ns: int) -> np.ndarray:
         return build_observation_from_orderbook(
-            book,
+            shared.state,
             position,
             history=self.history,
             now_ms=tick_ns // 1_000_000,

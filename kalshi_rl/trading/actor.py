@@ -23,9 +23,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -35,13 +33,9 @@ from kalshi_rl.data.registry import ModelRegistry
 from kalshi_rl.data.shared_state import SharedOrderbookState
 from kalshi_rl.data.sql_queue import ActionWriteQueue
 from kalshi_rl.environments.action_space import ACTION_NAMES, Action, decode_action
-from kalshi_rl.environments.observation_space import (
-    LiveObserver,
-    PositionState,
-    build_observation_from_orderbook,
-    compute_book_features,
-)
+from kalshi_rl.environments.observation_space import LiveObserver, PositionState
 from kalshi_rl.execution.position import MICRO_PER_DOLLAR, PositionLedger
+from kalshi_rl.trading.actor_config import ActorConfig, ActorMetrics, TradingClient
 from kalshi_rl.trading.model_source import LoadedModel, ModelSource
 
 logger = logging.getLogger(__name__)
@@ -50,81 +44,6 @@ _SPIN_NS = 2_000_000
 """Sleep until 2 ms before a tick, then spin to it, so decisions start on the tick."""
 _WARM_STOP_NS = 400_000
 """Warm the decision path until this long before the tick (one cold pass takes ~300 µs)."""
-
-
-class TradingClient(Protocol):
-    """What the actor needs from a trading client (the paper client; a live one is refused)."""
-
-    async def create_order(
-        self,
-        market_ticker: str,
-        side: str,
-        order_type: str,
-        quantity: int | Decimal | str,
-        price: str | int | Decimal | None = None,
-        *,
-        action: str = "buy",
-        time_in_force: str | None = None,
-        client_order_id: str | None = None,
-        reduce_only: bool = False,
-        post_only: bool = False,
-    ) -> dict[str, Any]: ...
-
-    def ledger(self, market_ticker: str) -> PositionLedger: ...
-
-
-@dataclass(frozen=True)
-class ActorConfig:
-    market_ticker: str
-    model_ref: str
-    reload_poll_s: float = 0.25
-    broadcast_queue: int = 1_000
-    mode: str = "paper"
-    deterministic: bool = True  # False: sample actions from the policy (seeded), as in training
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.mode == "live":
-            raise LiveModeRefusedError("TradingActor")
-        if self.mode != "paper":
-            raise ValueError(f"unknown mode {self.mode!r}: the actor trades on paper only")
-
-
-@dataclass
-class ActorMetrics:
-    ticks: int = 0
-    decisions: int = 0
-    orders: int = 0
-    rejected: int = 0
-    skipped_stale: int = 0
-    missed_ticks: int = 0
-    reloads: int = 0
-    reload_refusals: int = 0
-    last_reload_error: str = ""
-    total_reward: float = 0.0
-    latencies_us: deque[float] | None = None  # tick -> decision made (and order acknowledged, if any)
-    order_latencies_us: deque[float] | None = None  # tick -> order acknowledged, orders only
-    processing_us: deque[float] | None = None  # on_tick's own time (no scheduling delay), orders only
-    switches: list[tuple[str, int]] | None = None  # (model, first tick it acted on)
-
-    def latency_percentiles(self, orders_only: bool = False) -> dict[str, float]:
-        values = np.asarray(
-            (self.order_latencies_us if orders_only else self.latencies_us) or (), dtype=np.float64
-        )
-        return _percentiles(values)
-
-    def processing_percentiles(self) -> dict[str, float]:
-        return _percentiles(np.asarray(self.processing_us or (), dtype=np.float64))
-
-
-def _percentiles(values: np.ndarray) -> dict[str, float]:
-    if not len(values):
-        return {"p50_us": 0.0, "p99_us": 0.0, "n": 0}
-    return {
-        "p50_us": float(np.percentile(values, 50)),
-        "p99_us": float(np.percentile(values, 99)),
-        "n": len(values),
-    }
 
 
 class TradingActor:
@@ -258,16 +177,17 @@ class TradingActor:
         idle, a first pass through this code costs several times the next one (measured in
         ``bench/actor.py``).
         """
-        model, observer, book = self.model, self._observer, self.shared.state
-        if model is None or observer is None or book.stale:
+        model, observer = self.model, self._observer
+        if model is None or observer is None:
             return
+        observation = observer.peek(self.shared, self._position(model), tick_ns)
+        if observation is not None:
+            model.policy.sample(observation, self._scratch_rng)
+
+    def _position(self, model: LoadedModel) -> PositionState:
         ledger = self.client.ledger(self.config.market_ticker)
         limit = model.env.actions.position_limit_units
-        position = PositionState(ledger.position_units, ledger.average_cost_ticks(), limit)
-        features = compute_book_features(
-            book, observer.history, tick_ns // 1_000_000, self.shared.status.close_time_ms, observer.spec
-        )
-        model.policy.sample(build_observation_from_orderbook(features, position), self._scratch_rng)
+        return PositionState(ledger.position_units, ledger.average_cost_ticks(), limit)
 
     async def on_tick(self, tick_ns: int) -> None:
         started = time.perf_counter()
@@ -280,9 +200,7 @@ class TradingActor:
         assert model is not None and self._observer is not None
         self.metrics.ticks += 1
         ledger = self.client.ledger(self.config.market_ticker)
-        limit = model.env.actions.position_limit_units
-        position = PositionState(ledger.position_units, ledger.average_cost_ticks(), limit)
-        observation = self._observer.observe(self.shared, position, tick_ns)
+        observation = self._observer.observe(self.shared, self._position(model), tick_ns)
         if observation is None:
             self.metrics.skipped_stale += 1
             return

@@ -23,7 +23,8 @@ from kalshi_rl.data.registry import ModelRegistry
 from kalshi_rl.data.sql_queue import ActionWriteQueue, OrderWriteQueue
 from kalshi_rl.environments.contract import env_config_from_contract
 from kalshi_rl.kalshi.auth import Credentials
-from kalshi_rl.trading.actor import ActorConfig, TradingActor
+from kalshi_rl.trading.actor import TradingActor
+from kalshi_rl.trading.actor_config import ActorConfig
 from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, PaperConfig, create_trading_client
 
 logger = logging.getLogger(__name__)

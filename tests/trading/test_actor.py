@@ -24,7 +24,7 @@ from kalshi_rl.execution.fill_engine import FillConfig
 from kalshi_rl.execution.position import PositionLedger
 from kalshi_rl.kalshi.ws_client import WsConfig
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
-from kalshi_rl.trading.actor import ActorConfig
+from kalshi_rl.trading.actor_config import ActorConfig
 from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
 
 pytestmark = pytest.mark.slow
