@@ -14,10 +14,8 @@ and actor share this one, as in ``kalshi-rl paper``.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+from _sim import start_sim  # bench/ is the script's directory
 
 from kalshi_rl.agents.training import Trainer, TrainRequest
 from kalshi_rl.data.collector import Collector, CollectorConfig
@@ -36,30 +35,13 @@ from kalshi_rl.execution.fill_engine import FillConfig
 from kalshi_rl.kalshi.ws_client import WsConfig
 from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
 
-
-def start_sim() -> tuple[subprocess.Popen[str], dict[str, object]]:
-    exe = str(Path(sys.executable).parent / "kalshi-rl")
-    proc = subprocess.Popen(
-        [exe, "sim", "--port", "0", "--markets", "1", "--seed", "5", "--rate", "200", "--json"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if line.rstrip() == "}":
-            break
-    return proc, json.loads("".join(lines))
-
-
 TINY = {"n_steps": 64, "batch_size": 64, "n_epochs": 1, "net_arch": [64, 64]}
 
 
 async def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     root = Path(tempfile.mkdtemp())
-    proc, info = start_sim()
+    proc, info = start_sim("--markets", "1", "--seed", "5", "--rate", "200")
     tickers = tuple(str(t) for t in info["tickers"])  # type: ignore[attr-defined]
     collector = CollectorConfig(
         ws=WsConfig(url=str(info["ws_url"]), market_tickers=tickers),

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 import psycopg
+from _sim import start_sim  # bench/ is the script's directory
 from websockets.asyncio.client import connect
 
 from kalshi_rl.data.collector import Collector, CollectorConfig
@@ -38,22 +37,6 @@ from kalshi_rl.kalshi.ws_client import WsConfig
 
 PG_ADMIN = os.environ.get("KALSHI_RL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 CHANNELS = ("orderbook_delta", "trade")
-
-
-def start_sim(markets: int) -> tuple[subprocess.Popen[str], dict[str, object]]:
-    exe = str(Path(sys.executable).parent / "kalshi-rl")
-    proc = subprocess.Popen(
-        [exe, "sim", "--port", "0", "--rate", "0", "--markets", str(markets), "--json"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if line.rstrip() == "}":
-            break
-    return proc, json.loads("".join(lines))
 
 
 async def bare_loop(url: str, tickers: list[str], seconds: float, warmup: float) -> float:
@@ -131,7 +114,7 @@ def main() -> None:
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     pg_url = f"{base}/{name}"
-    proc, info = start_sim(args.markets)
+    proc, info = start_sim("--rate", "0", "--markets", str(args.markets))
     try:
         upgrade(create_db_engine(parse_database_url(pg_url)))
         bare = asyncio.run(bare_loop(str(info["ws_url"]), list(info["tickers"]), args.seconds, args.warmup))  # type: ignore[arg-type]
