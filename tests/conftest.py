@@ -23,11 +23,20 @@ CAPTURES = (REPO / ".." / "shared" / "data" / "kalshi-captures").resolve()
 PG_ADMIN_URL = os.environ.get("KALSHI_RL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-@pytest.fixture(scope="session")
-def captures_dir() -> Path:
-    if not CAPTURES.is_dir():
-        pytest.skip(f"real captures not found at {CAPTURES}")
-    return CAPTURES
+def real_capture(name: str = "") -> Path:
+    """The real Kalshi capture ``name`` (the captures directory if empty), or no test.
+
+    The captures are internal fixtures kept outside the repository. Without them a test is
+    skipped on a developer's machine but fails when ``CI`` is set: a CI run that silently
+    skips the only real-data tests would prove nothing.
+    """
+    path = CAPTURES / name
+    if not (path.is_file() if name else path.is_dir()):
+        message = f"real Kalshi capture not found: {path} (internal fixture, not in the repo)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
 
 
 def _admin() -> psycopg.Connection:

@@ -19,7 +19,14 @@ from kalshi_rl.data.orderbook_client import MarketStats, OrderbookClient
 from kalshi_rl.data.shared_state import SharedOrderbookState
 from kalshi_rl.data.sinks import LakeSink
 from kalshi_rl.data.write_queue import OrderbookWriteQueue, WriteQueueConfig
-from kalshi_rl.kalshi.captures import BOOK_SID, LIFECYCLE_SID, TRADE_SID, read_capture, read_market_info
+from kalshi_rl.kalshi.captures import (
+    BOOK_SID,
+    LIFECYCLE_SID,
+    TRADE_SID,
+    CaptureFrame,
+    read_capture,
+    read_market_info,
+)
 from kalshi_rl.kalshi.ws_client import LIFECYCLE, ORDERBOOK, KalshiWsClient, WsConfig
 
 SUBSCRIPTIONS = {ORDERBOOK: BOOK_SID, "trade": TRADE_SID, LIFECYCLE: LIFECYCLE_SID}
@@ -39,9 +46,16 @@ async def import_capture(
     lake_dir: Path,
     *,
     connections: set[int] | None = None,
-    on_frame: Callable[[int, dict[str, SharedOrderbookState]], None] | None = None,
+    contiguous_seq: bool = True,
+    on_frame: Callable[[CaptureFrame, dict[str, SharedOrderbookState]], None] | None = None,
 ) -> ImportSummary:
-    """Replay ``path`` through the live path into ``lake_dir`` (``connections``: which to keep)."""
+    """Replay ``path`` through the live path into ``lake_dir``.
+
+    ``connections`` keeps only those recorded connections. ``contiguous_seq`` (the default)
+    renumbers each sid's seq within a connection, see ``read_capture``: a one-market capture of
+    a multi-market subscription would otherwise break the book at every other market's message.
+    ``on_frame(frame, books)`` is called just before each frame is fed.
+    """
     info = read_market_info(path)
     session = f"import-{time.strftime('%Y%m%dT%H%M%S')}-{path.stem[:40]}"
     books = {info.ticker: SharedOrderbookState(info.ticker)}
@@ -52,14 +66,16 @@ async def import_capture(
     client = KalshiWsClient(WsConfig(url=f"capture:{path.name}", market_tickers=(info.ticker,)), feed)
     current = None
     opened = 0
-    for frame in read_capture(path, contiguous_seq=True, monotonic_recv=True, connections=connections):
+    for frame in read_capture(
+        path, contiguous_seq=contiguous_seq, monotonic_recv=True, connections=connections
+    ):
         if frame.conn != current:
             client.replay_connection(SUBSCRIPTIONS)
             if current is None:
                 feed.record_market_info(info)
             current, opened = frame.conn, opened + 1
         if on_frame is not None:
-            on_frame(frame.recv_ns, books)
+            on_frame(frame, books)
         client.feed(frame.raw, frame.recv_ns)
     if current is not None:
         client.end_replay()

@@ -1,4 +1,5 @@
-"""read_capture / read_market_info on small synthetic captures in the collector's format."""
+"""read_capture / read_market_info on small synthetic captures in the collector's format,
+and the one helper through which tests reach the real captures."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from kalshi_rl.core.errors import DataNotFoundError, InvalidValueError
 from kalshi_rl.core.events import BookDelta, BookSnapshot, LifecycleEvent, Side, TickerUpdate, Trade
 from kalshi_rl.kalshi.captures import read_capture, read_market_info
 from kalshi_rl.kalshi.messages import parse_frame
+from tests.conftest import CAPTURES, real_capture
 
 T = "KXETH15M-26APR200200-00"
 MID = "257575b1-03b4-4117-8f63-75570423630e"
@@ -279,3 +281,17 @@ def test_market_info_takes_the_last_meta_line(tmp_path: Path) -> None:
 def test_capture_without_meta_has_no_market_info(tmp_path: Path) -> None:
     with pytest.raises(DataNotFoundError, match="no meta line"):
         read_market_info(_write(tmp_path, _snap(2, [], [])))
+
+
+def test_a_missing_real_capture_skips_locally_but_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="real Kalshi capture not found"):
+        real_capture("no-such-capture.jsonl")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="real Kalshi capture not found"):
+        real_capture("no-such-capture.jsonl")
+
+
+def test_real_captures_are_found_from_the_repo_and_by_name() -> None:
+    assert real_capture() == CAPTURES
+    assert real_capture("KXETH15M-26APR200200-00.jsonl").stat().st_size == 696_638

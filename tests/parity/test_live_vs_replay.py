@@ -21,11 +21,13 @@ from kalshi_rl.environments.action_space import Action
 from kalshi_rl.environments.contract import EnvConfig
 from kalshi_rl.environments.kalshi_env import KalshiTradingEnv, build_tapes
 from kalshi_rl.environments.observation_space import LiveObserver, PositionState
+from kalshi_rl.kalshi.captures import CaptureFrame
+from tests.conftest import real_capture
 
 # The ETH capture spans the last 4.5 minutes of a market, its close and its settlement. (The BTC
 # excerpt's deltas are stamped with exchange times earlier than its snapshot's local receive
 # time, so once receive times are made monotonic it spans no time at all: nothing to sample.)
-CAPTURES = [("KXETH15M-26APR200200-00.jsonl", 1_000), ("KXETH15M-26APR200200-00.jsonl", 250)]
+CASES = [("KXETH15M-26APR200200-00.jsonl", 1_000), ("KXETH15M-26APR200200-00.jsonl", 250)]
 
 
 async def live_observations(path: Path, lake: Path, config: EnvConfig) -> tuple[str, dict[int, np.ndarray]]:
@@ -35,8 +37,9 @@ async def live_observations(path: Path, lake: Path, config: EnvConfig) -> tuple[
     seen: dict[int, np.ndarray] = {}
     next_tick = [0]
 
-    def sample(recv_ns: int, books: dict[str, SharedOrderbookState]) -> None:
+    def sample(frame: CaptureFrame, books: dict[str, SharedOrderbookState]) -> None:
         (shared,) = books.values()
+        recv_ns = frame.recv_ns
         if next_tick[0] == 0:
             next_tick[0] = recv_ns + (-recv_ns) % tick_ns
         while next_tick[0] < recv_ns:  # every event up to this tick has been applied
@@ -49,12 +52,10 @@ async def live_observations(path: Path, lake: Path, config: EnvConfig) -> tuple[
     return summary.market_ticker, seen
 
 
-@pytest.mark.parametrize(("name", "tick_ms"), CAPTURES)
-async def test_live_path_and_replay_path_observe_the_same(
-    captures_dir: Path, tmp_path: Path, name: str, tick_ms: int
-) -> None:
+@pytest.mark.parametrize(("name", "tick_ms"), CASES)
+async def test_live_path_and_replay_path_observe_the_same(tmp_path: Path, name: str, tick_ms: int) -> None:
     config = EnvConfig(tick_ms=tick_ms, min_episode_ticks=1, episode_ticks=100_000)
-    ticker, live = await live_observations(captures_dir / name, tmp_path, config)
+    ticker, live = await live_observations(real_capture(name), tmp_path, config)
     low, high = lake_time_range(tmp_path, (ticker,))
     data = preload_lake(tmp_path, (ticker,), low, high + 1)
     env = KalshiTradingEnv(build_tapes(data, config), config, sequential=True)
