@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import builtins
 import shutil
+import socket
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from kalshi_rl.core.events import Side
-from kalshi_rl.data.replay import MarketMeta, ReplayData
+from kalshi_rl.data.replay import MarketMeta, ReplayData, lake_time_range, preload_lake
 from kalshi_rl.environments import ENV_ID
 from kalshi_rl.environments.action_space import Action, ActionConfig
 from kalshi_rl.environments.contract import EnvConfig, env_config_from_contract
@@ -131,13 +134,35 @@ def test_segments_become_separate_tapes_never_stitched() -> None:
     assert tapes[0].tick_ns[-1] < second.snapshot_ns <= tapes[1].tick_ns[0]
 
 
-def test_the_env_needs_no_data_source_after_construction(tmp_path: Path, two_markets: ReplayData) -> None:
-    env = make_env(two_markets)
-    del two_markets
-    shutil.rmtree(tmp_path)
-    env.reset(seed=1)
-    for _ in range(30):
-        env.step(int(Action.BUY_YES))
+def test_the_env_needs_no_data_source_after_construction(
+    sim_lake: tuple[Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Preload a real lake from disk, delete it, forbid any file or database access: it still runs."""
+    data_dir, tickers = sim_lake
+    lake = tmp_path / "lake"
+    shutil.copytree(data_dir / "lake", lake)
+    start_ns, end_ns = lake_time_range(lake, tuple(tickers))
+    data = preload_lake(lake, tuple(tickers), start_ns, end_ns + 1)
+    config = EnvConfig(tick_ms=100, episode_ticks=40, min_episode_ticks=10)
+    env = KalshiTradingEnv(build_tapes(data, config), config)
+    shutil.rmtree(lake)
+    assert not lake.exists()
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"the env touched a data source: {args!r}")
+
+    monkeypatch.setattr(builtins, "open", refuse)
+    monkeypatch.setattr(duckdb, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    steps = 0
+    for episode in range(3):
+        env.reset(seed=episode)
+        done = False
+        while not done:
+            _, _, terminated, truncated, _ = env.step(int(Action.BUY_YES) if steps % 3 else int(Action.HOLD))
+            done = terminated or truncated
+            steps += 1
+    assert steps >= 3 * config.min_episode_ticks
 
 
 def test_same_seed_same_trajectory(two_markets: ReplayData) -> None:

@@ -89,7 +89,12 @@ async def test_a_window_selects_only_overlapping_segments(make_sim, tmp_path: Pa
     assert len(everything.segments) >= 2
     last = everything.segments[-1]
     window = preload_lake(lake, markets, last.snapshot_ns, last.end_ns)
-    assert [s.segment for s in window.segments] == [last.segment] or window.segments[
-        -1
-    ].segment == last.segment
-    assert all(s.end_ns >= last.snapshot_ns for s in window.segments)
+    # Exactly the segments with data in [start, end]: ended at or after start, began at or before end.
+    overlapping = [
+        s.segment
+        for s in everything.segments
+        if s.end_ns >= last.snapshot_ns and s.snapshot_ns <= last.end_ns
+    ]
+    assert [s.segment for s in window.segments] == overlapping
+    assert overlapping[-1] == last.segment
+    assert len(overlapping) < len(everything.segments), "the window must leave earlier segments out"
