@@ -26,6 +26,7 @@ import torch
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
@@ -300,8 +301,13 @@ class Trainer:
         kwargs = hp.sb3_kwargs(params)
         if parent is not None:
             kwargs.pop("policy_kwargs")
-            return algo.load(parent.checkpoint_path, env=venv, device="cpu", seed=request.seed, **kwargs)
-        return algo("MlpPolicy", venv, seed=request.seed, device="cpu", verbose=0, **kwargs)
+            model = algo.load(parent.checkpoint_path, env=venv, device="cpu", seed=request.seed, **kwargs)
+        else:
+            model = algo("MlpPolicy", venv, seed=request.seed, device="cpu", verbose=0, **kwargs)
+        # Without a logger of our own SB3 makes a folder $TMPDIR/SB3-<time> on every learn() call,
+        # even when it writes nothing there; this one keeps the values (progress reads them) only.
+        model.set_logger(Logger(folder=None, output_formats=[]))
+        return model
 
     @staticmethod
     def _training_config(request: TrainRequest, data: ReplayData, tapes: list[Tape]) -> dict[str, Any]:
