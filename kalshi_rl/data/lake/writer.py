@@ -1,108 +1,51 @@
-"""``LakeWriter``: append rows to the lake so that a crash never loses or corrupts a file.
+"""``LakeWriter``: append rows to the lake so that neither a crash nor a full disk loses,
+doubles or corrupts a row.
 
-Rows first go to a per-partition *journal*, an Arrow IPC stream appended with one unbuffered
-write per flush: after a SIGKILL everything flushed is on disk and every complete batch in it
-can be read back. A journal is *finalised* into a zstd Parquet file when it is old or big
-enough (rotation) or at shutdown: the Parquet file is written to a temporary name, fsynced,
-then renamed into its hive partition, so readers only ever see whole files::
+Rows first go to a per-partition *journal* (``journal.py``), an Arrow IPC stream appended with
+one unbuffered write per flush: after a SIGKILL everything flushed is on disk and every
+complete batch in it can be read back. An append to a partition is all or nothing, so a
+caller that retries a failed append (``LakeSink``) writes each row exactly once. A journal is
+*finalised* into a zstd Parquet file when it is old or big enough (rotation) or at shutdown:
+the Parquet file is written to a temporary name, fsynced, then renamed into its hive
+partition, so readers only ever see whole files::
 
     <root>/<table>/market_ticker=<T>/date=<YYYY-MM-DD>/part-<session>-<n>.parquet
     <root>/_journal/<session>/<table>/market_ticker=<T>/date=<YYYY-MM-DD>/part-<session>-<n>.arrows
 
-Journals left by a process that died are finalised by ``recover_journals`` (the next collector
-does it on start). A lock file marks the journals of a live session so they are left alone.
+A journal that cannot be finalised (ENOSPC) stays on disk and is retried on the next
+rotation; at shutdown it is left in the session's journal directory. Journals left by a
+process that died or by a shutdown on a full disk are finalised by ``recover_journals`` (the
+next collector does it on start). A lock file marks the journals of a live session so they
+are left alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
-import os
 import shutil
 import time
 from collections import Counter
 from pathlib import Path
-from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from kalshi_rl.core.errors import StorageError
+from kalshi_rl.data.lake.journal import JOURNAL_DIR, LOCK_NAME, Journal, recover_journals
 from kalshi_rl.data.lake.tables import TABLES, LakeTable
+
+__all__ = ["JOURNAL_DIR", "LakeWriter", "PartitionKey", "partition_path", "recover_journals"]
 
 logger = logging.getLogger(__name__)
 
-JOURNAL_DIR = "_journal"
-_LOCK = "LOCK"
-
-
-class _Journal:
-    __slots__ = ("file", "final_path", "opened_at", "path", "rows", "writer")
-
-    def __init__(self, path: Path, final_path: Path, schema: pa.Schema) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.final_path = final_path
-        self.file: BinaryIO = open(path, "wb", buffering=0)  # noqa: SIM115 - closed in finish()
-        self.writer = pa.ipc.new_stream(self.file, schema)
-        self.opened_at = time.monotonic()
-        self.rows = 0
-
-    def append(self, table: pa.Table) -> None:
-        self.writer.write_table(table)
-        self.rows += table.num_rows
-
-    @property
-    def size_bytes(self) -> int:
-        return self.file.tell()
-
-    def finish(self) -> Path:
-        self.writer.close()
-        self.file.close()
-        return finalize_journal(self.path, self.final_path)
-
-
-def finalize_journal(journal: Path, final_path: Path) -> Path:
-    """Turn a (possibly truncated) journal into a Parquet file; return the file written."""
-    batches: list[pa.RecordBatch] = []
-    schema: pa.Schema | None = None
-    try:
-        with pa.ipc.open_stream(pa.memory_map(str(journal))) as reader:
-            schema = reader.schema
-            while True:
-                try:
-                    batches.append(reader.read_next_batch())
-                except StopIteration:
-                    break
-                except (pa.ArrowInvalid, OSError):
-                    logger.warning(
-                        "journal %s ends in a partial batch; kept %d whole batches", journal, len(batches)
-                    )
-                    break
-    except (pa.ArrowInvalid, OSError):
-        schema = None  # not even a schema was written: nothing was accepted into it
-    if schema is not None and batches:
-        final_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final_path.with_name(f".{final_path.name}.tmp")
-        pq.write_table(pa.Table.from_batches(batches, schema), tmp, compression="zstd")
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, final_path)
-        _fsync_dir(final_path.parent)
-    journal.unlink(missing_ok=True)
-    return final_path
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+PartitionKey = tuple[str, str | None, str]
+"""(lake table, market ticker or None for unpartitioned tables, UTC date ``YYYY-MM-DD``)."""
 
 
 def partition_path(table: LakeTable, market: str | None, date: str) -> Path:
+    """The hive partition directory of ``table``'s rows for ``market`` on ``date``."""
     if table.by_market:
         return Path(table.name) / f"market_ticker={market}" / f"date={date}"
     return Path(table.name) / f"date={date}"
@@ -145,80 +88,133 @@ class LakeWriter:
         self.rotate_bytes = rotate_bytes
         self.rows_written: Counter[str] = Counter()
         self.files_written = 0
-        self._journals: dict[tuple[str, str | None, str], _Journal] = {}
+        self._journals: dict[PartitionKey, Journal] = {}
+        self._sealed: list[Journal] = []  # waiting to be finalised (after a failure: retried)
         self._parts = 0
-        self._session_dir = root / JOURNAL_DIR / session_id
+        self.session_dir = root / JOURNAL_DIR / session_id
         try:
-            self._session_dir.mkdir(parents=True, exist_ok=True)
-            self._lock = open(self._session_dir / _LOCK, "w")  # noqa: SIM115 - held for the session
+            self.session_dir.mkdir(parents=True, exist_ok=True)
+            self._lock = open(self.session_dir / LOCK_NAME, "w")  # noqa: SIM115 - held for the session
         except OSError as exc:
             raise StorageError(f"cannot write the lake at {root}: {exc.strerror}") from None
         fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
-    def write(self, name: str, data: pa.Table) -> None:
-        """Append ``data`` (rows of lake table ``name``) to its partitions' journals."""
-        if data.num_rows == 0:
-            return
-        table = TABLES[name]
-        for market, date, part in _split(table, data):
-            journal = self._journals.get((name, market, date))
-            if journal is None:
-                journal = self._open_journal(table, market, date)
-            journal.append(part)
-            if journal.size_bytes >= self.rotate_bytes:
-                self._finish((name, market, date))
-        self.rows_written[name] += data.num_rows
+    @property
+    def pending_journals(self) -> list[Path]:
+        """Journals of this session not finalised yet (open, or waiting after a failure)."""
+        return [j.path for j in self._journals.values()] + [j.path for j in self._sealed]
 
-    def _open_journal(self, table: LakeTable, market: str | None, date: str) -> _Journal:
+    def split(self, name: str, data: pa.Table) -> list[tuple[PartitionKey, pa.Table]]:
+        """Split rows of lake table ``name`` by partition, ready for ``append``."""
+        if data.num_rows == 0:
+            return []
+        return [((name, market, date), part) for market, date, part in _split(TABLES[name], data)]
+
+    def write(self, name: str, data: pa.Table) -> None:
+        """Append ``data`` (rows of lake table ``name``) to its partitions' journals.
+
+        Each partition is appended atomically, but if one fails the partitions before it stay
+        written: a caller that retries must use ``split`` and ``append`` (as ``LakeSink`` does).
+        """
+        for key, part in self.split(name, data):
+            self.append(key, part)
+
+    def append(self, key: PartitionKey, data: pa.Table) -> None:
+        """Append one partition's rows: all of them, or (raising OSError) none."""
+        journal = self._journals.get(key)
+        if journal is None:
+            journal = self._open_journal(key)
+        try:
+            journal.append(data)
+        except OSError:
+            if journal.sealed:  # its torn tail could not be cut: the retry goes to a new file
+                self._seal(key)
+            raise
+        self.rows_written[key[0]] += data.num_rows
+        if journal.size_bytes >= self.rotate_bytes:
+            self._seal(key)
+            # The rows are safe in the journal; if it cannot be finalised now, rotate() retries
+            # it and reports the error.
+            with contextlib.suppress(OSError):
+                self._finalize_sealed()
+
+    def _open_journal(self, key: PartitionKey) -> Journal:
+        name, market, date = key
+        table = TABLES[name]
         self._parts += 1
         stem = f"part-{self.session_id}-{self._parts:05d}"
         relative = partition_path(table, market, date)
-        journal = _Journal(
-            self._session_dir / relative / f"{stem}.arrows",
+        journal = Journal(
+            self.session_dir / relative / f"{stem}.arrows",
             self.root / relative / f"{stem}.parquet",
             table.schema,
         )
-        self._journals[(table.name, market, date)] = journal
+        self._journals[key] = journal
         return journal
 
-    def _finish(self, key: tuple[str, str | None, str]) -> None:
-        self._journals.pop(key).finish()
-        self.files_written += 1
+    def _seal(self, key: PartitionKey) -> None:
+        journal = self._journals.pop(key)
+        journal.seal()
+        self._sealed.append(journal)
+
+    def _finalize_sealed(self, keep_going: bool = False) -> int:
+        """Finalise sealed journals in order; return how many. Raise the first OSError (after
+        trying them all with ``keep_going``); a journal stays tracked until it is finalised."""
+        done = 0
+        error: OSError | None = None
+        for journal in list(self._sealed):
+            try:
+                journal.finalize()
+            except OSError as exc:
+                journal.finalize_failures += 1
+                logger.log(
+                    logging.ERROR if journal.finalize_failures == 1 else logging.DEBUG,
+                    "lake: cannot finalise %s (%d rows) into %s (%s); the journal is kept",
+                    journal.path,
+                    journal.rows,
+                    journal.final_path,
+                    exc.strerror or exc,
+                )
+                error = error or exc
+                if keep_going:
+                    continue
+                break
+            self._sealed.remove(journal)
+            done += 1
+            self.files_written += 1
+        if error is not None:
+            raise error
+        return done
 
     def rotate(self, force: bool = False) -> int:
-        """Finalise journals older than ``rotate_s`` (all of them with ``force``)."""
+        """Finalise journals older than ``rotate_s`` (all of them with ``force``), and any
+        whose finalisation failed before; return the files written. Raises the first OSError;
+        a journal that failed is kept and retried on the next call."""
         now = time.monotonic()
-        due = [k for k, j in self._journals.items() if force or now - j.opened_at >= self.rotate_s]
-        for key in due:
-            self._finish(key)
-        return len(due)
+        for key in [k for k, j in self._journals.items() if force or now - j.opened_at >= self.rotate_s]:
+            self._seal(key)
+        return self._finalize_sealed(keep_going=force)
 
     def close(self) -> None:
-        """Finalise every journal and release the session."""
-        self.rotate(force=True)
-        fcntl.flock(self._lock, fcntl.LOCK_UN)
-        self._lock.close()
-        shutil.rmtree(self._session_dir, ignore_errors=True)
+        """Finalise every journal and release the session.
 
-
-def recover_journals(root: Path) -> int:
-    """Finalise journals of sessions that died (their lock is free); return files written."""
-    base = root / JOURNAL_DIR
-    if not base.is_dir():
-        return 0
-    recovered = 0
-    for session_dir in sorted(p for p in base.iterdir() if p.is_dir()):
-        with open(session_dir / _LOCK, "a") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # a live collector owns it
-            for journal in sorted(session_dir.rglob("*.arrows")):
-                relative = journal.relative_to(session_dir)
-                finalize_journal(journal, root / relative.with_suffix(".parquet"))
-                recovered += 1
-            fcntl.flock(lock, fcntl.LOCK_UN)
-        shutil.rmtree(session_dir, ignore_errors=True)
-    if recovered:
-        logger.info("recovered %d journal(s) left by an earlier collector", recovered)
-    return recovered
+        If some cannot be finalised (the disk is full), they are left in ``session_dir`` for
+        ``recover_journals`` (the next collector start), each one logged, and the first error
+        is raised once the session is released.
+        """
+        try:
+            self.rotate(force=True)
+        except OSError:
+            for journal in self._sealed:
+                logger.error(
+                    "lake: journal %s (%d rows) left for the next start, which writes %s",
+                    journal.path,
+                    journal.rows,
+                    journal.final_path,
+                )
+            raise
+        else:
+            shutil.rmtree(self.session_dir, ignore_errors=True)
+        finally:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
