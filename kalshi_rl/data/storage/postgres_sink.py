@@ -4,8 +4,10 @@ Runs in its own worker thread (see ``write_queue``). A batch is converted to CSV
 Arrow (exact decimals, no float), and COPYed in one transaction. If PostgreSQL is down the
 batch stays in an in-memory backlog, the failure is reported in ``stats``, and the backlog
 is retried in order until it goes in; nothing accepted is dropped. A retried batch that
-already committed (the acknowledgement was lost) hits the unique stream key and is skipped,
-so each row lands exactly once.
+already committed (the connection broke after the server's COMMIT but before its reply
+arrived) hits the unique stream key and is skipped, so each row lands exactly once. This
+relies on a batch being one transaction (all its rows or none are stored) and on stream
+positions being unique, which the feed guarantees (seq counts every message of a sid).
 """
 
 from __future__ import annotations
@@ -70,15 +72,18 @@ class _Batch:
     columns: tuple[str, ...]
     payload: bytes
     rows: int
+    attempted: bool = False  # a COPY of it was sent: it may have committed, unacknowledged
 
 
 @dataclass
 class SinkStats:
-    rows_written: dict[str, int] = field(default_factory=dict)
-    backlog_rows: int = 0
-    healthy: bool = True
+    """What a sink has stored and whether it is keeping up (shown live and in the summary)."""
+
+    rows_written: dict[str, int] = field(default_factory=dict)  # rows now stored, per table
+    backlog_rows: int = 0  # accepted rows not stored yet (kept for retry)
+    healthy: bool = True  # False from a failed write until the backlog is written again
     failures: int = 0
-    duplicates_skipped: int = 0
+    duplicates_skipped: int = 0  # rows found stored already (a lost COMMIT reply, or another writer)
     last_error: str = ""
 
 
@@ -222,12 +227,17 @@ class PostgresSink:
         statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
             sql.Identifier(batch.table), sql.SQL(", ").join(map(sql.Identifier, batch.columns))
         )
+        retry, batch.attempted = batch.attempted, True
         try:
             with conn.transaction(), conn.cursor() as cursor, cursor.copy(statement) as copy:
                 copy.write(batch.payload)
         except psycopg.errors.UniqueViolation:
-            self.stats.duplicates_skipped += batch.rows  # committed before; the ack was lost
-            return
+            self.stats.duplicates_skipped += batch.rows
+            if not retry:  # not ours: another writer stored these stream positions
+                logger.warning("%d %s rows were already stored; skipped", batch.rows, batch.table)
+                return
+            # Ours: an earlier attempt committed but its reply was lost. The rows are stored,
+            # and were never counted (that attempt raised).
         self.stats.rows_written[batch.table] = self.stats.rows_written.get(batch.table, 0) + batch.rows
 
     def _connection(self) -> psycopg.Connection:
