@@ -3,8 +3,9 @@
 It subscribes to the configured channels, tracks ``seq`` **per subscription id** (acks that
 carry a seq consume one), reports every break in the stream (sequence gap, terminal error,
 resubscription, disconnect) to its handler, asks for fresh snapshots, and reconnects with
-exponential backoff and jitter, clearing all subscription state (sids are renumbered). Frames
-are parsed here, once; the handler receives exact domain events.
+exponential backoff and jitter (``backoff.py``), clearing all subscription state (sids are
+renumbered; ``subscriptions.py``). Frames are parsed here, once; the handler receives exact
+domain events.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
@@ -24,10 +23,10 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from kalshi_rl.core.errors import AuthError, ExchangeError, FrameError
 from kalshi_rl.core.events import BookDelta, BookSnapshot
 from kalshi_rl.kalshi.auth import Credentials
-from kalshi_rl.kalshi.encode import command
+from kalshi_rl.kalshi.backoff import Backoff
+from kalshi_rl.kalshi.feed import FeedBreak, FeedHandler
 from kalshi_rl.kalshi.messages import (
     ErrorReply,
-    Event,
     ListSubscriptions,
     Ok,
     Subscribed,
@@ -35,11 +34,14 @@ from kalshi_rl.kalshi.messages import (
     parse_frame,
 )
 from kalshi_rl.kalshi.sequence import SequenceTracker, SeqVerdict
+from kalshi_rl.kalshi.subscriptions import LIFECYCLE, ORDERBOOK, Subscription, Subscriptions
+
+__all__ = ["LIFECYCLE", "ORDERBOOK", "FeedBreak", "FeedHandler", "KalshiWsClient", "WsConfig", "WsStats"]
 
 logger = logging.getLogger(__name__)
 
-ORDERBOOK = "orderbook_delta"
-LIFECYCLE = "market_lifecycle_v2"
+RECENT_DELAYS = 32
+"""How many of the latest reconnect delays ``WsStats`` keeps (a collector runs for weeks)."""
 
 
 @dataclass(frozen=True)
@@ -59,43 +61,10 @@ class WsConfig:
     compression: str | None = "deflate"
 
 
-@dataclass(frozen=True)
-class FeedBreak:
-    """The stream of ``channel`` on ``sid`` can no longer be trusted for ``markets``."""
-
-    reason: str  # "gap", "terminal_error", "resubscribe", "disconnect"
-    channel: str
-    sid: int | None
-    markets: tuple[str, ...]
-    recv_ns: int
-    expected_seq: int | None = None
-    got_seq: int | None = None
-    detail: str = ""
-
-
-class FeedHandler(Protocol):
-    """Receives everything the client reads, synchronously on the event loop.
-
-    Every frame reaches exactly one of ``on_event``, ``on_control`` or ``on_quarantine``, so
-    the handler can account for each one.
-    """
-
-    def on_connected(self, conn_id: int) -> None: ...
-    def on_event(self, event: Event, raw: str) -> None: ...
-    def on_control(self, raw: str, recv_ns: int, kind: str = "control") -> None: ...
-    def on_quarantine(self, raw: str, recv_ns: int, reason: str, market: str | None) -> None: ...
-    def on_break(self, feed_break: FeedBreak) -> None: ...
-
-
-@dataclass
-class _Subscription:
-    channel: str
-    sid: int
-    markets: tuple[str, ...]
-
-
 @dataclass
 class WsStats:
+    """Counters of the client's life; ``errors`` counts exchange error replies by code."""
+
     connects: int = 0
     reconnects: int = 0
     frames: int = 0
@@ -104,6 +73,8 @@ class WsStats:
     snapshot_requests: int = 0
     errors: dict[int, int] = field(default_factory=dict)
     last_error: str = ""
+    reconnect_delays_s: list[float] = field(default_factory=list)
+    """The latest waits before a connection attempt, oldest first (``RECENT_DELAYS`` at most)."""
 
 
 class KalshiWsClient:
@@ -124,12 +95,10 @@ class KalshiWsClient:
         self._rng = rng or random.Random()
         self._ws: ClientConnection | None = None
         self._outbox: asyncio.Queue[str] = asyncio.Queue()
-        self._next_id = 1
-        self._pending: dict[int, tuple[str, ...]] = {}  # request id -> markets subscribed
-        self._by_sid: dict[int, _Subscription] = {}
-        self._by_channel: dict[str, _Subscription] = {}
+        self._subs = Subscriptions(config.channels, config.market_tickers)
         self._seqs = SequenceTracker()
-        self._retired_sids: set[int] = set()
+        self._backoff = Backoff(config.reconnect_initial_s, config.reconnect_max_s, self._rng)
+        self._worked = False  # has the current connection been fully subscribed?
         self._resync_deadline: dict[str, float] = {}  # market -> monotonic deadline
         self._conn_id = 0
         self._last_recv_ns = 0
@@ -137,12 +106,13 @@ class KalshiWsClient:
     # -- public -------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Stream until ``stop`` is set. The first connection failing raises; later ones retry."""
-        attempt = 0
+        """Stream until ``stop`` is set. The first connection failing raises; later ones retry.
+
+        Retries back off exponentially until a connection works again (see ``_on_subscribed``).
+        """
         while not stop.is_set():
             try:
                 await self._session(stop, first=self.stats.connects == 0)
-                attempt = 0
             except (AuthError, ExchangeError):
                 if self.stats.connects == 0:
                     raise
@@ -152,14 +122,16 @@ class KalshiWsClient:
                 logger.warning("connection lost: %s", self.stats.last_error)
             if stop.is_set():
                 break
-            delay = min(self.config.reconnect_max_s, self.config.reconnect_initial_s * 2**attempt)
-            attempt += 1
+            delay = self._backoff.next_delay()
+            self.stats.reconnect_delays_s.append(round(delay, 6))
+            del self.stats.reconnect_delays_s[:-RECENT_DELAYS]
+            logger.warning("reconnecting in %.2f s (attempt %d)", delay, self._backoff.failures)
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay * self._rng.uniform(0.5, 1.0))
+                await asyncio.wait_for(stop.wait(), delay)
 
     def request_snapshot(self, market: str) -> None:
         """Ask for a fresh orderbook snapshot of ``market`` (after it became inconsistent)."""
-        sub = self._by_channel.get(ORDERBOOK)
+        sub = self._subs.by_channel.get(ORDERBOOK)
         if sub is None or market in self._resync_deadline:
             return  # a (re)subscription or an earlier request will bring the snapshot
         self._resync_deadline[market] = time.monotonic() + self.config.resync_timeout_s
@@ -207,7 +179,7 @@ class KalshiWsClient:
         stopper = asyncio.create_task(stop.wait(), name="kalshi-ws-stop")
         reader = asyncio.create_task(self._read_loop(ws), name="kalshi-ws-reader")
         try:
-            self._subscribe(self.config.channels, self.config.market_tickers)
+            self._send_all(self._subs.subscribe(self.config.channels, self.config.market_tickers))
             done, _ = await asyncio.wait({reader, writer, stopper}, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if task is not stopper and task.exception() is not None:
@@ -263,11 +235,9 @@ class KalshiWsClient:
         self._dispatch(message, raw, recv_ns)
 
     def _reset_state(self) -> None:
-        self._pending.clear()
-        self._by_sid.clear()
-        self._by_channel.clear()
+        self._subs.clear()
         self._seqs.clear()
-        self._retired_sids.clear()
+        self._worked = False
         self._resync_deadline.clear()
         while not self._outbox.empty():
             self._outbox.get_nowait()
@@ -305,9 +275,8 @@ class KalshiWsClient:
             self.handler.on_control(raw, recv_ns)
             if isinstance(message, ErrorReply):
                 self._on_error(message, recv_ns)
-            elif isinstance(message, Unsubscribed) and self._by_sid.pop(message.sid, None) is not None:
+            elif isinstance(message, Unsubscribed) and self._subs.on_unsubscribed(message.sid):
                 self._seqs.forget(message.sid)
-                self._retired_sids.add(message.sid)
             return
         if isinstance(message, BookSnapshot):
             self._resync_deadline.pop(message.market_ticker, None)
@@ -315,9 +284,9 @@ class KalshiWsClient:
 
     def _check_seq(self, message: object, sid: int, seq: int, raw: str, recv_ns: int) -> bool:
         """Advance the sid's sequence; report gaps. Return False to drop the message."""
-        sub = self._by_sid.get(sid)
+        sub = self._subs.by_sid.get(sid)
         if sub is None:
-            if sid in self._retired_sids:  # still in flight when we unsubscribed
+            if sid in self._subs.retired:  # still in flight when we unsubscribed
                 self.handler.on_control(raw, recv_ns, "retired_sid")
             else:
                 self.handler.on_quarantine(raw, recv_ns, f"message for unknown sid {sid}", None)
@@ -340,19 +309,20 @@ class KalshiWsClient:
             self._request_all(sub)
         return True
 
-    def _request_all(self, sub: _Subscription) -> None:
+    def _request_all(self, sub: Subscription) -> None:
         deadline = time.monotonic() + self.config.resync_timeout_s
         for market in sub.markets:
             self._resync_deadline.setdefault(market, deadline)
         self._send_get_snapshot(sub, sub.markets)
 
     def _on_subscribed(self, reply: Subscribed) -> None:
-        markets = self._pending.get(reply.id or 0, self.config.market_tickers)
-        if reply.channel == LIFECYCLE:
-            markets = self.config.market_tickers  # the channel ignores market filters
-        sub = _Subscription(reply.channel, reply.sid, markets)
-        self._by_sid[reply.sid] = sub
-        self._by_channel[reply.channel] = sub
+        self._subs.on_subscribed(reply)
+        if not self._worked and self._subs.complete:
+            # The connection works: the exchange took every subscription. Only now may the
+            # backoff start over; a server that accepts the socket and drops it before
+            # subscribing us (or refuses a channel) keeps the client backing off.
+            self._worked = True
+            self._backoff.reset()
 
     def _on_error(self, reply: ErrorReply, recv_ns: int) -> None:
         self.stats.errors[reply.code] = self.stats.errors.get(reply.code, 0) + 1
@@ -362,29 +332,24 @@ class KalshiWsClient:
         )
         if not reply.is_terminal:
             return
-        sub = self._by_sid.get(reply.sid) if reply.sid is not None else None
-        channels = (sub.channel,) if sub else self._channels_of_request(reply.id)
+        sub = self._subs.by_sid.get(reply.sid) if reply.sid is not None else None
+        channels = (sub.channel,) if sub else self._subs.channels_of_request(reply.id)
         for channel in channels:
             self._resubscribe(channel, f"terminal error {reply.code}: {reply.message}", recv_ns)
 
-    def _channels_of_request(self, request_id: int | None) -> tuple[str, ...]:
-        return self.config.channels if request_id in self._pending else ()
-
     def _resubscribe(self, channel: str, detail: str, recv_ns: int) -> None:
         self.stats.resubscribes += 1
-        old = self._by_channel.pop(channel, None)
+        old = self._subs.retire(channel)
         markets = old.markets if old else self.config.market_tickers
         if old is not None:
-            self._by_sid.pop(old.sid, None)
             self._seqs.forget(old.sid)  # late frames of the old sid must not pass the fast path
-            self._retired_sids.add(old.sid)
-            self._send(command(self._take_id(), "unsubscribe", sids=[old.sid]))
+            self._send(self._subs.unsubscribe(old.sid))
         self.handler.on_break(
             FeedBreak("resubscribe", channel, old.sid if old else None, markets, recv_ns, detail=detail)
         )
         for market in markets:
             self._resync_deadline.pop(market, None)
-        self._subscribe((channel,), markets)
+        self._send_all(self._subs.subscribe((channel,), markets))
 
     async def _resync_watchdog(self) -> None:
         """Resubscribe the book channel when a requested snapshot does not come in time."""
@@ -397,34 +362,16 @@ class KalshiWsClient:
 
     # -- commands -----------------------------------------------------------------------------
 
-    def _take_id(self) -> int:
-        request_id = self._next_id
-        self._next_id += 1
-        return request_id
-
     def _send(self, frame: str) -> None:
         self._outbox.put_nowait(frame)
 
-    def _subscribe(self, channels: Iterable[str], markets: tuple[str, ...]) -> None:
-        for channel in channels:
-            request_id = self._take_id()
-            self._pending[request_id] = markets
-            if channel == LIFECYCLE:
-                self._send(command(request_id, "subscribe", channels=[channel]))
-            else:
-                self._send(command(request_id, "subscribe", channels=[channel], market_tickers=list(markets)))
+    def _send_all(self, frames: list[str]) -> None:
+        for frame in frames:
+            self._outbox.put_nowait(frame)
 
-    def _send_get_snapshot(self, sub: _Subscription, markets: tuple[str, ...]) -> None:
+    def _send_get_snapshot(self, sub: Subscription, markets: tuple[str, ...]) -> None:
         self.stats.snapshot_requests += 1
-        self._send(
-            command(
-                self._take_id(),
-                "update_subscription",
-                sids=[sub.sid],
-                market_tickers=list(markets),
-                action="get_snapshot",
-            )
-        )
+        self._send(self._subs.get_snapshot(sub, markets))
 
     @property
     def conn_id(self) -> int:
@@ -432,4 +379,4 @@ class KalshiWsClient:
 
     def subscription_seqs(self) -> dict[str, int | None]:
         """Return the last seq seen per channel (for the live table)."""
-        return {sub.channel: self._seqs.last(sub.sid) for sub in self._by_sid.values()}
+        return {sub.channel: self._seqs.last(sub.sid) for sub in self._subs.by_sid.values()}
