@@ -32,6 +32,19 @@ def sim(
         0, help="After every N-th data message stop sending for --stall-seconds."
     ),
     stall_seconds: float = typer.Option(2.0, help="Length of each stall, in seconds."),
+    error_every: int = typer.Option(
+        0,
+        help="After every N-th data message end the orderbook subscription with the terminal "
+        "error --error-code (the client must resubscribe).",
+    ),
+    error_code: int = typer.Option(
+        25, help="Error sent by --error-every: 25 (subscription buffer overflow) or 10 (channel error)."
+    ),
+    drop_snapshot_replies: int = typer.Option(
+        0,
+        help="Leave the first N get_snapshot requests of each connection unanswered (the client "
+        "must time out and resubscribe).",
+    ),
     market_duration: float = typer.Option(3600.0, help="Seconds from start to each market's close."),
     public_key: Path | None = typer.Option(
         None, help="PEM public key: require Kalshi-signed handshakes (default: accept everyone)."
@@ -55,6 +68,9 @@ def sim(
             malformed_every=malformed_every,
             stall_every=stall_every,
             stall_seconds=stall_seconds,
+            error_every=error_every,
+            error_code=error_code,
+            drop_snapshot_replies=drop_snapshot_replies,
         ),
         record_ledger=False,  # a long-running server must not keep every message
     )

@@ -1,4 +1,4 @@
-"""Fault injection per connection: drops, sequence gaps, malformed frames and stalls.
+"""Fault injection per connection: drops, sequence gaps, malformed frames, stalls, errors.
 
 Faults count the *data messages* generated for a connection (snapshots, deltas, trades and
 lifecycle events; not command replies and not the malformed frames themselves):
@@ -11,7 +11,17 @@ lifecycle events; not command replies and not the malformed frames themselves):
 - ``malformed_every N``: after the N-th, 2N-th, ... data message an extra bad frame is sent
   that consumes a seq of the connection's orderbook sid, cycling through ``MALFORMED_VARIANTS``;
 - ``stall_every N``: after the N-th, 2N-th, ... data message nothing is written to the
-  connection for ``stall_seconds`` while the market keeps moving and messages queue up.
+  connection for ``stall_seconds`` while the market keeps moving and messages queue up;
+- ``error_every N``: after the N-th, 2N-th, ... data message the connection's orderbook
+  subscription (the message's own if it has none) ends with Kalshi's terminal error
+  ``error_code`` (25, subscription buffer overflow, or 10, channel error): an ``error``
+  frame carrying its sid; nothing more is sent on that sid and the client must resubscribe.
+
+And one fault that counts commands, not data messages:
+
+- ``drop_snapshot_replies N``: the first N ``get_snapshot`` requests of each connection are
+  never answered (no snapshot is made, no seq consumed), as if the request had been lost; the
+  client must notice the missing reply and resubscribe.
 """
 
 from __future__ import annotations
@@ -25,6 +35,9 @@ from kalshi_rl.kalshi import encode
 
 AFTER_DROP = 1
 AFTER_STALL = 2
+
+TERMINAL_ERROR_CODES = (10, 25)
+"""The error codes that end a subscription (Kalshi: channel error, buffer overflow)."""
 
 MALFORMED_VARIANTS = (
     "invalid_json",
@@ -46,28 +59,44 @@ class FaultConfig:
     malformed_every: int = 0
     stall_every: int = 0
     stall_seconds: float = 2.0
+    error_every: int = 0
+    error_code: int = 25
+    drop_snapshot_replies: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("drop_every", "gap_every", "malformed_every", "stall_every"):
+        for name in (
+            "drop_every",
+            "gap_every",
+            "malformed_every",
+            "stall_every",
+            "error_every",
+            "drop_snapshot_replies",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be 0 (off) or a positive count, got {getattr(self, name)}")
         if self.stall_seconds < 0:
             raise ConfigError(f"stall_seconds must be >= 0, got {self.stall_seconds}")
+        if self.error_code not in TERMINAL_ERROR_CODES:
+            raise ConfigError(f"error_code must be a terminal Kalshi error (10 or 25), got {self.error_code}")
 
     @property
     def any(self) -> bool:
-        return bool(self.drop_every or self.gap_every or self.malformed_every or self.stall_every)
+        """Return whether any fault counts data messages (``drop_snapshot_replies`` does not)."""
+        return bool(
+            self.drop_every or self.gap_every or self.malformed_every or self.stall_every or self.error_every
+        )
 
 
 class FaultDecision:
     """What to do with one data message."""
 
-    __slots__ = ("after", "lost", "malformed")
+    __slots__ = ("after", "error", "lost", "malformed")
 
     def __init__(self) -> None:
         self.lost = False
         self.after = 0
         self.malformed = False
+        self.error = False
 
 
 _NO_FAULT = FaultDecision()
@@ -76,11 +105,12 @@ _NO_FAULT = FaultDecision()
 class FaultState:
     """The fault counters of one connection."""
 
-    __slots__ = ("_active", "_gap_pending", "_variant", "config", "data_messages")
+    __slots__ = ("_active", "_gap_pending", "_variant", "config", "data_messages", "snapshot_requests")
 
     def __init__(self, config: FaultConfig) -> None:
         self.config = config
         self.data_messages = 0
+        self.snapshot_requests = 0
         self._active = config.any
         self._gap_pending = False
         self._variant = 0
@@ -103,7 +133,13 @@ class FaultState:
         if cfg.stall_every and n % cfg.stall_every == 0:
             decision.after |= AFTER_STALL
         decision.malformed = bool(cfg.malformed_every and n % cfg.malformed_every == 0)
+        decision.error = bool(cfg.error_every and n % cfg.error_every == 0)
         return decision
+
+    def on_snapshot_request(self) -> bool:
+        """Count one ``get_snapshot`` request; return whether to leave it unanswered."""
+        self.snapshot_requests += 1
+        return self.snapshot_requests <= self.config.drop_snapshot_replies
 
     def next_variant(self) -> str:
         """Return the next malformed-frame variant (they cycle)."""

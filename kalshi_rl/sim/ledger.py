@@ -148,6 +148,8 @@ class SimCounters:
     drops: int = 0
     stalls: int = 0
     overflows: int = 0
+    subscription_errors: int = 0
+    snapshot_replies_dropped: int = 0
     connections_total: int = 0
     connections_open: int = 0
     commands: int = 0

@@ -32,6 +32,7 @@ ERROR_MESSAGES = {
     5: "Unknown command",
     7: "Unknown subscription ID",
     8: "Unknown channel name",
+    10: "Channel error",
     11: "Invalid parameter",
     12: "Exactly one subscription ID is required",
     13: "Unsupported action",

@@ -144,6 +144,10 @@ class Session:
             missing = [m for m in request.markets if sub.markets is not None and m not in sub.markets]
             if missing:
                 raise CommandError(11, f"not in sid {sub.sid}: {', '.join(missing)}", command.request_id)
+            if self._fault_state.on_snapshot_request():
+                self.venue.counters.snapshot_replies_dropped += 1
+                logger.info("connection %d: leaving get_snapshot %s unanswered", self.conn, request.markets)
+                return
             for ticker in request.markets:
                 self._snapshot(sub, ticker, command.request_id)
             return
@@ -227,6 +231,8 @@ class Session:
             return
         if decision.malformed:
             self._malformed(sub)
+        if decision.error:
+            self._subscription_error(sub)
 
     def _ack(
         self,
@@ -281,11 +287,26 @@ class Session:
         )
         self.venue.counters.overflows += 1
         self.outbox.clear()
-        subs, self.subs, self._sub_list = list(self.subs.values()), {}, []
-        for sub in subs:
-            self._ack(
-                encode.error_frame(None, 25, proto.ERROR_MESSAGES[25], sid=sub.sid),
-                AckPayload("error", None, 25),
-                sid=sub.sid,
-                channel=sub.channel,
-            )
+        for sub in list(self.subs.values()):
+            self._end(sub, 25)
+
+    def _subscription_error(self, trigger: Subscription) -> None:
+        """Fault ``error_every``: end the book subscription (else ``trigger``) with a terminal error."""
+        sub = next((s for s in self._sub_list if s.channel == proto.ORDERBOOK), trigger)
+        if self.subs.get(sub.sid) is not sub:
+            return  # already ended
+        code = self.faults.error_code
+        logger.info("connection %d: ending sid %d with error %d (fault injection)", self.conn, sub.sid, code)
+        self.venue.counters.subscription_errors += 1
+        self._end(sub, code)
+
+    def _end(self, sub: Subscription, code: int) -> None:
+        """End ``sub`` with terminal error ``code``: an error frame carrying its sid, then silence."""
+        del self.subs[sub.sid]
+        self._sub_list = list(self.subs.values())
+        self._ack(
+            encode.error_frame(None, code, proto.ERROR_MESSAGES[code], sid=sub.sid),
+            AckPayload("error", None, code),
+            sid=sub.sid,
+            channel=sub.channel,
+        )

@@ -9,11 +9,11 @@ import time
 import pytest
 from websockets.exceptions import ConnectionClosedError
 
-from kalshi_rl.core.errors import FrameError
+from kalshi_rl.core.errors import ConfigError, FrameError
 from kalshi_rl.core.events import BookDelta, BookSnapshot, Side
 from kalshi_rl.kalshi.messages import ErrorReply, parse_frame
 from kalshi_rl.sim.faults import MALFORMED_VARIANTS, FaultConfig
-from kalshi_rl.sim.ledger import MalformedPayload
+from kalshi_rl.sim.ledger import AckPayload, MalformedPayload
 
 from .conftest import Book, Probe, apply_delta, as_levels, replay
 
@@ -150,3 +150,70 @@ async def test_a_connection_that_falls_too_far_behind_gets_terminal_error_25(mak
     assert await probe.until_quiet(0.3) == []  # the subscription is gone
     await probe.cmd("list_subscriptions")
     assert (await probe.frame())["msg"] == []
+
+
+async def test_drop_snapshot_replies_leaves_the_first_n_get_snapshot_requests_unanswered(
+    make_exchange, open_probe
+):
+    exchange = await make_exchange(rate=500, faults=FaultConfig(drop_snapshot_replies=2))
+    exchange.pause()
+    probe = await open_probe(exchange.ws_url)
+    await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=exchange.tickers)
+    assert [f["type"] for f in await probe.frames(3)] == ["subscribed", *["orderbook_snapshot"] * 2]
+
+    for _ in range(2):
+        await probe.cmd(
+            "update_subscription", sids=[1], action="get_snapshot", market_tickers=exchange.tickers
+        )
+    assert await probe.until_quiet(0.3) == []  # no reply, and no seq consumed
+    assert exchange.counters.snapshot_replies_dropped == 2
+
+    third = await probe.cmd(
+        "update_subscription", sids=[1], action="get_snapshot", market_tickers=exchange.tickers[:1]
+    )
+    reply = await probe.frame()
+    assert (reply["type"], reply["id"], reply["seq"]) == ("orderbook_snapshot", third, 3)
+    # An invalid request is refused as usual (it does not count as a dropped reply).
+    await probe.cmd("update_subscription", sids=[9], action="get_snapshot", market_tickers=exchange.tickers)
+    assert (await probe.frame())["msg"]["code"] == 7
+    assert exchange.counters.snapshot_replies_dropped == 2
+
+
+@pytest.mark.parametrize(("code", "message"), [(25, "Subscription buffer overflow"), (10, "Channel error")])
+async def test_error_every_ends_the_book_subscription_with_a_terminal_error_carrying_its_sid(
+    make_exchange, open_probe, code: int, message: str
+):
+    exchange = await make_exchange(rate=3000, faults=FaultConfig(error_every=40, error_code=code))
+    probe = await open_probe(exchange.ws_url)
+    await probe.cmd("subscribe", channels=["trade"])
+    await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=exchange.tickers)
+    while (frame := await probe.frame())["type"] != "error":
+        pass
+    assert frame == {"id": None, "type": "error", "msg": {"code": code, "msg": message}, "sid": 2}
+    reply = parse_frame(json.dumps(frame), 0)
+    assert isinstance(reply, ErrorReply) and reply.is_terminal
+
+    later = await probe.frames(20)
+    assert {f["sid"] for f in later} == {1}  # nothing more on the book sid; trades go on
+    exchange.pause()
+    await probe.until_quiet(0.3)
+    await probe.cmd("list_subscriptions")
+    listing = await probe.frame()
+    assert {"channel": "orderbook_delta", "sid": 2} not in listing["msg"]
+    errors = [
+        e
+        for e in exchange.ledger.entries(1)
+        if isinstance(e.payload, AckPayload) and e.payload.reply == "error"
+    ]
+    first = errors[0]
+    assert (first.sid, first.channel, first.payload.code, first.sent) == (2, "orderbook_delta", code, True)
+    # Once the book sid is gone the next errors end the subscription that triggers them.
+    assert all(e.sid == 1 for e in errors[1:])
+    assert exchange.counters.subscription_errors == len(errors)
+
+
+def test_fault_config_refuses_an_error_code_that_does_not_end_a_subscription() -> None:
+    with pytest.raises(ConfigError, match="10 or 25"):
+        FaultConfig(error_every=5, error_code=7)
+    with pytest.raises(ConfigError, match="drop_snapshot_replies"):
+        FaultConfig(drop_snapshot_replies=-1)
