@@ -71,7 +71,8 @@ class Collector:
         """Check every dependency before streaming: database, lake, market metadata."""
         if self.config.database_url:
             url = parse_database_url(self.config.database_url)
-            await asyncio.to_thread(open_database, self.config.database_url, self.config.lake_dir)
+            engine = await asyncio.to_thread(open_database, self.config.database_url, self.config.lake_dir)
+            engine.dispose()  # only a check that the schema is there: the sink has its own connection
             self.sinks.append(PostgresSink(libpq_conninfo(url)))
         recover_journals(self.config.lake_dir)
         writer = LakeWriter(
