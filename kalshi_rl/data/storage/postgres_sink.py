@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from kalshi_rl.core.units import PRICE_SCALE, format_count, format_price
 
@@ -184,13 +185,26 @@ def book_checksum(yes_p: list[int], yes_s: list[int], no_p: list[int], no_s: lis
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+_DEAD_PEER_TIMEOUTS: dict[str, int] = {
+    "connect_timeout": 5,
+    # A network that goes silent without closing the connection must fail the batch (to be
+    # retried) instead of hanging the sink thread: keepalives find a silent peer while we wait
+    # for a reply, tcp_user_timeout bounds data sent but never acknowledged (a COPY).
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+
+
 class PostgresSink:
     """COPYs snapshots and deltas into PostgreSQL; survives outages without losing rows."""
 
     name = "postgres"
 
     def __init__(self, conninfo: str, retry_interval_s: float = 2.0) -> None:
-        self._conninfo = conninfo
+        self._conninfo = make_conninfo(conninfo, **_DEAD_PEER_TIMEOUTS)
         self._retry_interval_s = retry_interval_s
         self._conn: psycopg.Connection | None = None
         self._backlog: deque[_Batch] = deque()
@@ -242,7 +256,7 @@ class PostgresSink:
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self._conninfo, connect_timeout=5, autocommit=True)
+            self._conn = psycopg.connect(self._conninfo, autocommit=True)
         return self._conn
 
     def _fail(self, exc: psycopg.Error) -> None:
