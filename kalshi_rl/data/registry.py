@@ -1,12 +1,20 @@
 """The model registry and episode log (spec tables ``models`` and ``trading_episodes``).
 
-Works on PostgreSQL and on the embedded SQLite file through the same SQLAlchemy schema.
-Versions auto-increment per model name (a unique index guards against two runs racing).
+Works on PostgreSQL and on the embedded SQLite file through the same SQLAlchemy schema, and
+behaves the same on both: values only one engine could store are refused before any write (a
+NUL character, which PostgreSQL text and JSONB cannot hold; NaN or infinity, which is not JSON,
+so PostgreSQL refuses it in JSONB while SQLite stores text nobody can read back, and which
+SQLite turns into NULL in a FLOAT column), and
+timestamps come back as UTC-aware datetimes (SQLite returns them naive, PostgreSQL in its
+session time zone). Versions auto-increment per model name (a unique index guards against two
+runs racing).
 """
 
 from __future__ import annotations
 
+import math
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +26,7 @@ from kalshi_rl.core.errors import DataNotFoundError, InvalidValueError
 from kalshi_rl.data.storage.schema import models, trading_episodes
 
 STATUSES = ("training", "ready", "failed", "stopped", "deployed", "archived")
+_TIMES = ("created_at", "updated_at", "start_time", "end_time")
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,43 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    """A stored timestamp as UTC-aware (everything is written in UTC; SQLite drops the zone)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _from_row(row: Mapping[Any, Any]) -> dict[str, Any]:
+    data = dict(row)
+    for key in _TIMES:
+        if key in data:
+            data[key] = _utc(data[key])
+    return data
+
+
+def _check_storable(column: str, value: object) -> None:
+    """Refuse a value one engine cannot store, the same way on both (see the module docstring)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidValueError(f"{column} contains a NUL character, which the database cannot store")
+    elif isinstance(value, float):
+        if not math.isfinite(value):  # JSON has no such number, and SQLite stores a NaN as NULL
+            raise InvalidValueError(f"{column} is {value}: only finite numbers can be stored")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_storable(f"{column} key", key)
+            _check_storable(f"{column}.{key}", item)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_storable(f"{column}[{index}]", item)
+
+
+def _check_row(values: Mapping[str, Any]) -> None:
+    for column, value in values.items():
+        _check_storable(column, value)
+
+
 class ModelRegistry:
     """Create, find and update model rows; log episodes."""
 
@@ -80,6 +126,17 @@ class ModelRegistry:
             raise InvalidValueError("a model name must be 1-200 characters")
         if status not in STATUSES:
             raise InvalidValueError(f"unknown status {status!r} (expected one of {', '.join(STATUSES)})")
+        _check_row(
+            {
+                "name": name,
+                "architecture": architecture,
+                "market_ticker": market_ticker,
+                "checkpoint_path": checkpoint_path,
+                "hyperparameters": hyperparameters,
+                "training_config": training_config,
+                "notes": notes,
+            }
+        )
         model_id = model_id or uuid.uuid4()
         for _attempt in range(5):
             with self.engine.begin() as conn:
@@ -113,6 +170,7 @@ class ModelRegistry:
     def update(self, model_id: uuid.UUID | str, **values: Any) -> ModelRecord:
         if "status" in values and values["status"] not in STATUSES:
             raise InvalidValueError(f"unknown status {values['status']!r}")
+        _check_row(values)
         record = self.get(str(model_id))
         with self.engine.begin() as conn:
             conn.execute(update(models).where(models.c.id == record.id).values(updated_at=_now(), **values))
@@ -138,7 +196,7 @@ class ModelRegistry:
             row = conn.execute(query).mappings().first()
         if row is None:
             raise DataNotFoundError(f"no model {ref!r} in the registry (see `kalshi-rl inspect models`)")
-        return ModelRecord(**dict(row))
+        return ModelRecord(**_from_row(row))
 
     def list_models(
         self, status: str | None = None, market: str | None = None, name: str | None = None, limit: int = 100
@@ -151,7 +209,7 @@ class ModelRegistry:
         if name:
             query = query.where(models.c.name == name)
         with self.engine.connect() as conn:
-            return [ModelRecord(**dict(r)) for r in conn.execute(query).mappings()]
+            return [ModelRecord(**_from_row(r)) for r in conn.execute(query).mappings()]
 
     # -- episodes -----------------------------------------------------------------------------
 
@@ -164,6 +222,7 @@ class ModelRegistry:
                 raise InvalidValueError(
                     f"episode mode must be 'training' or 'paper', got {row.get('mode')!r}"
                 )
+            _check_row(row)
             row.setdefault("episode_id", uuid.uuid4())
         with self.engine.begin() as conn:
             conn.execute(trading_episodes.insert(), rows)
@@ -191,6 +250,7 @@ class ModelRegistry:
 
     def finish_episode(self, episode_id: uuid.UUID, **values: Any) -> None:
         """Close an episode: end_time now, plus total_reward, total_steps, final_position, metadata."""
+        _check_row(values)
         with self.engine.begin() as conn:
             conn.execute(
                 update(trading_episodes)
@@ -207,4 +267,4 @@ class ModelRegistry:
         if mode:
             query = query.where(trading_episodes.c.mode == mode)
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            return [_from_row(r) for r in conn.execute(query).mappings()]

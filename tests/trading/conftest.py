@@ -1,18 +1,23 @@
-"""Real books and a paper client on a hand-driven clock (latency 0 unless a test asks for it)."""
+"""Real books and a paper client on a hand-driven clock (latency 0 unless a test asks for it),
+and the registry database on both engines (embedded SQLite, and a fresh migrated PostgreSQL)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from kalshi_rl.core.events import BookSnapshot, LifecycleEvent, MarketInfo, Side
 from kalshi_rl.core.units import PRICE_SCALE, parse_count_fp, parse_price_dollars
 from kalshi_rl.data.shared_state import SharedOrderbookState
+from kalshi_rl.data.storage.database import create_db_engine, open_database, parse_database_url
+from kalshi_rl.data.storage.migrate import upgrade
 from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, PaperConfig
 
 T0_NS = 1_800_000_000 * 1_000_000_000
@@ -99,3 +104,24 @@ async def eventually(condition: Callable[[], bool], timeout_s: float = 2.0) -> N
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The registry database, once per engine: every test using it runs on SQLite and PostgreSQL.
+
+    PostgreSQL is migrated the way ``kalshi-rl db upgrade`` does it, then opened the way the
+    code opens it (``open_database`` refuses a database that is not at the head revision).
+    """
+    if request.param == "sqlite":
+        engine = open_database(None, tmp_path)
+    else:
+        url = request.getfixturevalue("pg_url")
+        migrator = create_db_engine(parse_database_url(url))
+        upgrade(migrator)
+        migrator.dispose()
+        engine = open_database(url, tmp_path)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
