@@ -174,6 +174,9 @@ def parse_order(
         raise invalid_order("a market order cannot rest: use immediate_or_cancel or fill_or_kill")
     if client_order_id is not None and (not isinstance(client_order_id, str) or not client_order_id):
         raise invalid_order(f"expected client_order_id as a non-empty string, got {client_order_id!r}")
+    if client_order_id is not None and "\x00" in client_order_id:
+        # PostgreSQL text cannot hold NUL: the order's rl_orders row could never be written.
+        raise invalid_order(f"client_order_id must not contain a NUL character, got {client_order_id!r}")
     if not isinstance(post_only, bool) or not isinstance(reduce_only, bool):
         raise invalid_order("post_only and reduce_only must be booleans")
     if post_only and tif != "good_till_canceled":

@@ -200,6 +200,7 @@ REFUSALS: list[tuple[dict[str, Any], int, str]] = [
     ({"quantity": 2_000}, 400, "insufficient_balance"),
     ({"market_ticker": "KXNOPE"}, 404, "not_found"),
     ({"client_order_id": "taken"}, 409, "order_already_exists"),
+    ({"client_order_id": "nul\x00id"}, 400, "invalid_order"),  # PostgreSQL text cannot hold its row
 ]
 
 
