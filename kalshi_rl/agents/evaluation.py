@@ -1,7 +1,9 @@
 """Evaluate a policy on a held-out window, next to baselines, with one set of metrics.
 
 Every policy walks every tape of the window from its first tick to its last, deterministically,
-through the same env (same fills, fees, settlement). Metrics come from the env's ledger:
+through the same env (same fills, fees, settlement). Metrics are money, whatever reward shaping
+the policy was trained with (an inventory penalty is not a cost, a reward scale not a currency):
+the env runs with the plain reward, the change in equity net of fees. They come from its ledger:
 
 - ``total_pnl``: dollars after fees (marked at the mid, or settled at 0/1 when the market
   closed inside the window with a known result);
@@ -15,13 +17,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
 from kalshi_rl.agents.dummy_agent import HoldPolicy, MomentumRule, Policy, RandomPolicy
 from kalshi_rl.environments.contract import EnvConfig
 from kalshi_rl.environments.kalshi_env import KalshiTradingEnv
+from kalshi_rl.environments.reward import RewardConfig
 from kalshi_rl.environments.tape import Tape
 
 
@@ -58,6 +61,7 @@ class ModelPolicy:
 
 def run_policy(policy: Policy, tapes: list[Tape], config: EnvConfig, seed: int = 0) -> Metrics:
     """Run ``policy`` over every tape once and measure it."""
+    config = replace(config, reward=RewardConfig())  # dollars: see the module docstring
     env = KalshiTradingEnv(tapes, config, sequential=True)
     step_pnl: list[float] = []
     episode_pnl: list[float] = []
@@ -69,7 +73,7 @@ def run_policy(policy: Policy, tapes: list[Tape], config: EnvConfig, seed: int =
         done = False
         while not done:
             obs, reward, terminated, truncated, info = env.step(policy.act(obs))
-            step_pnl.append(reward / config.reward.scale)
+            step_pnl.append(reward)
             trades += "fill" in info and info["fill"]["units"] > 0
             done = terminated or truncated
         summary = info["episode_summary"]
