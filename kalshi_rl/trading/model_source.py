@@ -4,8 +4,10 @@
 in the registry, loads its checkpoint as an inference-only policy, and checks its train/serve
 contract: this code must reproduce it exactly, the checkpoint's ``contract.json`` must agree
 with the registry, and once trading, a replacement must have the same contract as the model it
-replaces. ``changed()`` is the cheap poll: a different row for the reference (a new version) or
-a new checkpoint file (its mtime). Both run in a worker thread, never on the event loop.
+replaces. ``changed()`` is the cheap poll: a different row for the reference (a new version),
+a new checkpoint file (its mtime), or a checkpoint that is gone (so that ``load`` says why and
+the caller counts and logs the refusal, rather than the model losing its file unnoticed). Both
+run in a worker thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -116,7 +118,9 @@ class ModelSource:
         return data
 
     def changed(self, current: LoadedModel) -> bool:
-        """Whether the reference now points at another row or a rewritten checkpoint."""
+        """Whether the reference now points at another row, or its checkpoint was rewritten or
+        is gone (checkpoints are replaced by an atomic rename: a missing file is not one being
+        written)."""
         try:
             record = self._resolve()
         except KalshiRLError:
@@ -126,4 +130,4 @@ class ModelSource:
         try:
             return Path(record.checkpoint_path).stat().st_mtime_ns != current.mtime_ns
         except OSError:
-            return False  # the file is being replaced; look again at the next poll
+            return True  # gone: ``load`` refuses it with the reason
