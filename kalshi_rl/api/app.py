@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from kalshi_rl.api import routes, websocket
+from kalshi_rl.api.access import redact_tokens_in_server_logs
 from kalshi_rl.api.errors import (
     ApiError,
     handle_api_error,
@@ -42,6 +43,7 @@ def create_app(config: ServiceConfig, service: RlService | None = None) -> Starl
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        redact_tokens_in_server_logs()  # after the server configured its logging
         app.state.service = service
         app.state.loop_started = asyncio.get_running_loop().time()
         await service.startup()

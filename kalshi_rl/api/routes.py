@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -15,6 +14,7 @@ from starlette.responses import JSONResponse
 
 from kalshi_rl import __version__
 from kalshi_rl.api import models as m
+from kalshi_rl.api.access import bearer, origin_allowed, token_matches
 from kalshi_rl.api.errors import ApiError, read_json, validation_message
 from kalshi_rl.api.service import RlService
 from kalshi_rl.data.storage.schema import trading_actions, trading_episodes
@@ -28,21 +28,22 @@ def service_of(request: Request) -> RlService:
     return service
 
 
-def check_token(request: Request, supplied: str | None) -> None:
-    """When a token is configured, ``supplied`` must equal it (401 otherwise)."""
-    token = service_of(request).config.api_token
-    if token and not (supplied and hmac.compare_digest(supplied.encode(), token.encode())):
+def check_access(request: Request) -> None:
+    """Refuse a mutation without the configured token (401) or from a foreign browser page (403)."""
+    config = service_of(request).config
+    if not token_matches(config.api_token, bearer(request.headers)):
         raise ApiError(401, "unauthorized", "this route needs 'Authorization: Bearer <RL_API_TOKEN>'")
-
-
-def bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    return header[7:].strip() if header.lower().startswith("bearer ") else None
+    if not origin_allowed(config.cors_origins, request.headers):
+        raise ApiError(
+            403,
+            "origin_not_allowed",
+            f"the browser origin {request.headers['origin']!r} is not allowed (set RL_CORS_ORIGINS)",
+        )
 
 
 def mutating(handler: Handler) -> Handler:
     async def guarded(request: Request) -> JSONResponse:
-        check_token(request, bearer(request))
+        check_access(request)
         return await handler(request)
 
     guarded.__doc__ = handler.__doc__

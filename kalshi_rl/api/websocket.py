@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from kalshi_rl.api.access import bearer, origin_allowed, token_matches
 from kalshi_rl.core.units import format_count, format_price
 from kalshi_rl.data.orderbook_state import OrderbookState
 from kalshi_rl.data.shared_state import SharedOrderbookState
@@ -24,24 +24,27 @@ MAX_HZ = 10.0
 DEPTH = 10
 
 
-def _authorized(websocket: WebSocket) -> bool:
-    token = websocket.app.state.service.config.api_token
-    if not token:
-        return True
-    supplied = websocket.query_params.get("token")
-    header = websocket.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        supplied = header[7:].strip()
-    return bool(supplied) and hmac.compare_digest(str(supplied).encode(), str(token).encode())
+async def _refuse(websocket: WebSocket, close_code: int, code: str, message: str) -> None:
+    await websocket.send_json({"type": "error", "data": {"code": code, "message": message}})
+    await websocket.close(code=close_code)
 
 
 async def _open(websocket: WebSocket) -> bool:
+    """Accept the connection; refuse it (an error message, then a 44xx close) without access."""
     await websocket.accept()
-    if not _authorized(websocket):
-        await websocket.send_json(
-            {"type": "error", "data": {"code": "unauthorized", "message": "token required"}}
+    config = websocket.app.state.service.config
+    supplied = bearer(websocket.headers) or websocket.query_params.get("token")
+    if not token_matches(config.api_token, supplied):
+        await _refuse(websocket, 4401, "unauthorized", "token required")
+        return False
+    if not origin_allowed(config.cors_origins, websocket.headers):
+        origin = websocket.headers["origin"]
+        await _refuse(
+            websocket,
+            4403,
+            "origin_not_allowed",
+            f"the browser origin {origin!r} is not allowed (set RL_CORS_ORIGINS)",
         )
-        await websocket.close(code=4401)
         return False
     return True
 
@@ -97,11 +100,13 @@ async def orderbook_stream(websocket: WebSocket) -> None:
     feed = websocket.app.state.service.feed
     market = websocket.query_params.get("market")
     books: dict[str, SharedOrderbookState] = feed.books if feed is not None else {}
-    if market is not None and market not in books:
-        await websocket.send_json(
-            {"type": "error", "data": {"code": "unknown_market", "message": f"{market} is not in the feed"}}
+    if not books:  # otherwise the client would wait, accepted, for a message that never comes
+        await _refuse(
+            websocket, 4409, "no_feed", "the service has no market feed (set RL_MARKET_TICKER or --market)"
         )
-        await websocket.close(code=4404)
+        return
+    if market is not None and market not in books:
+        await _refuse(websocket, 4404, "unknown_market", f"{market} is not in the feed")
         return
     chosen = [books[market]] if market else list(books.values())
     await _pump(websocket, [_stream_book(websocket, shared) for shared in chosen])
