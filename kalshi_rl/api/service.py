@@ -110,8 +110,13 @@ class RlService:
             self._feed_task = asyncio.create_task(self.feed.run(self._feed_stop), name="service-feed")
 
     async def shutdown(self) -> None:
-        if self._actor_task is not None:
+        # An actor already stopped through the API (or dead of an error) must not stop the
+        # shutdown: the feed below still has to stop and flush its sinks.
+        if self.actor_running:
             await self.stop_actor()
+        if self._forwarder is not None:
+            self._forwarder.cancel()
+            await asyncio.gather(self._forwarder, return_exceptions=True)
         if self.training is not None and not self.training.task.done():
             trainer = self._trainer
             if trainer is not None and trainer.current is not None:
