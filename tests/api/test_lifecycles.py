@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.sync.client import connect
+
+from tests.api.conftest import Running, ServeFactory, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -19,17 +21,7 @@ FAST = {
 }
 
 
-def wait_until(predicate, timeout_s: float = 120.0, every_s: float = 0.2) -> Any:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every_s)
-    raise AssertionError("timed out")
-
-
-def trained(svc, markets: list[str], name: str, timesteps: int = 256) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def trained(svc: Running, markets: list[str], name: str, timesteps: int = 256) -> dict[str, Any]:
     started = svc.post(
         "/rl/training/start", json={"markets": markets, "timesteps": timesteps, "name": name, **FAST}
     )
@@ -41,8 +33,10 @@ def trained(svc, markets: list[str], name: str, timesteps: int = 256) -> dict[st
     return model  # type: ignore[no-any-return]
 
 
-def test_training_lifecycle_and_its_progress_stream(serve, sim_lake) -> None:  # type: ignore[no-untyped-def]
-    svc = serve(feed=False)
+def test_training_lifecycle_and_its_progress_stream(
+    serve: ServeFactory, sim_lake: tuple[Path, list[str]]
+) -> None:
+    svc = serve(feed=True)  # the module's one server: training runs beside the live feed
     markets = sim_lake[1]
     with connect(f"{svc.ws}/rl/ws/training") as stream:
         started = svc.post(
@@ -85,7 +79,7 @@ def test_training_lifecycle_and_its_progress_stream(serve, sim_lake) -> None:  #
     assert row["status"] == "stopped" and row["version"] == 2
 
 
-def test_actor_lifecycle_streams_and_refusals(serve, sim_lake) -> None:  # type: ignore[no-untyped-def]
+def test_actor_lifecycle_streams_and_refusals(serve: ServeFactory, sim_lake: tuple[Path, list[str]]) -> None:
     svc = serve(feed=True)
     market = svc.config.markets[0]
     first = trained(svc, sim_lake[1], "trader")
@@ -147,3 +141,6 @@ def test_actor_lifecycle_streams_and_refusals(serve, sim_lake) -> None:  # type:
     assert detail["actions"] > 0 and detail["recent_actions"]
     compared = svc.get("/rl/compare", params={"model_ids": f"{first['id']},trader@2"}).json()["models"]
     assert [c["model"] for c in compared] == ["trader@1", "trader@2"]
+
+    # The service then shuts down completely (its feed stopped and flushed), as on Ctrl-C.
+    assert svc.stop() == []

@@ -1,4 +1,4 @@
-"""The /rl/* routes over real HTTP: status, registry CRUD, errors, auth, CORS, OpenAPI."""
+"""The /rl/* routes over real HTTP: status, registry CRUD, errors, CORS, OpenAPI (auth: test_auth.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from tests.api.conftest import ServeFactory
+
 pytestmark = pytest.mark.slow
+
+FRIEND = "http://localhost:5173"
 
 MODEL = {
     "name": "external",
@@ -20,13 +24,13 @@ MODEL = {
 }
 
 
-def error_of(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def error_of(response) -> dict[str, str]:
     body = response.json()
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
     return body["error"]  # type: ignore[no-any-return]
 
 
-def test_status_openapi_and_empty_registry(serve) -> None:  # type: ignore[no-untyped-def]
+def test_status_openapi_and_empty_registry(serve: ServeFactory) -> None:
     svc = serve(feed=False)
     status = svc.get("/rl/status").json()
     assert status["service"] == "kalshi-rl" and status["actor"]["running"] is False
@@ -56,7 +60,7 @@ def test_status_openapi_and_empty_registry(serve) -> None:  # type: ignore[no-un
     assert svc.get("/rl/compare").json() == {"models": []}
 
 
-def test_model_registry_crud(serve) -> None:  # type: ignore[no-untyped-def]
+def test_model_registry_crud(serve: ServeFactory) -> None:
     svc = serve(feed=False)
     created = svc.post("/rl/models", json=MODEL)
     assert created.status_code == 201, created.text
@@ -126,7 +130,9 @@ def test_model_registry_crud(serve) -> None:  # type: ignore[no-untyped-def]
         ("get", "/rl/compare?model_ids=nobody", None, 404, "not_found"),
     ],
 )
-def test_bad_input_gets_a_clear_4xx(serve, method: str, path: str, body, status: int, code: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_gets_a_clear_4xx(
+    serve: ServeFactory, method: str, path: str, body, status: int, code: str
+) -> None:
     svc = serve(feed=False)
     svc.post("/rl/models", json=MODEL)
     kwargs = {"content": body} if isinstance(body, bytes) else ({"json": body} if body is not None else {})
@@ -136,27 +142,38 @@ def test_bad_input_gets_a_clear_4xx(serve, method: str, path: str, body, status:
     assert error["code"] == code and error["message"]
 
 
-def test_a_token_guards_mutations_and_streams_but_not_reads(serve) -> None:  # type: ignore[no-untyped-def]
-    svc = serve(token="s3cret", feed=True)
-    assert svc.get("/rl/status").status_code == 200
-    denied = svc.post("/rl/models", json=MODEL)
-    assert denied.status_code == 401 and error_of(denied)["code"] == "unauthorized"
-    assert svc.post("/rl/models", json=MODEL, headers={"Authorization": "Bearer wrong"}).status_code == 401
-    assert svc.post("/rl/models", json=MODEL, headers={"Authorization": "Bearer s3cret"}).status_code == 201
-    assert svc.post("/rl/actor/set-mode", json={"mode": "live"}).status_code == 401
-    assert "s3cret" not in svc.get("/rl/status").text and "s3cret" not in svc.get("/rl/metrics").text
-    with connect(f"{svc.ws}/rl/ws/orderbook") as ws:
-        assert json.loads(ws.recv(timeout=10))["data"]["code"] == "unauthorized"
-        with pytest.raises(ConnectionClosed) as closed:
-            ws.recv(timeout=10)
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
-    with connect(f"{svc.ws}/rl/ws/orderbook?token=s3cret") as ws:
-        assert json.loads(ws.recv(timeout=10))["type"] == "orderbook_update"
-
-
-def test_cors_only_for_configured_origins(serve) -> None:  # type: ignore[no-untyped-def]
-    svc = serve(feed=False, cors=("http://localhost:5173",))
-    ok = svc.get("/rl/status", headers={"Origin": "http://localhost:5173"})
-    assert ok.headers.get("access-control-allow-origin") == "http://localhost:5173"
+def test_cors_headers_only_for_configured_origins(serve: ServeFactory) -> None:
+    svc = serve(feed=False, cors=(FRIEND,))
+    simple = svc.get("/rl/status", headers={"Origin": FRIEND})
+    assert simple.headers.get("access-control-allow-origin") == FRIEND
+    preflight = svc.http.options(
+        svc.url + "/rl/models",
+        headers={
+            "Origin": FRIEND,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == FRIEND
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
     other = svc.get("/rl/status", headers={"Origin": "http://evil.example"})
     assert "access-control-allow-origin" not in other.headers
+    refused = svc.http.options(
+        svc.url + "/rl/models",
+        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in refused.headers
+    closed = serve(feed=False).get("/rl/status", headers={"Origin": FRIEND})
+    assert "access-control-allow-origin" not in closed.headers  # none configured: no CORS at all
+
+
+def test_the_book_stream_of_a_service_without_a_feed_says_so(serve: ServeFactory) -> None:
+    svc = serve(feed=False)
+    with connect(f"{svc.ws}/rl/ws/orderbook") as ws:
+        message = json.loads(ws.recv(timeout=30))
+        assert message["type"] == "error" and message["data"]["code"] == "no_feed", message
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=30)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4409
