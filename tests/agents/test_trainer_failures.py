@@ -8,11 +8,9 @@ from kalshi_rl.agents.training import Progress, Trainer, TrainRequest
 from kalshi_rl.data.registry import ModelRegistry
 from kalshi_rl.data.replay import lake_time_range, preload_lake
 from kalshi_rl.data.storage.database import open_database
-from kalshi_rl.environments.contract import EnvConfig
-from kalshi_rl.execution.fill_engine import FillConfig
+from tests.trading_support import TINY, tiny_env
 
-ENV = EnvConfig(tick_ms=100, episode_ticks=40, fill=FillConfig(20.0, 20.0))
-TINY = {"n_steps": 32, "batch_size": 32, "n_epochs": 1, "net_arch": [8]}
+ENV = tiny_env(tick_ms=100)
 
 
 def test_a_crash_marks_the_model_failed_and_keeps_the_last_checkpoint(sim_lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
