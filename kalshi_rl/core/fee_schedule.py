@@ -60,7 +60,7 @@ class FeeSchedule:
         return {
             "fee_type": self.fee_type.value,
             "fee_multiplier": str(self.multiplier),
-            "source": self.source,
+            "source": self.source.value,
         }
 
     @classmethod
