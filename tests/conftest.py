@@ -10,8 +10,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import Engine
 
 from kalshi_rl.data.collector import Collector, CollectorConfig
+from kalshi_rl.data.storage.database import create_db_engine, open_database, parse_database_url
+from kalshi_rl.data.storage.migrate import upgrade
 from kalshi_rl.data.write_queue import WriteQueueConfig
 from kalshi_rl.kalshi.ws_client import WsConfig
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
@@ -44,6 +47,27 @@ def _admin() -> psycopg.Connection:
         return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
         pytest.fail(f"PostgreSQL is required for this test ({PG_ADMIN_URL}): {exc}")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The registry database, once per engine: every test using it runs on SQLite and PostgreSQL.
+
+    PostgreSQL is migrated the way ``kalshi-rl db upgrade`` does it, then opened the way the
+    code opens it (``open_database`` refuses a database that is not at the head revision).
+    """
+    if request.param == "sqlite":
+        engine = open_database(None, tmp_path)
+    else:
+        url = request.getfixturevalue("pg_url")
+        migrator = create_db_engine(parse_database_url(url))
+        upgrade(migrator)
+        migrator.dispose()
+        engine = open_database(url, tmp_path)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

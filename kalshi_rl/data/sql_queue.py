@@ -6,7 +6,10 @@ one transaction per flush, tables in the order given (so a fill never lands befo
 Tables with an upsert key are written with INSERT ... ON CONFLICT DO UPDATE (an order's row
 follows its lifecycle); several updates of one row in a batch collapse to the last. If the
 database is unavailable the rows stay queued, in order, and are retried; the failure is visible
-in ``stats``.
+in ``stats``. A row the database refuses for what it holds (a constraint, a value it cannot
+store) would fail every retry and hold back every row behind it: when a batch fails that way it
+is written again row by row, and each refused row is set aside, counted in ``stats.rejected``
+and logged with the database's reason, while the rest are written.
 
 ``ActionWriteQueue`` (spec §2.2: batch 50, every 2 s) logs ``trading_actions``;
 ``OrderWriteQueue`` logs ``rl_orders`` (upserted by id) and then ``rl_fills``.
@@ -23,7 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 
 from kalshi_rl.data.storage.postgres_sink import SinkStats
 from kalshi_rl.data.storage.schema import rl_fills, rl_orders, trading_actions
@@ -85,18 +88,47 @@ class SqlWriteQueue:
             try:
                 await asyncio.to_thread(self._write, batch)
             except SQLAlchemyError as exc:
-                self.stats.healthy = False
-                self.stats.failures += 1
-                self.stats.last_error = str(exc).splitlines()[0]
-                logger.warning("database write failed (%s); %d rows kept", self.stats.last_error, len(batch))
-                return 0
-            for _ in batch:
-                self._pending.popleft()
-            self.stats.healthy = True
-            self.stats.backlog_rows = len(self._pending)
-            for name, _row in batch:
-                self.stats.rows_written[name] = self.stats.rows_written.get(name, 0) + 1
+                if not _refuses_a_row(exc):
+                    self._unhealthy(exc, len(batch))
+                    return 0
+                return await asyncio.to_thread(self._write_one_by_one, batch)
+            self._written(batch)
             return len(batch)
+
+    def _written(self, rows: list[tuple[str, dict[str, Any]]]) -> None:
+        for name, _row in rows:
+            self._pending.popleft()
+            self.stats.rows_written[name] = self.stats.rows_written.get(name, 0) + 1
+        self.stats.healthy = True
+        self.stats.backlog_rows = len(self._pending)
+
+    def _unhealthy(self, exc: SQLAlchemyError, kept: int) -> None:
+        self.stats.healthy = False
+        self.stats.failures += 1
+        self.stats.last_error = _first_line(exc)
+        logger.warning("database write failed (%s); %d rows kept", self.stats.last_error, kept)
+
+    def _write_one_by_one(self, batch: list[tuple[str, dict[str, Any]]]) -> int:
+        """Write ``batch`` a row at a time, in order, setting aside the rows the database refuses."""
+        written = 0
+        for name, row in batch:
+            try:
+                self._write([(name, row)])
+            except SQLAlchemyError as exc:
+                if not _refuses_a_row(exc):
+                    self._unhealthy(exc, len(self._pending))
+                    return written
+                self._pending.popleft()
+                self.stats.rejected[name] = self.stats.rejected.get(name, 0) + 1
+                self.stats.last_error = _first_line(exc)
+                self.stats.backlog_rows = len(self._pending)
+                logger.error(
+                    "%s row refused by the database and set aside (%s): %r", name, _first_line(exc), row
+                )
+                continue
+            self._written([(name, row)])
+            written += 1
+        return written
 
     def _write(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
         by_table: dict[str, list[dict[str, Any]]] = {name: [] for name in self.tables}
@@ -132,6 +164,21 @@ class SqlWriteQueue:
     @property
     def depth(self) -> int:
         return len(self._pending)
+
+
+def _refuses_a_row(exc: SQLAlchemyError) -> bool:
+    """Whether ``exc`` refuses what a row holds (a constraint, a value the column cannot store).
+
+    Anything else -- the database unreachable, a missing table or column -- concerns every row
+    alike: the rows stay queued for the retry, none is set aside.
+    """
+    if isinstance(exc, (IntegrityError, DataError)):
+        return True
+    return isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)  # bind/convert failed
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 class ActionWriteQueue(SqlWriteQueue):

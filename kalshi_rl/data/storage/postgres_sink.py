@@ -85,6 +85,7 @@ class SinkStats:
     healthy: bool = True  # False from a failed write until the backlog is written again
     failures: int = 0
     duplicates_skipped: int = 0  # rows found stored already (a lost COMMIT reply, or another writer)
+    rejected: dict[str, int] = field(default_factory=dict)  # rows the database refused, set aside
     last_error: str = ""
 
 
