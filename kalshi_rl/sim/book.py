@@ -1,7 +1,8 @@
 """The exchange's own book of one market: YES bids and NO bids only, as Kalshi keeps it.
 
 Sizes are integer units of 0.01 contract. A level never goes negative; a level that reaches
-exactly zero is removed. The book is never crossed: best YES bid + best NO bid < $1.
+exactly zero is removed. The book is never crossed: best YES bid + best NO bid < $1. Every
+level is on the market's price grid (``grid``, which the market may change).
 """
 
 from __future__ import annotations
@@ -9,15 +10,16 @@ from __future__ import annotations
 from kalshi_rl.core.errors import BookError
 from kalshi_rl.core.events import Level, Side
 from kalshi_rl.core.units import PRICE_SCALE, format_count, format_price
-from kalshi_rl.sim.grid import is_on_grid
+from kalshi_rl.sim.grid import DEFAULT_GRID, PriceGrid
 
 
 class SimBook:
     """Price -> size maps for both bid ladders, with the invariants checked on every change."""
 
-    __slots__ = ("_best", "_levels")
+    __slots__ = ("_best", "_levels", "grid")
 
-    def __init__(self) -> None:
+    def __init__(self, grid: PriceGrid = DEFAULT_GRID) -> None:
+        self.grid = grid
         self._levels: dict[Side, dict[int, int]] = {Side.YES: {}, Side.NO: {}}
         self._best: dict[Side, int | None] = {Side.YES: None, Side.NO: None}
 
@@ -54,8 +56,8 @@ class SimBook:
         Raises ``BookError`` for an off-grid price, a zero delta, a negative result or a
         crossed book, leaving the book unchanged.
         """
-        if not is_on_grid(price_ticks):
-            raise BookError(f"price {format_price(price_ticks)} is not on the tapered_deci_cent grid")
+        if price_ticks not in self.grid.on_grid:
+            raise BookError(f"price {format_price(price_ticks)} is not on the {self.grid.structure} grid")
         if delta_units == 0:
             raise BookError("a delta of zero changes nothing")
         ladder = self._levels[side]

@@ -64,90 +64,16 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from kalshi_rl.core.events import Side
 from kalshi_rl.core.units import PRICE_SCALE
 from kalshi_rl.sim.book import SimBook
-from kalshi_rl.sim.grid import grid_below, ladder_down, snap_down, snap_nearest
+from kalshi_rl.sim.grid import DEFAULT_GRID, PriceGrid
+from kalshi_rl.sim.model_config import MarketModelConfig
 
 PROGRESS_BUCKETS = 20
 """Time to close enters the model in this many steps, so runs are reproducible per bucket."""
-
-
-@dataclass(frozen=True)
-class MarketModelConfig:
-    """Parameters of one market's dynamics.
-
-    The latent value and the quote centre are parametrised per second of event time; the
-    makers' and takers' behaviour per model event.
-    """
-
-    # -- the latent value (per second of event time) ------------------------------------------
-    volatility: float = 0.02
-    """Diffusion of the latent logit: standard deviation of its change over one second
-    (0.02 ≈ 0.5 cent at p = 0.5; ~12 cents over 10 minutes). Rises toward close, see
-    ``close_vol_boost``."""
-    jump_rate_per_s: float = 1.0 / 45.0
-    """Poisson rate of news jumps of the latent logit, per second of event time (1/45: about
-    13 jumps per 10 minutes). The jumps are what the lagging makers turn into momentum;
-    0 = no jumps (the edge then shrinks to the diffusion's small share)."""
-    jump_size_logit: float = 1.0
-    """Mean absolute size of a jump of the logit; each jump is this times U(0.5, 1.5), up or
-    down at random. 1.0 moves p by ±23 cents at 0.5, +21/−12 at 0.2, +13/−6 at 0.1."""
-    mean_reversion: float = 1.0 / 300.0
-    """Fraction of the distance to the starting logit removed per second (keeps the value
-    away from 0 and 1 over hours: p is in [0.1, 0.9] about 3/4 of the time; 0 = none)."""
-    close_vol_boost: float = 3.0
-    """Volatility multiplier reached at close (it rises quadratically with time)."""
-    terminal_pull: float = 0.004
-    """Push of the logit away from 0 per second at close (``x += terminal_pull * x * dt``),
-    scaled like the volatility boost; polarises the market before settlement."""
-    # -- the edge ------------------------------------------------------------------------------
-    quote_lag_halflife_s: float = 20.0
-    """Half-life, in seconds of event time, of the makers' EMA of the latent probability.
-
-    This lag is the model's edge: after a move of the latent value the mid keeps drifting
-    the same way, half of the remaining gap per half-life (momentum; see the module
-    docstring for its size). 0 = makers quote around the latent value itself: no lag, no
-    edge."""
-    # -- time ----------------------------------------------------------------------------------
-    events_per_second: float = 100.0
-    """Steps per second of event time when ``step`` is called without ``now_ms`` (each such
-    step covers 1 / this value; 0 = such steps do not advance time)."""
-    max_step_s: float = 1.0
-    """Longest stretch of event time one step may cover (longer gaps, e.g. a pause, are cut)."""
-    latent_step_s: float = 0.05
-    """The latent value and the quote centre advance in steps of this much event time, drawn
-    from their own random stream, so their path is a function of the seed and event time
-    only, however the events fall in between (0 = advance by each step's own ``dt``)."""
-    # -- makers (per event) --------------------------------------------------------------------
-    half_spread_ticks: int = 100
-    """Distance from the makers' quote centre (rounded to the grid) to their best bid on each
-    side; the spread is twice this (2 cents), wider only while a best level is missing."""
-    depth_levels: int = 8
-    """Grid levels each side's makers keep below their best bid."""
-    level_size_units: int = 20_000
-    """Typical size of a level in units (20_000 = 200.00 contracts); deeper levels are larger."""
-    tail_levels: int = 3
-    """Small far-from-the-money bids per side, on the sub-$0.10 deci-cent part of the grid."""
-    tail_size_units: int = 1_500
-    """Typical size of a tail bid in units."""
-    refill_top_share: float = 0.7
-    """Probability that a maker action whose side lacks its best planned level re-places it."""
-    cancel_share: float = 0.22
-    """Probability that a maker action on a resting ladder level pulls the level whole (to be
-    re-placed later, usually with another size); the rest resize it."""
-    stray_pull_share: float = 0.05
-    """Share of maker actions that withdraw a level left below the ladder after a requote."""
-    # -- takers (per event) --------------------------------------------------------------------
-    taker_rate: float = 0.12
-    """Probability that an event is a taker crossing the spread (a trade)."""
-    informed_taker_share: float = 0.5
-    """Share of takers who trade only toward the latent value (the rest pick a side at random)."""
-    initial_probability_range: tuple[float, float] = (0.08, 0.92)
-    """The starting latent probability is drawn uniformly from this range."""
 
 
 class ModelDelta(NamedTuple):
@@ -179,6 +105,8 @@ class _SidePlan(NamedTuple):
 
 
 _YES, _NO = Side.YES, Side.NO
+_TAIL_LIMIT_TICKS = 1_000
+"""The far-from-the-money bids sit below $0.10."""
 _LN2 = math.log(2.0)
 
 
@@ -189,9 +117,10 @@ def _logit(p: float) -> float:
 class MarketModel:
     """One market's latent value, maker ladders and takers; owns the market's ``SimBook``."""
 
-    def __init__(self, config: MarketModelConfig, seed: int) -> None:
+    def __init__(self, config: MarketModelConfig, seed: int, grid: PriceGrid = DEFAULT_GRID) -> None:
         self.config = config
-        self.book = SimBook()
+        self.grid = grid
+        self.book = SimBook(grid)
         self._rng = random.Random(seed)
         low, high = config.initial_probability_range
         self._x = _logit(self._rng.uniform(low, high))
@@ -207,7 +136,7 @@ class MarketModel:
         self._max_dt = max(0.0, config.max_step_s)
         self._latent_step = max(0.0, config.latent_step_s)
         self._latent_steps = 0
-        sub_dime = grid_below(1_000)
+        sub_dime = grid.below(_TAIL_LIMIT_TICKS)
         count = min(config.tail_levels, len(sub_dime))
         self._tails = {side: sorted(self._rng.sample(sub_dime, count)) for side in Side}
         self._latent_rng = random.Random(self._rng.getrandbits(64))  # the latent's own stream
@@ -233,6 +162,21 @@ class MarketModel:
     def clock_s(self) -> float:
         """Return the event time the model has advanced through, in seconds."""
         return self._clock_s
+
+    def set_grid(self, grid: PriceGrid) -> None:
+        """Quote on ``grid`` from now on (the book must already hold only prices on it)."""
+        off_grid = [p for side in Side for p in self.book.prices(side) if not grid.contains(p)]
+        if off_grid:
+            raise ValueError(f"the book still holds prices off the {grid.structure} grid: {off_grid[:5]}")
+        self.grid = grid
+        self.book.grid = grid
+        # the far bids move to the nearest price of the new grid below them (no random draw,
+        # so the model's random stream stays what it was)
+        for side, tails in self._tails.items():
+            snapped = {grid.snap_down(p) for p in tails}
+            self._tails[side] = sorted(p for p in snapped if p is not None and p < _TAIL_LIMIT_TICKS)
+        self._plans.clear()
+        self._plans_by_tops.clear()
 
     def draw_result(self) -> str:
         """Draw the outcome, ``"yes"`` with the latent probability."""
@@ -309,8 +253,9 @@ class MarketModel:
         plan = self._plans.get(center_ticks)
         if plan is None:  # memoised: a plan depends only on the centre's tick
             half = self.config.half_spread_ticks
-            mid = snap_nearest(center_ticks)  # the centre rounded to the grid: a 2 × half spread
-            tops = (snap_down(mid - half), snap_down(PRICE_SCALE - mid - half))
+            grid = self.grid
+            mid = grid.snap_nearest(center_ticks)  # the centre rounded to the grid: a 2 × half spread
+            tops = (grid.snap_down(mid - half), grid.snap_down(PRICE_SCALE - mid - half))
             plan = self._plans_by_tops.get(tops)
             if plan is None:
                 plan = (self._side_plan(_YES, tops[0]), self._side_plan(_NO, tops[1]))
@@ -322,7 +267,7 @@ class MarketModel:
     def _side_plan(self, side: Side, top: int | None) -> _SidePlan:
         if top is None:
             return _SidePlan(side, None, [], [], frozenset())
-        ladder = ladder_down(top, self.config.depth_levels)
+        ladder = self.grid.ladder_down(top, self.config.depth_levels)
         tails = [p for p in self._tails[side] if p <= top and p not in ladder]
         return _SidePlan(side, top, ladder, tails, frozenset(ladder) | frozenset(tails))
 
