@@ -20,9 +20,8 @@ from kalshi_rl.core.units import format_price
 from kalshi_rl.data.collector import Collector, CollectorConfig, CollectorSummary
 from kalshi_rl.data.write_queue import WriteQueueConfig
 from kalshi_rl.kalshi.auth import Credentials
+from kalshi_rl.kalshi.hosts import LOOPBACK_HOSTS, rest_url_for
 from kalshi_rl.kalshi.ws_client import WsConfig
-
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def credentials_for(settings: Settings, url: str) -> Credentials | None:
@@ -31,7 +30,7 @@ def credentials_for(settings: Settings, url: str) -> Credentials | None:
         return Credentials.from_files(settings.kalshi_api_key, settings.kalshi_private_key_path)
     if settings.kalshi_api_key or settings.kalshi_private_key_path:
         raise ConfigError("set both KALSHI_API_KEY and KALSHI_PRIVATE_KEY_PATH (one is missing)")
-    if urlsplit(url).hostname in _LOOPBACK:
+    if urlsplit(url).hostname in LOOPBACK_HOSTS:
         return None
     raise ConfigError(
         f"{url} needs credentials: set KALSHI_API_KEY and KALSHI_PRIVATE_KEY_PATH "
@@ -90,9 +89,8 @@ def collect(
 
 
 def _rest_from_ws(ws_url: str) -> str:
-    parts = urlsplit(ws_url)
-    scheme = "https" if parts.scheme == "wss" else "http"
-    return f"{scheme}://{parts.netloc}/trade-api/v2"
+    """The REST base of ``ws_url``'s environment (Kalshi's host table; unknown hosts refused)."""
+    return rest_url_for(ws_url)
 
 
 async def _run(collector: Collector, duration: float | None, live: bool) -> CollectorSummary:

@@ -16,6 +16,7 @@ from rich.logging import RichHandler
 
 from kalshi_rl.config import Settings
 from kalshi_rl.core.errors import KalshiRLError
+from kalshi_rl.kalshi.hosts import rest_url_for
 
 console = Console()
 err_console = Console(stderr=True)
@@ -25,13 +26,22 @@ R = TypeVar("R")
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Return ``Settings`` from the environment with non-``None`` CLI flags on top."""
+    """Return ``Settings`` from the environment with non-``None`` CLI flags on top.
+
+    A WebSocket URL given without a REST URL (flag or environment) brings its own REST base,
+    from Kalshi's host table (``kalshi.hosts``): the production default must not be paired
+    with a demo or local WebSocket. An undocumented host without a REST URL is refused.
+    """
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
         raise KalshiRLError(f"invalid setting {where}: {first['msg']}") from None
+    chosen = settings.model_fields_set
+    if "kalshi_ws_url" in chosen and "kalshi_rest_url" not in chosen:
+        settings = settings.model_copy(update={"kalshi_rest_url": rest_url_for(settings.kalshi_ws_url)})
+    return settings
 
 
 def parse_time(text: str | None, what: str) -> int | None:
