@@ -72,6 +72,8 @@ from kalshi_rl.sim.book import SimBook
 from kalshi_rl.sim.grid import DEFAULT_GRID, PriceGrid
 from kalshi_rl.sim.model_config import MarketModelConfig
 
+__all__ = ["PROGRESS_BUCKETS", "MarketModel", "MarketModelConfig", "ModelDelta", "ModelEvent", "ModelTrade"]
+
 PROGRESS_BUCKETS = 20
 """Time to close enters the model in this many steps, so runs are reproducible per bucket."""
 
