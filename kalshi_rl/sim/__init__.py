@@ -1,22 +1,28 @@
-"""``kalshi-rl sim``: a local exchange speaking Kalshi's WebSocket protocol (DESIGN.md §8).
+"""``kalshi-rl sim``: a local exchange speaking Kalshi's WebSocket protocol and public REST (DESIGN.md §8).
 
-A seeded market model drives books on the ``tapered_deci_cent`` grid; clients subscribe with
-Kalshi's commands and get Kalshi's frames (seq per sid, acks, error codes, get_snapshot);
-faults (drops, gaps, malformed frames, stalls) can be injected per connection, and a ledger
-records exactly what each connection was sent.
+A seeded market model drives books on Kalshi price grids; clients subscribe with Kalshi's
+commands and get Kalshi's frames (seq per sid, acks, error codes and limits, get_snapshot,
+``ticker``, both ``use_yes_price`` encodings); markets and events live through Kalshi's
+lifecycle (created, paused, re-timed, re-gridded, fee overrides, determined, settled) on a
+schedule or on request; faults (drops, gaps, malformed frames, stalls, terminal errors) can
+be injected per connection, and a ledger records exactly what each connection was sent and
+what happened to every market.
 """
 
-from kalshi_rl.sim.exchange import SimConfig, SimExchange
+from kalshi_rl.sim.config import ScheduleConfig, SimConfig
+from kalshi_rl.sim.exchange import SimExchange
 from kalshi_rl.sim.faults import FaultConfig
-from kalshi_rl.sim.ledger import Ledger, LedgerEntry, SimCounters
+from kalshi_rl.sim.ledger import ExchangeAction, Ledger, LedgerEntry, SimCounters
 from kalshi_rl.sim.model import MarketModel, MarketModelConfig
 
 __all__ = [
+    "ExchangeAction",
     "FaultConfig",
     "Ledger",
     "LedgerEntry",
     "MarketModel",
     "MarketModelConfig",
+    "ScheduleConfig",
     "SimConfig",
     "SimCounters",
     "SimExchange",

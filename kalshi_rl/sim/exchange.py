@@ -1,9 +1,12 @@
-"""``SimExchange``: a local exchange that speaks Kalshi's WebSocket protocol (and a bit of REST).
+"""``SimExchange``: a local exchange that speaks Kalshi's WebSocket protocol and public REST.
 
-One generator task advances every market (the market of each event is drawn from the
-seeded exchange RNG) and broadcasts each event to every subscribed connection: the frame
-body is built once, each connection stamps its own sid and seq. A second task runs the
-market lifecycle (close, ``determined``, ``settled``) on the wall clock.
+One generator task advances every trading market (the market of each event is drawn from
+the seeded exchange RNG) and broadcasts each event to every subscribed connection: the frame
+body is built once (twice for a NO-side book change when a subscriber reads yes-leg
+prices), each connection stamps its own sid and seq. ``ticker`` messages go out when a
+market's ticker values change, to ``ticker`` subscribers only. A second task, the
+``LifecycleDriver``, runs market and event lifecycles and the ``ScheduleConfig`` on the wall
+clock; its changes can also be made directly (``deactivate``, ``update_close_time``, ...).
 
 The book is frozen by ``pause()``; with ``rate=0`` the generator runs flat out but waits
 (briefly) for connections whose outbox is long, so a reader in another process sees tens
@@ -17,24 +20,31 @@ import contextlib
 import logging
 import random
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Mapping
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from kalshi_rl.core.errors import ConfigError, KalshiRLError
-from kalshi_rl.core.events import Level
+from kalshi_rl.core.events import Level, Side
+from kalshi_rl.core.fee_schedule import FeeSchedule
 from kalshi_rl.kalshi import encode
 from kalshi_rl.kalshi.auth import load_public_key
 from kalshi_rl.sim import protocol as proto
-from kalshi_rl.sim.faults import FaultConfig
-from kalshi_rl.sim.frames import DELTA_TYPE, LIFECYCLE_TYPE, TRADE_TYPE, body_of, check_against_encoder
-from kalshi_rl.sim.ledger import Ledger, LifecyclePayload, SimCounters
-from kalshi_rl.sim.market import MarketTiming, SimMarket
-from kalshi_rl.sim.model import MarketModelConfig, ModelDelta
+from kalshi_rl.sim.catalog import Catalog, SimEvent
+from kalshi_rl.sim.commands import Commands
+from kalshi_rl.sim.config import ScheduleConfig, SimConfig
+from kalshi_rl.sim.encoding import PriceEncoding
+from kalshi_rl.sim.frames import DELTA_TYPE, TICKER_TYPE, TRADE_TYPE, body_of, check_against_encoder
+from kalshi_rl.sim.grid import PriceGrid
+from kalshi_rl.sim.ledger import Kind, Ledger, Payload, SimCounters, TickerPayload
+from kalshi_rl.sim.lifecycle import LifecycleDriver, now_ms
+from kalshi_rl.sim.market import SimMarket
+from kalshi_rl.sim.model import ModelDelta
 from kalshi_rl.sim.rest import REST_PREFIX, WS_PATH, make_process_request
 from kalshi_rl.sim.session import Session
+
+__all__ = ["ScheduleConfig", "SimConfig", "SimExchange"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,67 +52,45 @@ _FAST_BATCH_EVENTS = 512
 _BACKPRESSURE_WAIT_S = 1.0
 
 
-@dataclass(frozen=True)
-class SimConfig:
-    """Everything that shapes one local exchange."""
-
-    markets: int = 2
-    seed: int = 7
-    rate: float = 200.0
-    """Target model events (deltas and trades) per second for the whole exchange; 0 = flat out."""
-    host: str = "127.0.0.1"
-    port: int = 0
-    """0 picks a free port."""
-    market_duration_s: float = 3600.0
-    """Seconds from start to every market's close_time."""
-    determination_delay_s: float = 0.0
-    """Seconds from close to the ``determined`` event (status closed in between)."""
-    settlement_delay_s: float = 1.0
-    """Seconds from determination to the ``settled`` event (status finalized)."""
-    public_key_path: Path | None = None
-    """PEM public key; when set, the handshake must carry a valid Kalshi signature."""
-    faults: FaultConfig = field(default_factory=FaultConfig)
-    model: MarketModelConfig = field(default_factory=MarketModelConfig)
-    record_ledger: bool = True
-    """Keep every generated message per connection (tests); turn off for long runs."""
-    max_outbox_frames: int = 500_000
-    """Queued frames after which a connection's subscriptions end with error 25."""
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.markets <= 100:
-            raise ConfigError(f"markets must be between 1 and 100, got {self.markets}")
-        if self.rate < 0:
-            raise ConfigError(f"rate must be >= 0 (0 = as fast as possible), got {self.rate}")
-        if self.market_duration_s <= 0:
-            raise ConfigError(f"market_duration_s must be > 0, got {self.market_duration_s}")
-
-
 class SimExchange:
     """The in-process local exchange; ``await start()`` returns its WebSocket URL."""
 
     def __init__(self, config: SimConfig | None = None) -> None:
-        self.config = config or SimConfig()
-        self.ledger = Ledger(self.config.record_ledger)
+        self.config = cfg = config or SimConfig()
+        self.ledger = Ledger(cfg.record_ledger)
         self.counters = SimCounters()
-        market_list = [SimMarket(i, self.config.seed, self.config.model) for i in range(self.config.markets)]
-        self.markets: dict[str, SimMarket] = {m.ticker: m for m in market_list}
-        self._market_list = market_list
-        self._rng = random.Random(f"{self.config.seed}:exchange")
+        self.catalog = Catalog(cfg.seed, cfg.model, cfg.strike_tickers)
+        self.encoding = PriceEncoding(cfg.price_encoding)
+        self.lifecycle = LifecycleDriver(self.catalog, cfg, self.ledger, self.counters, self.encoding, self)
+        self._rng = random.Random(f"{cfg.seed}:exchange")
         self._sessions: dict[int, Session] = {}
+        self._commands: dict[int, Commands] = {}
         self._next_conn = 1
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._running = asyncio.Event()
         self._running.set()
-        self._open_ms = 0
-        self._duration_ms = int(self.config.market_duration_s * 1000)
+        self._trading: list[SimMarket] = []
+        self._market_ids: dict[str, str] = {}
+        self._ticker_listeners = False
+        self._yes_leg_listeners = False
         self.port = 0
+        self.lifecycle.create_event(now_ms())  # the markets exist (and open) from here on
 
     # -- public -------------------------------------------------------------------------------
 
     @property
+    def markets(self) -> Mapping[str, SimMarket]:
+        """Return every market by ticker, in creation order."""
+        return self.catalog.markets
+
+    @property
     def tickers(self) -> list[str]:
-        return list(self.markets)
+        return list(self.catalog.markets)
+
+    @property
+    def events(self) -> Mapping[str, SimEvent]:
+        return self.catalog.events
 
     @property
     def ws_url(self) -> str:
@@ -128,21 +116,13 @@ class SimExchange:
         check_against_encoder()
         cfg = self.config
         public_key = load_public_key(cfg.public_key_path) if cfg.public_key_path else None
-        self._open_ms = time.time_ns() // 1_000_000
-        timing = MarketTiming(
-            self._open_ms,
-            self._open_ms + self._duration_ms,
-            int(cfg.determination_delay_s * 1000),
-            int(cfg.settlement_delay_s * 1000),
-        )
-        for market in self._market_list:
-            market.schedule(timing)
+        self.lifecycle.start_schedule(now_ms())
         try:
             self._server = await serve(
                 self._handle,
                 cfg.host,
                 cfg.port,
-                process_request=make_process_request(self.markets, public_key),
+                process_request=make_process_request(self.catalog, public_key),
                 compression=None,  # frames are written pre-framed and uncompressed (outbox.py)
                 max_size=1 << 20,
                 write_limit=1 << 22,
@@ -153,7 +133,7 @@ class SimExchange:
         self.port = self._server.sockets[0].getsockname()[1]
         self._tasks = [
             asyncio.create_task(self._generate(), name="sim-generator"),
-            asyncio.create_task(self._lifecycle(), name="sim-lifecycle"),
+            asyncio.create_task(self.lifecycle.run(), name="sim-lifecycle"),
         ]
         for task in self._tasks:
             task.add_done_callback(_log_crash)
@@ -197,11 +177,87 @@ class SimExchange:
         if self._server is None:
             raise KalshiRLError("start the exchange before stepping it")
         before = self.counters.model_events
-        progress = self._progress()
-        now_ms = time.time_ns() // 1_000_000
+        now = now_ms()
         for _ in range(steps):
-            self._step(progress, now_ms)
+            self._step(now)
         return self.counters.model_events - before
+
+    # -- market and event changes (what the schedule does, on demand) --------------------------
+
+    def deactivate(self, ticker: str) -> None:
+        """Pause trading on a market (``deactivated``)."""
+        self.lifecycle.deactivate(self.markets[ticker], now_ms())
+
+    def activate(self, ticker: str, cancel_resting: bool = True) -> None:
+        """Resume trading on a paused market (``activated``; resting orders cancelled)."""
+        self.lifecycle.activate(self.markets[ticker], now_ms(), cancel_resting)
+
+    def update_close_time(self, ticker: str, close_ms: int) -> None:
+        """Move a market's close time (``close_date_updated``)."""
+        self.lifecycle.update_close(self.markets[ticker], close_ms, now_ms())
+
+    def update_price_grid(self, ticker: str, structure: str) -> None:
+        """Switch a market to another price level structure (``price_level_structure_updated``)."""
+        self.lifecycle.update_grid(self.markets[ticker], PriceGrid.named(structure), now_ms())
+
+    def update_metadata(self, ticker: str, yes_sub_title: str) -> None:
+        """Change a market's YES subtitle (``metadata_updated``)."""
+        self.lifecycle.update_metadata(self.markets[ticker], yes_sub_title, now_ms())
+
+    def update_event_fee(self, event_ticker: str, override: FeeSchedule | None) -> None:
+        """Set or clear (``None``) an event's fee override (``event_fee_update``)."""
+        self.lifecycle.update_fee(self.catalog.events[event_ticker], override, now_ms())
+
+    def create_event(self, markets: int | None = None) -> SimEvent:
+        """Create the series' next event (``event_lifecycle``, then ``created`` per market)."""
+        return self.lifecycle.create_event(now_ms(), markets)
+
+    def switch_encoding(self) -> None:
+        """Flip every book subscription to the other price encoding, unannounced."""
+        self.lifecycle.switch_encoding(now_ms())
+
+    # -- what sessions and the lifecycle driver need (session.Venue, lifecycle.Outlet) ----------
+
+    @property
+    def market_ids(self) -> Mapping[str, str]:
+        return self._market_ids
+
+    @property
+    def max_markets_per_subscription(self) -> int:
+        return self.config.max_markets_per_subscription
+
+    @property
+    def command_rate(self) -> tuple[float, int]:
+        return self.config.command_rate, self.config.command_burst
+
+    def ticker_body(self, market: SimMarket, ts_ms: int) -> tuple[encode.TickerValues, str]:
+        values = market.ticker_values()
+        return values, body_of(encode.ticker_frame(0, market.ticker, market.market_id, values, ts_ms))
+
+    def on_subscriptions_changed(self) -> None:
+        sessions = self._sessions.values()
+        self._ticker_listeners = any(s.listens(proto.TICKER) for s in sessions)
+        self._yes_leg_listeners = any(s.listens(proto.ORDERBOOK, yes_leg=True) for s in sessions)
+
+    def refresh(self) -> None:
+        """Re-read which markets trade and which encodings are listened to (after a change)."""
+        self._trading = [m for m in self.catalog.market_list if m.trading]
+        self._market_ids = {m.market_id: m.ticker for m in self.catalog.market_list}
+        self.on_subscriptions_changed()
+
+    def broadcast(
+        self, channel: str, frame_type: str, ticker: str, kind: Kind, payload: Payload, body: str
+    ) -> None:
+        for session in list(self._sessions.values()):
+            session.deliver(channel, frame_type, ticker, kind, payload, body)
+
+    def book_change(
+        self, market: SimMarket, side: Side, price_ticks: int, delta_units: int, now: int
+    ) -> None:
+        """Apply an exchange-made book change (a cancellation) and send it like a model delta."""
+        market.book.apply(side, price_ticks, delta_units)
+        self._send_delta(market, ModelDelta(side, price_ticks, delta_units), now)
+        self._send_ticker(market, now)
 
     # -- connections --------------------------------------------------------------------------
 
@@ -209,6 +265,7 @@ class SimExchange:
         conn = self._next_conn
         self._next_conn += 1
         session = Session(conn, ws, self, self.config.faults, self.config.max_outbox_frames)
+        commands = Commands(session)
         self._sessions[conn] = session
         self.counters.connections_total += 1
         self.counters.connections_open += 1
@@ -216,20 +273,17 @@ class SimExchange:
         writer.add_done_callback(_log_crash)
         try:
             async for message in ws:
-                session.handle(message)
+                commands.handle(message)
         except ConnectionClosed:
             pass
         finally:
             self._sessions.pop(conn, None)
+            self.on_subscriptions_changed()
             self.counters.connections_open -= 1
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
 
     # -- generation ---------------------------------------------------------------------------
-
-    def _progress(self) -> float:
-        elapsed = time.time_ns() // 1_000_000 - self._open_ms
-        return min(1.0, max(0.0, elapsed / self._duration_ms))
 
     async def _generate(self) -> None:
         loop = asyncio.get_running_loop()
@@ -239,7 +293,7 @@ class SimExchange:
             if not self._running.is_set():
                 await self._running.wait()
                 started, produced = loop.time(), 0
-            if not any(m.trading for m in self._market_list):
+            if not self._trading:
                 await asyncio.sleep(0.05)
                 continue
             if rate > 0:
@@ -258,36 +312,53 @@ class SimExchange:
 
     def _events(self, count: int) -> int:
         """Step the markets until ``count`` events were made (bounded); return how many."""
-        progress = self._progress()
-        now_ms = time.time_ns() // 1_000_000
+        now = now_ms()
         counters = self.counters
         start = counters.model_events
         for _ in range(4 * count):  # a step makes 0 (refused), 1 or 2 (a trade) events
-            self._step(progress, now_ms)
+            self._step(now)
             if counters.model_events - start >= count:
                 break
         return max(1, counters.model_events - start)
 
-    def _step(self, progress: float, now_ms: int) -> None:
-        markets = self._market_list
-        market = markets[int(self._rng.random() * len(markets))]
-        if not market.trading:
+    def _step(self, now: int) -> None:
+        markets = self._trading
+        if not markets:
             return
-        frames = market.frames
-        sessions = self._sessions.values()
-        for event in market.model.step(progress, now_ms):
+        market = markets[int(self._rng.random() * len(markets))]
+        timing = market.timing
+        progress = min(1.0, max(0.0, (now - timing.open_ms) / max(1, timing.close_ms - timing.open_ms)))
+        for event in market.model.step(progress, now):
             self.counters.model_events += 1
             if isinstance(event, ModelDelta):
-                body = frames.delta_body(event.side, event.price_ticks, event.delta_units, now_ms)
-                for session in sessions:
-                    session.deliver(proto.ORDERBOOK, DELTA_TYPE, market.ticker, "delta", event, body)
+                self._send_delta(market, event, now)
             else:
                 market.record_trade(event)
-                body = frames.trade_body(
-                    event.trade_id, event.yes_price_ticks, event.count_units, event.taker_side, now_ms
+                body = market.frames.trade_body(
+                    event.trade_id, event.yes_price_ticks, event.count_units, event.taker_side, now
                 )
-                for session in sessions:
-                    session.deliver(proto.TRADE, TRADE_TYPE, market.ticker, "trade", event, body)
+                self.broadcast(proto.TRADE, TRADE_TYPE, market.ticker, "trade", event, body)
+        if self._ticker_listeners:
+            self._send_ticker(market, now)
+
+    def _send_delta(self, market: SimMarket, delta: ModelDelta, now: int) -> None:
+        frames = market.frames
+        body = frames.delta_body(delta.side, delta.price_ticks, delta.delta_units, now)
+        yes_body = None
+        if delta.side is Side.NO and self._yes_leg_listeners:
+            yes_body = frames.delta_body(delta.side, delta.price_ticks, delta.delta_units, now, yes_leg=True)
+        for session in self._sessions.values():
+            session.deliver(proto.ORDERBOOK, DELTA_TYPE, market.ticker, "delta", delta, body, yes_body)
+
+    def _send_ticker(self, market: SimMarket, now: int) -> None:
+        """Send a ``ticker`` message if any ticker field other than the time changed."""
+        values = market.ticker_values()
+        if values == market.last_ticker or not self._ticker_listeners:
+            return
+        market.last_ticker = values
+        self.counters.ticker_sent += 1
+        body = body_of(encode.ticker_frame(0, market.ticker, market.market_id, values, now))
+        self.broadcast(proto.TICKER, TICKER_TYPE, market.ticker, "ticker", TickerPayload(values), body)
 
     async def _backpressure(self) -> None:
         """Yield to the loop; wait (bounded) for connections whose outbox is too long."""
@@ -297,28 +368,6 @@ class SimExchange:
             if not outbox.drained.is_set() and not outbox.stalled:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(outbox.drained.wait(), _BACKPRESSURE_WAIT_S)
-
-    # -- lifecycle ----------------------------------------------------------------------------
-
-    async def _lifecycle(self) -> None:
-        while True:
-            now_ms = time.time_ns() // 1_000_000
-            for market in self._market_list:
-                while (due := market.next_transition_ms()) is not None and due <= now_ms:
-                    step = market.advance(now_ms)
-                    if step is not None:
-                        self._broadcast_lifecycle(market, *step)
-            dues = [d for m in self._market_list if (d := m.next_transition_ms()) is not None]
-            if not dues:
-                return
-            await asyncio.sleep(max(0.0, (min(dues) - time.time_ns() // 1_000_000) / 1000))
-
-    def _broadcast_lifecycle(self, market: SimMarket, event_type: str, fields: dict[str, object]) -> None:
-        logger.info("%s %s %s", market.ticker, event_type, fields)
-        body = body_of(encode.lifecycle_frame(0, 0, market.ticker, event_type, **fields))
-        payload = LifecyclePayload(event_type, dict(fields))
-        for session in list(self._sessions.values()):
-            session.deliver(proto.LIFECYCLE, LIFECYCLE_TYPE, market.ticker, "lifecycle", payload, body)
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:

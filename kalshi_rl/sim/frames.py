@@ -8,9 +8,6 @@ the hot path (snapshots, acks, lifecycle) uses ``encode`` directly.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from kalshi_rl.core.errors import KalshiRLError
 from kalshi_rl.core.events import Side
 from kalshi_rl.core.units import PRICE_SCALE, format_price
@@ -23,6 +20,11 @@ _SIDE = {Side.YES: "yes", Side.NO: "no"}
 DELTA_TYPE = "orderbook_delta"
 TRADE_TYPE = "trade"
 LIFECYCLE_TYPE = "market_lifecycle_v2"
+TICKER_TYPE = "ticker"
+EVENT_LIFECYCLE_TYPE = "event_lifecycle"
+EVENT_FEE_TYPE = "event_fee_update"
+_SEQUENCED_HEAD = ',"sid":0,"seq":0,'
+_UNSEQUENCED_HEAD = ',"sid":0,'
 
 
 def _count(units: int) -> str:
@@ -33,20 +35,28 @@ def _count(units: int) -> str:
     return f"{units // 100}.{units % 100:02d}"
 
 
-def stamp(frame_type: str, sid: int, seq: int, body: str) -> str:
-    """Return the full frame of ``body`` for one subscriber's ``sid`` and ``seq``."""
+def stamp(frame_type: str, sid: int, seq: int | None, body: str) -> str:
+    """Return the full frame of ``body`` for one subscriber's ``sid`` and ``seq``.
+
+    ``seq`` is ``None`` on channels Kalshi does not sequence (``ticker``): the frame then
+    carries the sid only.
+    """
+    if seq is None:
+        return f'{{"type":"{frame_type}","sid":{sid},{body}'
     return f'{{"type":"{frame_type}","sid":{sid},"seq":{seq},{body}'
 
 
 def body_of(frame: str) -> str:
-    """Return the part of an ``encode``-built sequenced frame after its ``sid`` and ``seq``.
+    """Return the part of an ``encode``-built frame after its ``sid`` (and ``seq``).
 
-    The frame must have been built with ``sid=0`` and ``seq=0``.
+    The frame must have been built with ``sid=0`` (and ``seq=0`` when it is sequenced).
     """
-    end = frame.find(',"sid":0,"seq":0,')
-    if not frame.startswith('{"type":"') or end < 0:
-        raise KalshiRLError(f"not a frame built with sid 0 and seq 0: {frame[:80]}")
-    return frame[end + len(',"sid":0,"seq":0,') :]
+    if frame.startswith('{"type":"'):
+        for head in (_SEQUENCED_HEAD, _UNSEQUENCED_HEAD):
+            end = frame.find(head)
+            if end >= 0:
+                return frame[end + len(head) :]
+    raise KalshiRLError(f"not a frame built with sid 0 (and seq 0): {frame[:80]}")
 
 
 class MarketFrames:
@@ -65,8 +75,15 @@ class MarketFrames:
             self._last_ms, self._last_rfc = ts_ms, encode.rfc3339(ts_ms)
         return self._last_rfc
 
-    def delta_body(self, side: Side, price_ticks: int, delta_units: int, ts_ms: int) -> str:
-        """Return the part of an ``orderbook_delta`` frame after ``seq``."""
+    def delta_body(
+        self, side: Side, price_ticks: int, delta_units: int, ts_ms: int, yes_leg: bool = False
+    ) -> str:
+        """Return the part of an ``orderbook_delta`` frame after ``seq``.
+
+        ``yes_leg``: the ``use_yes_price: true`` encoding (a NO bid at q is sent at 1 - q).
+        """
+        if yes_leg and side is Side.NO:
+            price_ticks = PRICE_SCALE - price_ticks
         return (
             f'{self._head}"price_dollars":"{_PRICES[price_ticks]}",'
             f'"delta_fp":"{_count(delta_units)}","side":"{_SIDE[side]}",'
@@ -88,11 +105,6 @@ class MarketFrames:
         )
 
 
-def list_subscriptions_frame(request_id: int | None, subscriptions: list[dict[str, Any]]) -> str:
-    """Return the reply to ``list_subscriptions``: type ``ok`` with a list in ``msg``."""
-    return json.dumps({"id": request_id, "type": "ok", "msg": subscriptions}, separators=(",", ":"))
-
-
 def check_against_encoder() -> None:
     """Raise unless the fast bodies equal ``encode``'s frames (guards against drift)."""
     frames = MarketFrames("KXSIM-CHECK-M00", "00000000-0000-4000-8000-000000000000")
@@ -102,6 +114,20 @@ def check_against_encoder() -> None:
             stamp(DELTA_TYPE, 3, 17, frames.delta_body(Side.NO, 520, -67899, ts_ms)),
             encode.delta_frame(
                 3, 17, frames.ticker, "00000000-0000-4000-8000-000000000000", Side.NO, 520, -67899, ts_ms
+            ),
+        ),
+        (
+            stamp(DELTA_TYPE, 3, 18, frames.delta_body(Side.NO, 520, 100, ts_ms, yes_leg=True)),
+            encode.delta_frame(
+                3,
+                18,
+                frames.ticker,
+                "00000000-0000-4000-8000-000000000000",
+                Side.NO,
+                520,
+                100,
+                ts_ms,
+                yes_leg=True,
             ),
         ),
         (

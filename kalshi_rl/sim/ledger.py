@@ -1,18 +1,26 @@
 """What the exchange generated for each connection, in order, with exact domain values.
 
 Tests use it to know exactly which snapshots and deltas a client was sent (or deliberately
-not sent) on each subscription, and to replay them into a book.
+not sent) on each subscription, and to replay them into a book. Book entries record the price
+encoding they were sent in (``yes_leg``); the payload always holds the exchange's own values
+(NO bids at NO prices). Besides the per-connection record, ``actions`` lists what happened
+to the exchange's markets and events (openings, pauses, close-time, grid and fee changes,
+encoding switches, ...) with the exchange time: the ground truth for schedule tests.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from kalshi_rl.core.events import Level, Side
+from kalshi_rl.kalshi.encode import TickerValues
 from kalshi_rl.sim.model import ModelDelta, ModelTrade
 
-Kind = Literal["snapshot", "delta", "trade", "lifecycle", "ack", "malformed", "lost"]
+Kind = Literal["snapshot", "delta", "trade", "ticker", "lifecycle", "event", "ack", "malformed", "lost"]
+MAX_ACTIONS = 100_000
+"""Exchange actions kept (the oldest are forgotten first)."""
 
 
 class SnapshotPayload(NamedTuple):
@@ -28,6 +36,19 @@ class LifecyclePayload(NamedTuple):
 
     event_type: str
     fields: dict[str, Any]
+
+
+class EventPayload(NamedTuple):
+    """One event-level message (``event_lifecycle``, ``event_fee_update``) and its ``msg``."""
+
+    frame_type: str
+    fields: dict[str, Any]
+
+
+class TickerPayload(NamedTuple):
+    """One ``ticker`` message's values."""
+
+    values: TickerValues
 
 
 class AckPayload(NamedTuple):
@@ -46,7 +67,31 @@ class MalformedPayload(NamedTuple):
     text: str
 
 
-Payload = ModelDelta | ModelTrade | SnapshotPayload | LifecyclePayload | AckPayload | MalformedPayload
+Payload = (
+    ModelDelta
+    | ModelTrade
+    | SnapshotPayload
+    | TickerPayload
+    | LifecyclePayload
+    | EventPayload
+    | AckPayload
+    | MalformedPayload
+)
+
+
+class ExchangeAction(NamedTuple):
+    """Something that happened to a market or event (or the whole exchange) at ``at_ms``.
+
+    ``action`` is a lifecycle event type (``created``, ``deactivated``, ``activated``,
+    ``close_date_updated``, ``price_level_structure_updated``, ``metadata_updated``,
+    ``determined``, ``settled``), one Kalshi sends no frame for (``opened``, ``closed``), an
+    event-level one (``event_created``, ``event_fee_update``) or ``encoding_switched``.
+    """
+
+    at_ms: int
+    action: str
+    target: str | None
+    fields: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -68,6 +113,8 @@ class LedgerEntry:
     payload: Payload
     sent: bool = False
     original_kind: Kind | None = field(default=None)
+    yes_leg: bool = False
+    """A book message sent in the ``use_yes_price: true`` encoding (NO prices as 1 - q)."""
 
     @property
     def side(self) -> Side | None:
@@ -96,6 +143,15 @@ class Ledger:
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self._entries: dict[int, list[LedgerEntry]] = {}
+        self._actions: deque[ExchangeAction] = deque(maxlen=MAX_ACTIONS)
+
+    def act(self, at_ms: int, action: str, target: str | None, fields: dict[str, Any] | None = None) -> None:
+        """Record an exchange action (always, even when the message record is disabled)."""
+        self._actions.append(ExchangeAction(at_ms, action, target, dict(fields or {})))
+
+    def actions(self, action: str | None = None) -> list[ExchangeAction]:
+        """Return the exchange actions (optionally of one kind), oldest first."""
+        return [a for a in self._actions if action is None or a.action == action]
 
     def open(self, conn: int) -> None:
         """Start the (empty) record of connection ``conn``."""
@@ -133,8 +189,9 @@ class Ledger:
         return [e for e in self._entries.get(conn, ()) if e.sent and (sid is None or e.sid == sid)]
 
     def clear(self) -> None:
-        """Forget everything recorded so far."""
+        """Forget everything recorded so far (messages and actions)."""
         self._entries.clear()
+        self._actions.clear()
 
 
 @dataclass
@@ -150,6 +207,10 @@ class SimCounters:
     overflows: int = 0
     subscription_errors: int = 0
     snapshot_replies_dropped: int = 0
+    ticker_sent: int = 0
+    lifecycle_events: int = 0
+    refusals: int = 0
+    """Commands refused with 26 (market limit) or 27 (rate limit)."""
     connections_total: int = 0
     connections_open: int = 0
     commands: int = 0

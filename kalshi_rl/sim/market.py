@@ -1,35 +1,38 @@
-"""One simulated market: its model and book, its lifecycle, and its REST representation.
+"""One simulated market: its model and book, its lifecycle and its trading statistics.
 
-Lifecycle (Kalshi's, without the optional events): ``active`` from open until ``close_time``,
-then ``closed`` (the book stops changing), ``determined`` once the result is drawn from the
-latent probability (a ``determined`` lifecycle event), and ``finalized`` at settlement (a
-``settled`` event).
+The lifecycle is Kalshi's (docs.kalshi.com, "Market Lifecycle"): ``initialized`` until
+``open_time`` (no WebSocket event), ``active``, ``inactive`` while the exchange has trading
+paused (``deactivated``; back with ``activated``), ``closed`` once ``close_time`` passes (no
+event; the book stops changing), ``determined`` once the result is drawn from the latent
+probability (``determined``), and ``finalized`` at settlement (``settled``). ``close_time``
+may move (``close_date_updated``); moving it past now reopens a closed market (``activated``).
+
+The market only changes state; the exchange's ``LifecycleDriver`` sends the frames.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
 from typing import Any
 
+from kalshi_rl.core.errors import KalshiRLError
 from kalshi_rl.core.events import Side
-from kalshi_rl.core.units import PRICE_SCALE, format_count, format_price
-from kalshi_rl.kalshi.encode import rfc3339
+from kalshi_rl.core.units import COUNT_SCALE, PRICE_SCALE, format_price
+from kalshi_rl.kalshi.encode import TickerValues
 from kalshi_rl.sim.book import SimBook
 from kalshi_rl.sim.frames import MarketFrames
-from kalshi_rl.sim.grid import PRICE_LEVEL_STRUCTURE, price_ranges_json
+from kalshi_rl.sim.grid import DEFAULT_GRID, PriceGrid
 from kalshi_rl.sim.model import MarketModel, MarketModelConfig, ModelTrade
 
-SERIES = "KXSIM"
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-
-
-def event_ticker_for(seed: int, series: str = SERIES) -> str:
-    """Return a Kalshi-like event ticker fixed by the seed, e.g. ``KXSIM-26JAN08``."""
-    day = date(2026, 1, 1) + timedelta(days=seed % 365)
-    return f"{series}-{day.year % 100:02d}{_MONTHS[day.month - 1]}{day.day:02d}"
+TRADING = "active"
+PAUSED = "inactive"
+UNOPENED = "initialized"
+CLOSED = "closed"
+DETERMINED = "determined"
+FINALIZED = "finalized"
+RULES_PRIMARY = "Resolves Yes with the simulator's latent probability at close."
 
 
 @dataclass(frozen=True)
@@ -45,21 +48,41 @@ class MarketTiming:
 class SimMarket:
     """A market of the local exchange; the exchange drives its model and lifecycle."""
 
-    def __init__(self, index: int, seed: int, model_config: MarketModelConfig) -> None:
+    def __init__(
+        self,
+        index: int,
+        seed: int,
+        model_config: MarketModelConfig,
+        event_ticker: str,
+        ticker: str,
+        grid: PriceGrid = DEFAULT_GRID,
+    ) -> None:
         ids = random.Random(f"{seed}:market:{index}")
         self.index = index
-        self.event_ticker = event_ticker_for(seed)
-        self.ticker = f"{self.event_ticker}-M{index:02d}"
+        self.event_ticker = event_ticker
+        self.ticker = ticker
         self.market_id = str(uuid.UUID(int=ids.getrandbits(128), version=4))
-        self.model = MarketModel(model_config, seed=ids.getrandbits(64))
+        self.model = MarketModel(model_config, seed=ids.getrandbits(64), grid=grid)
         self.frames = MarketFrames(self.ticker, self.market_id)
-        self.status = "active"
+        self.status = UNOPENED
         self.result = ""
         self.timing = MarketTiming(0, 0, 0, 0)
+        self.created_ms = 0
+        self.updated_ms = 0
         self.determined_ms: int | None = None
         self.settled_ms: int | None = None
+        self.yes_sub_title = "Yes"
         self.last_price_ticks: int | None = None
+        self.last_trade_units = 0
         self.volume_units = 0
+        self.notional_units_ticks = 0
+        """Sum of count units x YES price ticks over every trade (whole dollars on the wire)."""
+        self.last_ticker: TickerValues | None = None
+        """The values of the last ``ticker`` message (a new one goes out when they change)."""
+
+    @property
+    def title(self) -> str:
+        return f"Simulated market {self.index}"
 
     @property
     def book(self) -> SimBook:
@@ -67,104 +90,134 @@ class SimMarket:
         return self.model.book
 
     @property
-    def trading(self) -> bool:
-        return self.status == "active"
+    def grid(self) -> PriceGrid:
+        return self.model.grid
 
-    def schedule(self, timing: MarketTiming) -> None:
-        """Set the open and close times (called when the exchange starts)."""
+    @property
+    def trading(self) -> bool:
+        """Return whether the book moves and trades happen (open and not paused)."""
+        return self.status == TRADING
+
+    @property
+    def open_for_orders(self) -> bool:
+        """Return whether the market is open (trading or paused), i.e. not yet past close."""
+        return self.status in (TRADING, PAUSED)
+
+    def schedule(self, timing: MarketTiming, created_ms: int | None = None) -> None:
+        """Set the open and close times (when the market is created)."""
         self.timing = timing
+        if created_ms is not None:
+            self.created_ms = self.updated_ms = created_ms
 
     def record_trade(self, trade: ModelTrade) -> None:
         self.last_price_ticks = trade.yes_price_ticks
+        self.last_trade_units = trade.count_units
         self.volume_units += trade.count_units
+        self.notional_units_ticks += trade.count_units * trade.yes_price_ticks
+
+    # -- the timed lifecycle ------------------------------------------------------------------
 
     def next_transition_ms(self) -> int | None:
-        """Return when the next lifecycle step is due (``None`` once finalized)."""
+        """Return when the next timed lifecycle step is due (``None`` once finalized)."""
         timing = self.timing
-        if self.status == "active":
+        if self.status == UNOPENED:
+            return timing.open_ms
+        if self.status in (TRADING, PAUSED):
             return timing.close_ms
-        if self.status == "closed":
+        if self.status == CLOSED:
             return timing.close_ms + timing.determination_delay_ms
-        if self.status == "determined" and self.determined_ms is not None:
+        if self.status == DETERMINED and self.determined_ms is not None:
             return self.determined_ms + timing.settlement_delay_ms
         return None
 
     def advance(self, now_ms: int) -> tuple[str, dict[str, Any]] | None:
-        """Take the lifecycle step that is due; return ``(event_type, fields)`` if one is sent."""
+        """Take the timed step that is due; return ``(event_type, fields)`` if Kalshi sends one.
+
+        Opening and closing are silent (Kalshi sends no event); the returned value of those
+        is ``("opened" | "closed", {})`` so the exchange can record them, with no frame.
+        """
         due = self.next_transition_ms()
         if due is None or now_ms < due:
             return None
-        if self.status == "active":
-            self.status = "closed"  # Kalshi sends no event at close
-            return None
-        if self.status == "closed":
-            self.status = "determined"
+        if self.status == UNOPENED:
+            self.status = TRADING
+            return "opened", {}
+        if self.status in (TRADING, PAUSED):
+            self.status = CLOSED
+            return "closed", {}
+        if self.status == CLOSED:
+            self.status = DETERMINED
             self.result = self.model.draw_result()
-            self.determined_ms = now_ms
-            settlement = PRICE_SCALE if self.result == "yes" else 0
+            self.determined_ms = self.updated_ms = now_ms
             return "determined", {
                 "determination_ts": now_ms // 1000,
                 "result": self.result,
-                "settlement_value": format_price(settlement),
+                "settlement_value": format_price(self.settlement_ticks or 0),
             }
-        self.status = "finalized"
-        self.settled_ms = now_ms
+        self.status = FINALIZED
+        self.settled_ms = self.updated_ms = now_ms
         return "settled", {"settled_ts": now_ms // 1000}
 
-    def to_json(self) -> dict[str, Any]:
-        """Return the market in the shape of Kalshi's ``GET /markets/{ticker}``."""
+    # -- explicit changes ---------------------------------------------------------------------
+
+    def deactivate(self, now_ms: int) -> dict[str, Any]:
+        """Pause trading (``deactivated``); the book freezes until ``activate``."""
+        self._require((TRADING,), "deactivate")
+        self.status = PAUSED
+        self.updated_ms = now_ms
+        return {"is_deactivated": True}
+
+    def activate(self, now_ms: int) -> dict[str, Any]:
+        """Resume trading after a pause (``activated``)."""
+        self._require((PAUSED,), "activate")
+        self.status = TRADING
+        self.updated_ms = now_ms
+        return {"is_deactivated": False}
+
+    def update_close(self, close_ms: int, now_ms: int) -> bool:
+        """Move ``close_time``; return whether a closed market reopens (Kalshi then sends ``activated``)."""
+        self._require((UNOPENED, TRADING, PAUSED, CLOSED), "move the close time of")
+        self.timing = replace(self.timing, close_ms=close_ms)
+        self.updated_ms = now_ms
+        if self.status == CLOSED and close_ms > now_ms:
+            self.status = TRADING
+            return True
+        return False
+
+    def update_metadata(self, yes_sub_title: str, now_ms: int) -> dict[str, Any]:
+        """Change the market's YES subtitle (``metadata_updated``)."""
+        self.yes_sub_title = yes_sub_title
+        self.updated_ms = now_ms
+        return {"yes_sub_title": yes_sub_title}
+
+    def _require(self, statuses: tuple[str, ...], what: str) -> None:
+        if self.status not in statuses:
+            raise KalshiRLError(f"cannot {what} {self.ticker}: it is {self.status}")
+
+    # -- derived values -----------------------------------------------------------------------
+
+    @property
+    def settlement_ticks(self) -> int | None:
+        """Return the settlement value of YES once determined."""
+        if not self.result:
+            return None
+        return PRICE_SCALE if self.result == "yes" else 0
+
+    def ticker_values(self) -> TickerValues:
+        """Return what a ``ticker`` message says about the market now."""
         book = self.model.book
         yes = book.best_level(Side.YES)
         no = book.best_level(Side.NO)
-        timing = self.timing
-        expected_ms = timing.close_ms + timing.determination_delay_ms
-        latest_ms = expected_ms + timing.settlement_delay_ms
-        last = format_price(self.last_price_ticks or 0)
-        market: dict[str, Any] = {
-            "ticker": self.ticker,
-            "event_ticker": self.event_ticker,
-            "market_type": "binary",
-            "title": f"Simulated market {self.index}",
-            "subtitle": "local exchange",
-            "yes_sub_title": "Yes",
-            "no_sub_title": "No",
-            "created_time": rfc3339(timing.open_ms),
-            "updated_time": rfc3339(timing.open_ms),
-            "open_time": rfc3339(timing.open_ms),
-            "close_time": rfc3339(timing.close_ms),
-            "expected_expiration_time": rfc3339(expected_ms),
-            "expiration_time": rfc3339(latest_ms),
-            "latest_expiration_time": rfc3339(latest_ms),
-            "settlement_timer_seconds": timing.settlement_delay_ms // 1000,
-            "status": self.status,
-            "notional_value_dollars": "1.0000",
-            "yes_bid_dollars": format_price(yes[0] if yes else 0),
-            "yes_bid_size_fp": format_count(yes[1] if yes else 0),
-            "yes_ask_dollars": format_price(PRICE_SCALE - no[0] if no else PRICE_SCALE),
-            "yes_ask_size_fp": format_count(no[1] if no else 0),
-            "no_bid_dollars": format_price(no[0] if no else 0),
-            "no_ask_dollars": format_price(PRICE_SCALE - yes[0] if yes else PRICE_SCALE),
-            "last_price_dollars": last,
-            "previous_yes_bid_dollars": "0.0000",
-            "previous_yes_ask_dollars": "0.0000",
-            "previous_price_dollars": "0.0000",
-            "volume_fp": format_count(self.volume_units),
-            "volume_24h_fp": format_count(self.volume_units),
-            "liquidity_dollars": "0.0000",
-            "open_interest_fp": format_count(self.volume_units),  # positions are not tracked
-            "result": self.result,
-            "can_close_early": False,
-            "fractional_trading_enabled": True,
-            "expiration_value": "",
-            "rules_primary": "Resolves Yes with the simulator's latent probability at close.",
-            "rules_secondary": "",
-            "price_level_structure": PRICE_LEVEL_STRUCTURE,
-            "price_ranges": price_ranges_json(),
-            "response_price_units": "usd_cent",
-        }
-        if self.result:
-            settlement = PRICE_SCALE if self.result == "yes" else 0
-            market["settlement_value_dollars"] = format_price(settlement)
-        if self.settled_ms is not None:
-            market["settlement_ts"] = rfc3339(self.settled_ms)
-        return market
+        dollars = self.notional_units_ticks // (PRICE_SCALE * COUNT_SCALE)
+        return TickerValues(
+            price_ticks=self.last_price_ticks or 0,
+            yes_bid_ticks=yes[0] if yes else 0,
+            yes_ask_ticks=PRICE_SCALE - no[0] if no else PRICE_SCALE,
+            yes_bid_size_units=yes[1] if yes else 0,
+            yes_ask_size_units=no[1] if no else 0,
+            volume_units=self.volume_units,
+            open_interest_units=self.volume_units,  # positions are not tracked
+            dollar_volume=dollars,
+            dollar_open_interest=dollars,
+            last_trade_size_units=self.last_trade_units,
+        )

@@ -2,27 +2,32 @@
 
 Every refusal is a ``CommandError`` carrying Kalshi's error code and message; the session
 turns it into an ``error`` frame. Checks that need a subscription (unknown sid, an action
-the channel does not support) are made by the session. The channels served are
-``orderbook_delta``, ``trade`` and ``market_lifecycle_v2``; any other (``ticker`` included)
-is answered with error 8.
+the channel does not support, market and rate limits) are made by the session. The channels
+served are ``orderbook_delta``, ``ticker``, ``trade`` and ``market_lifecycle_v2``; any other
+is answered with error 8. Markets are named by ``market_ticker(s)`` or, on the ticker channel
+only, ``market_id(s)``. Tickers are checked for shape only loosely: Kalshi's own examples
+carry '.' (``KXBTCD-25AUG0517-T114999.99``), and an unknown ticker is error 11 either way.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 ORDERBOOK = "orderbook_delta"
+TICKER = "ticker"
 TRADE = "trade"
 LIFECYCLE = "market_lifecycle_v2"
-CHANNELS = (ORDERBOOK, TRADE, LIFECYCLE)
+CHANNELS = (ORDERBOOK, TICKER, TRADE, LIFECYCLE)
+UNSEQUENCED = frozenset({TICKER})
+"""Channels whose messages carry a sid but no seq."""
 MARKET_ACTIONS = ("add_markets", "delete_markets", "get_snapshot")
 COMMANDS = ("subscribe", "unsubscribe", "update_subscription", "list_subscriptions")
 
-_TICKER_RE = re.compile(r"[A-Z0-9-]+\Z")
+_TICKER_RE = re.compile(r"[A-Z0-9][A-Z0-9._-]*\Z")
 
 ERROR_MESSAGES = {
     1: "Unable to process message",
@@ -32,24 +37,43 @@ ERROR_MESSAGES = {
     5: "Unknown command",
     7: "Unknown subscription ID",
     8: "Unknown channel name",
+    9: "Authentication required",
     10: "Channel error",
     11: "Invalid parameter",
     12: "Exactly one subscription ID is required",
     13: "Unsupported action",
     14: "Market Ticker required",
     15: "Action required",
+    18: "Command timeout",
     25: "Subscription buffer overflow",
+    26: "Subscription market limit exceeded",
+    27: "Too many requests",
 }
 
 
 class CommandError(Exception):
-    """A command refused with Kalshi's ``code``; ``detail`` says why, for humans."""
+    """A command refused with Kalshi's ``code``; ``detail`` says why, for humans.
 
-    def __init__(self, code: int, detail: str = "", request_id: int | None = None) -> None:
+    ``sid`` is set when the refusal is scoped to an existing subscription (the error frame
+    then carries it, and a seq on sequenced channels); ``market_tickers`` names the markets
+    the refusal is about (``msg.market_ticker`` for one, ``msg.market_tickers`` for several).
+    """
+
+    def __init__(
+        self,
+        code: int,
+        detail: str = "",
+        request_id: int | None = None,
+        *,
+        sid: int | None = None,
+        market_tickers: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(f"error {code}: {detail or ERROR_MESSAGES.get(code, '')}")
         self.code = code
         self.detail = detail
         self.request_id = request_id
+        self.sid = sid
+        self.market_tickers = market_tickers
 
     @property
     def message(self) -> str:
@@ -67,12 +91,24 @@ class Command:
 
 
 @dataclass(frozen=True)
+class SubscribeRequest:
+    """A validated ``subscribe``: channels, markets (``None`` = every market) and options."""
+
+    channels: tuple[str, ...]
+    markets: tuple[str, ...] | None
+    use_yes_price: bool = False
+    send_initial_snapshot: bool = False
+    skip_ticker_ack: bool = False
+
+
+@dataclass(frozen=True)
 class UpdateRequest:
     """A validated ``update_subscription``: one sid, an action, the markets it names."""
 
     sid: int
     action: str
     markets: tuple[str, ...]
+    send_initial_snapshot: bool = False
 
 
 def parse_command(text: str | bytes) -> Command:
@@ -99,33 +135,73 @@ def parse_command(text: str | bytes) -> Command:
     return Command(request_id, name, params)
 
 
-def parse_markets(command: Command, known: Collection[str], required: bool) -> tuple[str, ...] | None:
-    """Return the ``market_ticker``/``market_tickers`` of a command (``None`` if absent)."""
+def parse_flag(command: Command, name: str) -> bool:
+    """Return a boolean param (absent = false); anything but a JSON boolean is error 11."""
+    value = command.params.get(name, False)
+    if type(value) is not bool:
+        raise CommandError(11, f"{name} must be a boolean, got {value!r}", command.request_id)
+    return value
+
+
+def _values(command: Command, single_key: str, many_key: str) -> list[Any] | None:
     params = command.params
-    single, many = params.get("market_ticker"), params.get("market_tickers")
+    single, many = params.get(single_key), params.get(many_key)
     if single is None and many is None:
+        return None
+    if single is not None and many is not None:
+        raise CommandError(11, f"give {single_key} or {many_key}, not both", command.request_id)
+    values = [single] if single is not None else many
+    if not isinstance(values, list) or not values:
+        raise CommandError(11, f"{many_key} must be a non-empty list", command.request_id)
+    return values
+
+
+def parse_markets(
+    command: Command,
+    known: Collection[str],
+    required: bool,
+    ids: Mapping[str, str] | None = None,
+) -> tuple[str, ...] | None:
+    """Return the markets a command names (``None`` if it names none).
+
+    ``market_ticker``/``market_tickers`` name them by ticker; with ``ids`` (market id ->
+    ticker; the ticker channel only) ``market_id``/``market_ids`` are accepted too.
+    """
+    tickers = _values(command, "market_ticker", "market_tickers")
+    market_ids = _values(command, "market_id", "market_ids")
+    if market_ids is not None and ids is None:
+        raise CommandError(11, "market_id(s) are supported on the ticker channel only", command.request_id)
+    if tickers is not None and market_ids is not None:
+        raise CommandError(11, "give market tickers or market ids, not both", command.request_id)
+    if tickers is None and market_ids is None:
         if required:
             raise CommandError(14, "", command.request_id)
         return None
-    if single is not None and many is not None:
-        raise CommandError(11, "give market_ticker or market_tickers, not both", command.request_id)
-    values = [single] if single is not None else many
-    if not isinstance(values, list) or not values:
-        raise CommandError(11, "market_tickers must be a non-empty list", command.request_id)
     markets: dict[str, None] = {}
-    for ticker in values:
+    if market_ids is not None:
+        assert ids is not None
+        for market_id in market_ids:
+            ticker = ids.get(market_id) if isinstance(market_id, str) else None
+            if ticker is None:
+                raise CommandError(11, f"unknown market id {market_id!r}", command.request_id)
+            markets[ticker] = None
+        return tuple(markets)
+    assert tickers is not None
+    for ticker in tickers:
         if not isinstance(ticker, str) or not _TICKER_RE.match(ticker):
             raise CommandError(11, f"invalid market ticker {ticker!r}", command.request_id)
         if ticker not in known:
-            raise CommandError(11, f"unknown market ticker {ticker}", command.request_id)
+            raise CommandError(
+                11, f"unknown market ticker {ticker}", command.request_id, market_tickers=(ticker,)
+            )
         markets[ticker] = None
     return tuple(markets)
 
 
 def parse_subscribe(
-    command: Command, known: Collection[str]
-) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
-    """Return the channels and markets (``None`` = all) of a ``subscribe``."""
+    command: Command, known: Collection[str], ids: Mapping[str, str] | None = None
+) -> SubscribeRequest:
+    """Return a validated ``subscribe`` (markets ``None`` = all)."""
     channels = command.params.get("channels")
     if not isinstance(channels, list) or not channels:
         raise CommandError(3, "", command.request_id)
@@ -133,10 +209,16 @@ def parse_subscribe(
         if channel not in CHANNELS:
             raise CommandError(8, f"unknown channel {channel!r}", command.request_id)
     wanted = tuple(dict.fromkeys(channels))
-    markets = parse_markets(command, known, required=False)
+    markets = parse_markets(command, known, required=False, ids=ids if wanted == (TICKER,) else None)
     if markets is None and ORDERBOOK in wanted:
         raise CommandError(14, f"{ORDERBOOK} needs market_ticker(s)", command.request_id)
-    return wanted, markets
+    return SubscribeRequest(
+        wanted,
+        markets,
+        use_yes_price=parse_flag(command, "use_yes_price"),
+        send_initial_snapshot=parse_flag(command, "send_initial_snapshot"),
+        skip_ticker_ack=parse_flag(command, "skip_ticker_ack"),
+    )
 
 
 def parse_sids(command: Command) -> tuple[int, ...]:
@@ -149,12 +231,13 @@ def parse_sids(command: Command) -> tuple[int, ...]:
     return tuple(dict.fromkeys(sids))
 
 
-def parse_update(command: Command, known: Collection[str]) -> UpdateRequest:
-    """Return a validated ``update_subscription`` (the sid is not looked up here)."""
+def parse_update_sid(command: Command) -> int:
+    """Return the one sid of an ``update_subscription`` (``sid`` or a one-element ``sids``)."""
     params = command.params
-    action = params.get("action")
-    if action is None:
+    if params.get("action") is None:
         raise CommandError(15, "", command.request_id)
+    if "sids" in params and "sid" in params:
+        raise CommandError(12, "give sid or sids, not both", command.request_id)
     if "sids" in params:
         sids = params["sids"]
         if not isinstance(sids, list) or not sids:
@@ -168,8 +251,21 @@ def parse_update(command: Command, known: Collection[str]) -> UpdateRequest:
         raise CommandError(4, "", command.request_id)
     if type(sid) is not int:
         raise CommandError(11, "sid must be an integer", command.request_id)
-    if action not in MARKET_ACTIONS:
-        raise CommandError(13, f"unsupported action {action!r}", command.request_id)
-    markets = parse_markets(command, known, required=True)
+    return int(sid)
+
+
+def parse_update(
+    command: Command, sid: int, known: Collection[str], ids: Mapping[str, str] | None = None
+) -> UpdateRequest:
+    """Return a validated ``update_subscription`` of subscription ``sid`` (errors carry it)."""
+    action = command.params.get("action")
+    try:
+        if action not in MARKET_ACTIONS:
+            raise CommandError(13, f"unsupported action {action!r}", command.request_id)
+        markets = parse_markets(command, known, required=True, ids=ids)
+        send_initial = parse_flag(command, "send_initial_snapshot")
+    except CommandError as exc:
+        exc.sid = sid
+        raise
     assert markets is not None  # required=True raises instead
-    return UpdateRequest(sid, str(action), markets)
+    return UpdateRequest(sid, str(action), markets, send_initial)

@@ -3,6 +3,19 @@
 websockets calls ``process_request`` for every HTTP request before the opening handshake;
 returning a response answers plain HTTP (REST) or refuses the upgrade, returning ``None``
 lets the WebSocket handshake go on.
+
+Routes (Kalshi's OpenAPI 3.31.0, public market data; bodies in ``rest_shapes``):
+
+- ``GET /markets`` -- ``{"markets": [...], "cursor": "..."}``; filters ``series_ticker``,
+  ``event_ticker``, ``status`` (``unopened``, ``open``, ``paused``, ``closed``, ``settled``),
+  ``tickers`` (comma-separated), ``mve_filter``; ``limit`` 1-1000 (0 or absent: 100) and an
+  opaque ``cursor`` (empty when there is no next page);
+- ``GET /markets/{ticker}`` -- ``{"market": {...}}``;
+- ``GET /markets/{ticker}/orderbook`` -- ``{"orderbook_fp": {...}}``, ``depth`` 0-100;
+- ``GET /series/{series_ticker}`` -- ``{"series": {...}}``, ``include_volume``;
+- ``GET /events/{event_ticker}`` -- ``{"event": {...}, "markets": [...]}``, ``with_nested_markets``.
+
+Errors are Kalshi's ``{"error": {"code", "message", "details"?}}`` with 400 or 404.
 """
 
 from __future__ import annotations
@@ -13,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from websockets.asyncio.server import ServerConnection
@@ -21,7 +34,9 @@ from websockets.http11 import Request, Response
 
 from kalshi_rl.core.errors import AuthError
 from kalshi_rl.kalshi.auth import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from kalshi_rl.sim.market import SimMarket
+from kalshi_rl.sim.catalog import Catalog
+from kalshi_rl.sim.rest_query import BadQueryError, MarketQuery, parse_bool, parse_depth
+from kalshi_rl.sim.rest_shapes import event_json, market_json, orderbook_json, series_json
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +85,12 @@ def check_signature(
     return None
 
 
-def make_process_request(
-    markets: Mapping[str, SimMarket], public_key: rsa.RSAPublicKey | None
-) -> ProcessRequest:
+def make_process_request(catalog: Catalog, public_key: rsa.RSAPublicKey | None) -> ProcessRequest:
     """Return the ``process_request`` hook of a local exchange."""
 
     def process_request(connection: ServerConnection, request: Request) -> Response | None:
-        path = urlsplit(request.path).path
+        parts = urlsplit(request.path)
+        path = parts.path
         upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
         if path == WS_PATH and upgrade:
             if public_key is None:
@@ -86,22 +100,46 @@ def make_process_request(
                 return None
             logger.info("refused WebSocket handshake: %s", refusal[1])
             return error_response(connection, 401, refusal[0], "authentication failed", refusal[1])
-        return _rest(connection, path, markets)
+        if path == WS_PATH:
+            return error_response(connection, 426, "upgrade_required", "this path speaks WebSocket")
+        try:
+            status, body = _route(catalog, path, parse_qs(parts.query, keep_blank_values=True))
+        except BadQueryError as exc:
+            return error_response(connection, 400, "bad_request", "invalid query parameter", str(exc))
+        except LookupError as exc:
+            return error_response(connection, 404, "not_found", str(exc.args[0]))
+        return json_response(connection, status, body)
 
     return process_request
 
 
-def _rest(connection: ServerConnection, path: str, markets: Mapping[str, SimMarket]) -> Response:
-    if path == f"{REST_PREFIX}/markets":
-        return json_response(
-            connection, 200, {"markets": [m.to_json() for m in markets.values()], "cursor": ""}
-        )
-    prefix = f"{REST_PREFIX}/markets/"
-    if path.startswith(prefix):
-        market = markets.get(unquote(path[len(prefix) :]))
+def _route(catalog: Catalog, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+    """Return ``(status, body)`` for a REST path; raise ``LookupError`` for a 404."""
+    if not path.startswith(REST_PREFIX + "/"):
+        raise LookupError(f"no route for {path}")
+    parts = [unquote(p) for p in path[len(REST_PREFIX) + 1 :].split("/")]
+    if parts == ["markets"]:
+        return 200, MarketQuery.parse(query).answer(catalog)
+    if len(parts) in (2, 3) and parts[0] == "markets":
+        market = catalog.markets.get(parts[1])
         if market is None:
-            return error_response(connection, 404, "not_found", "market not found")
-        return json_response(connection, 200, {"market": market.to_json()})
-    if path == WS_PATH:
-        return error_response(connection, 426, "upgrade_required", "this path speaks WebSocket")
-    return error_response(connection, 404, "not_found", f"no route for {path}")
+            raise LookupError("market not found")
+        if len(parts) == 2:
+            return 200, {"market": market_json(market)}
+        if parts[2] == "orderbook":
+            return 200, orderbook_json(market, parse_depth(query))
+    if len(parts) == 2 and parts[0] == "series":
+        series = catalog.series.get(parts[1])
+        if series is None:
+            raise LookupError("series not found")
+        volume = None
+        if parse_bool(query, "include_volume"):
+            volume = sum(m.volume_units for m in catalog.market_list if catalog.series_of(m) is series)
+        return 200, {"series": series_json(series, volume)}
+    if len(parts) == 2 and parts[0] == "events":
+        event = catalog.events.get(parts[1])
+        if event is None:
+            raise LookupError("event not found")
+        nested = parse_bool(query, "with_nested_markets")
+        return 200, {"event": event_json(event, nested), "markets": [market_json(m) for m in event.markets]}
+    raise LookupError(f"no route for {path}")

@@ -1,6 +1,7 @@
-"""One client connection: its commands, subscriptions, per-sid sequence numbers and faults.
+"""One client connection: its subscriptions, per-sid sequence numbers, encodings and faults.
 
-Every frame for the connection, in order, goes to its ``Outbox`` (see ``outbox.py``).
+Every frame for the connection, in order, goes to its ``Outbox`` (see ``outbox.py``); the
+commands it sends are answered by ``commands.Commands``, built on top of this module.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from websockets.asyncio.server import ServerConnection
 from kalshi_rl.core.events import Side
 from kalshi_rl.kalshi import encode
 from kalshi_rl.sim import protocol as proto
+from kalshi_rl.sim.encoding import PriceEncoding
 from kalshi_rl.sim.faults import FaultConfig, FaultState, malformed_frame
-from kalshi_rl.sim.frames import list_subscriptions_frame, stamp
+from kalshi_rl.sim.frames import TICKER_TYPE, stamp
 from kalshi_rl.sim.ledger import (
     AckPayload,
     Kind,
@@ -25,10 +27,10 @@ from kalshi_rl.sim.ledger import (
     Payload,
     SimCounters,
     SnapshotPayload,
+    TickerPayload,
 )
 from kalshi_rl.sim.market import SimMarket
 from kalshi_rl.sim.outbox import Outbox
-from kalshi_rl.sim.protocol import CommandError
 
 logger = logging.getLogger(__name__)
 
@@ -41,21 +43,52 @@ class Venue(Protocol):
     @property
     def markets(self) -> Mapping[str, SimMarket]: ...
     @property
+    def market_ids(self) -> Mapping[str, str]: ...
+    @property
     def ledger(self) -> Ledger: ...
     @property
     def counters(self) -> SimCounters: ...
+    @property
+    def encoding(self) -> PriceEncoding: ...
+    @property
+    def max_markets_per_subscription(self) -> int: ...
+    @property
+    def command_rate(self) -> tuple[float, int]: ...
+    def ticker_body(self, market: SimMarket, ts_ms: int) -> tuple[encode.TickerValues, str]: ...
+    def on_subscriptions_changed(self) -> None: ...
 
 
 class Subscription:
-    """One sid of a connection; ``markets`` is ``None`` when it covers every market."""
+    """One sid of a connection; ``markets`` is ``None`` when it covers every market.
 
-    __slots__ = ("channel", "markets", "seq", "sid")
+    ``yes_leg`` is the book encoding the subscription asked for (``use_yes_price``, or the
+    exchange's forced one); ``PriceEncoding.effective`` says what it gets now.
+    """
 
-    def __init__(self, sid: int, channel: str, markets: dict[str, None] | None) -> None:
+    __slots__ = ("channel", "markets", "seq", "sequenced", "sid", "skip_ack", "yes_leg")
+
+    def __init__(
+        self,
+        sid: int,
+        channel: str,
+        markets: dict[str, None] | None,
+        yes_leg: bool = False,
+        skip_ack: bool = False,
+    ) -> None:
         self.sid = sid
         self.channel = channel
         self.markets = markets
         self.seq = 0
+        self.sequenced = channel not in proto.UNSEQUENCED
+        self.yes_leg = yes_leg
+        self.skip_ack = skip_ack
+
+    def next_seq(self) -> int | None:
+        """Consume the next seq on a sequenced channel (``None`` on the ticker channel)."""
+        if not self.sequenced:
+            return None
+        self.seq += 1
+        return self.seq
 
 
 class Session:
@@ -77,134 +110,92 @@ class Session:
         self.subs: dict[int, Subscription] = {}
         self.outbox = Outbox(conn, ws, venue.counters, faults.stall_seconds)
         self._sub_list: list[Subscription] = []
-        self._next_sid = 1
         self._fault_state = FaultState(faults)
+        self.next_sid = 1
         venue.ledger.open(conn)
 
-    # -- commands -----------------------------------------------------------------------------
+    @property
+    def fault_state(self) -> FaultState:
+        return self._fault_state
 
-    def handle(self, text: str | bytes) -> None:
-        """Answer one client frame."""
-        self.venue.counters.commands += 1
-        try:
-            command = proto.parse_command(text)
-            handler = getattr(self, "_cmd_" + command.name)
-            handler(command)
-        except CommandError as exc:
-            self.venue.counters.command_errors += 1
-            self._ack(
-                encode.error_frame(exc.request_id, exc.code, exc.message),
-                AckPayload("error", exc.request_id, exc.code),
-            )
+    # -- subscriptions ------------------------------------------------------------------------
 
-    def _cmd_subscribe(self, command: proto.Command) -> None:
-        channels, markets = proto.parse_subscribe(command, self.venue.markets)
-        for channel in channels:
-            sid = self._next_sid
-            self._next_sid += 1
-            wanted = None if markets is None or channel == proto.LIFECYCLE else dict.fromkeys(markets)
-            sub = Subscription(sid, channel, wanted)
-            self.subs[sid] = sub
-            self._sub_list = list(self.subs.values())
-            self._ack(
-                encode.subscribed_frame(command.request_id, channel, sid),
-                AckPayload("subscribed", command.request_id),
-                sid=sid,
-                channel=channel,
-            )
-            if channel == proto.ORDERBOOK and wanted:
-                for ticker in wanted:
-                    self._snapshot(sub, ticker, None)
+    def add(self, sub: Subscription) -> None:
+        self.subs[sub.sid] = sub
+        self._changed()
 
-    def _cmd_unsubscribe(self, command: proto.Command) -> None:
-        for sid in proto.parse_sids(command):
-            sub = self.subs.pop(sid, None)
-            if sub is None:
-                raise CommandError(7, f"sid {sid}", command.request_id)
-            self._sub_list = list(self.subs.values())
-            sub.seq += 1
-            self._ack(
-                encode.unsubscribed_frame(command.request_id, sid, sub.seq),
-                AckPayload("unsubscribed", command.request_id),
-                sid=sid,
-                seq=sub.seq,
-                channel=sub.channel,
-            )
+    def remove(self, sid: int) -> Subscription | None:
+        sub = self.subs.pop(sid, None)
+        if sub is not None:
+            self._changed()
+        return sub
 
-    def _cmd_update_subscription(self, command: proto.Command) -> None:
-        request = proto.parse_update(command, self.venue.markets)
-        sub = self.subs.get(request.sid)
-        if sub is None:
-            raise CommandError(7, f"sid {request.sid}", command.request_id)
-        if sub.channel == proto.LIFECYCLE or (
-            request.action == "get_snapshot" and sub.channel != proto.ORDERBOOK
-        ):
-            raise CommandError(13, f"{request.action} on {sub.channel}", command.request_id)
-        if request.action == "get_snapshot":
-            missing = [m for m in request.markets if sub.markets is not None and m not in sub.markets]
-            if missing:
-                raise CommandError(11, f"not in sid {sub.sid}: {', '.join(missing)}", command.request_id)
-            if self._fault_state.on_snapshot_request():
-                self.venue.counters.snapshot_replies_dropped += 1
-                logger.info("connection %d: leaving get_snapshot %s unanswered", self.conn, request.markets)
-                return
-            for ticker in request.markets:
-                self._snapshot(sub, ticker, command.request_id)
-            return
-        if sub.markets is None:
-            if request.action == "delete_markets":
-                raise CommandError(11, f"sid {sub.sid} covers every market", command.request_id)
-            added: list[str] = []
-        elif request.action == "add_markets":
-            added = [m for m in request.markets if m not in sub.markets]
-            sub.markets.update(dict.fromkeys(added))
-        else:
-            added = []
-            for ticker in request.markets:
-                sub.markets.pop(ticker, None)
-        tickers = list(self.venue.markets) if sub.markets is None else list(sub.markets)
-        sub.seq += 1
-        self._ack(
-            encode.ok_frame(command.request_id, sub.sid, sub.seq, tickers),
-            AckPayload("ok", command.request_id, market_tickers=tuple(tickers)),
-            sid=sub.sid,
-            seq=sub.seq,
-            channel=sub.channel,
-        )
-        if sub.channel == proto.ORDERBOOK:
-            for ticker in added:
-                self._snapshot(sub, ticker, None)
+    def _changed(self) -> None:
+        self._sub_list = list(self.subs.values())
+        self.venue.on_subscriptions_changed()
 
-    def _cmd_list_subscriptions(self, command: proto.Command) -> None:
-        listing = [{"channel": sub.channel, "sid": sub.sid} for sub in self.subs.values()]
-        self._ack(
-            list_subscriptions_frame(command.request_id, listing),
-            AckPayload("list_subscriptions", command.request_id),
+    def listens(self, channel: str, yes_leg: bool | None = None) -> bool:
+        """Return whether a subscription of ``channel`` exists (with that effective encoding)."""
+        encoding = self.venue.encoding
+        return any(
+            s.channel == channel and (yes_leg is None or encoding.effective(s.yes_leg) is yes_leg)
+            for s in self._sub_list
         )
 
     # -- data ---------------------------------------------------------------------------------
 
     def deliver(
-        self, channel: str, frame_type: str, ticker: str, kind: Kind, payload: Payload, body: str
+        self,
+        channel: str,
+        frame_type: str,
+        ticker: str,
+        kind: Kind,
+        payload: Payload,
+        body: str,
+        yes_body: str | None = None,
     ) -> None:
-        """Send one event to every matching subscription of this connection."""
+        """Send one event to every matching subscription of this connection.
+
+        ``yes_body`` is the body in the ``use_yes_price: true`` encoding when it differs
+        (a NO-side book change); subscriptions that get that encoding are sent it.
+        """
+        encoding = self.venue.encoding
         for sub in self._sub_list:
             if sub.channel != channel:
                 continue
             markets = sub.markets
             if markets is not None and ticker not in markets:
                 continue
-            sub.seq += 1
-            self._data(sub, kind, ticker, payload, stamp(frame_type, sub.sid, sub.seq, body), False)
+            yes_leg = yes_body is not None and encoding.effective(sub.yes_leg)
+            seq = sub.next_seq()
+            frame = stamp(frame_type, sub.sid, seq, yes_body if yes_leg and yes_body else body)
+            self._data(sub, kind, ticker, payload, frame, False, yes_leg)
 
-    def _snapshot(self, sub: Subscription, ticker: str, request_id: int | None) -> None:
+    def snapshot(self, sub: Subscription, ticker: str, request_id: int | None) -> None:
+        """Send ``sub`` a book snapshot of ``ticker`` in its current encoding."""
         market = self.venue.markets[ticker]
         yes_bids, no_bids = market.book.snapshot()
+        yes_leg = self.venue.encoding.effective(sub.yes_leg)
         sub.seq += 1
         frame = encode.snapshot_frame(
-            sub.sid, sub.seq, ticker, market.market_id, list(yes_bids), list(no_bids), request_id
+            sub.sid,
+            sub.seq,
+            ticker,
+            market.market_id,
+            list(yes_bids),
+            list(no_bids),
+            request_id,
+            yes_leg=yes_leg,
         )
-        self._data(sub, "snapshot", ticker, SnapshotPayload(yes_bids, no_bids, request_id), frame, True)
+        payload = SnapshotPayload(yes_bids, no_bids, request_id)
+        self._data(sub, "snapshot", ticker, payload, frame, True, yes_leg)
+
+    def ticker_snapshot(self, sub: Subscription, ticker: str) -> None:
+        """Send ``sub`` the current ``ticker`` message of ``ticker`` (``send_initial_snapshot``)."""
+        market = self.venue.markets[ticker]
+        values, body = self.venue.ticker_body(market, time.time_ns() // 1_000_000)
+        frame = stamp(TICKER_TYPE, sub.sid, None, body)
+        self._data(sub, "ticker", ticker, TickerPayload(values), frame, False)
 
     def _data(
         self,
@@ -214,11 +205,19 @@ class Session:
         payload: Payload,
         frame: str,
         is_snapshot: bool,
+        yes_leg: bool = False,
     ) -> None:
         if self.subs.get(sub.sid) is not sub:
             return  # ended by an overflow while this event was being delivered
         venue = self.venue
-        entry = venue.ledger.record(self.conn, sub.sid, sub.seq, sub.channel, kind, ticker, payload)
+        seq = sub.seq if sub.sequenced else None
+        entry = venue.ledger.record(self.conn, sub.sid, seq, sub.channel, kind, ticker, payload)
+        if entry is not None and yes_leg:
+            entry.yes_leg = True
+        if not sub.sequenced:  # faults count and break sequenced messages only
+            if self.outbox.put(frame, entry) > self.max_outbox_frames:
+                self._overflow()
+            return
         decision = self._fault_state.on_data(is_snapshot)
         if decision.lost:
             venue.counters.messages_lost += 1
@@ -234,7 +233,7 @@ class Session:
         if decision.error:
             self._subscription_error(sub)
 
-    def _ack(
+    def ack(
         self,
         frame: str,
         payload: AckPayload,
@@ -242,8 +241,11 @@ class Session:
         seq: int | None = None,
         channel: str | None = None,
     ) -> None:
+        """Queue a command reply (recorded as an ``ack`` in the ledger)."""
         entry = self.venue.ledger.record(self.conn, sid, seq, channel, "ack", None, payload)
         self.outbox.put(frame, entry)
+
+    # -- faults -------------------------------------------------------------------------------
 
     def _malformed(self, trigger: Subscription) -> None:
         sub = next((s for s in self._sub_list if s.channel == proto.ORDERBOOK), trigger)
@@ -301,12 +303,13 @@ class Session:
         self._end(sub, code)
 
     def _end(self, sub: Subscription, code: int) -> None:
-        """End ``sub`` with terminal error ``code``: an error frame carrying its sid, then silence."""
-        del self.subs[sub.sid]
-        self._sub_list = list(self.subs.values())
-        self._ack(
-            encode.error_frame(None, code, proto.ERROR_MESSAGES[code], sid=sub.sid),
+        """End ``sub`` with terminal error ``code``: an error frame with its sid (and seq), then silence."""
+        self.remove(sub.sid)
+        seq = sub.next_seq()
+        self.ack(
+            encode.error_frame(None, code, proto.ERROR_MESSAGES[code], sid=sub.sid, seq=seq),
             AckPayload("error", None, code),
             sid=sub.sid,
+            seq=seq,
             channel=sub.channel,
         )

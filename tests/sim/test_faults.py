@@ -187,9 +187,18 @@ async def test_error_every_ends_the_book_subscription_with_a_terminal_error_carr
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["trade"])
     await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=exchange.tickers)
+    book_seqs = []
     while (frame := await probe.frame())["type"] != "error":
-        pass
-    assert frame == {"id": None, "type": "error", "msg": {"code": code, "msg": message}, "sid": 2}
+        if frame.get("sid") == 2:
+            book_seqs.append(frame["seq"])
+    # AsyncAPI 2.0.0: a subscription-scoped error carries the sid and, on a sequenced channel,
+    # a seq (the sid's next); no "id" key when no command caused it.
+    assert frame == {
+        "type": "error",
+        "msg": {"code": code, "msg": message},
+        "sid": 2,
+        "seq": book_seqs[-1] + 1,
+    }
     reply = parse_frame(json.dumps(frame), 0)
     assert isinstance(reply, ErrorReply) and reply.is_terminal
 

@@ -30,7 +30,7 @@ async def test_rest_market_has_kalshis_shape_and_the_current_book(make_exchange)
     assert info.price_level_structure == "tapered_deci_cent"
     assert info.price_ranges == PRICE_RANGES_TICKS
     assert market["market_type"] == "binary"
-    assert market["fractional_trading_enabled"] is True
+    assert market["settlement_bounds_type"] == "default"
     assert market["event_ticker"] == ticker.rsplit("-", 1)[0]
     yes_bids, no_bids = exchange.book(ticker)
     assert market["yes_bid_dollars"] == f"{yes_bids[-1][0] / PRICE_SCALE:.4f}"
