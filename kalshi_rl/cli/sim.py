@@ -1,4 +1,4 @@
-"""``kalshi-rl sim``: run the local exchange (Kalshi's WebSocket protocol on loopback)."""
+"""``kalshi-rl sim``: run the local exchange (Kalshi's WebSocket protocol and public REST on loopback)."""
 
 from __future__ import annotations
 
@@ -10,49 +10,182 @@ from pathlib import Path
 import typer
 
 from kalshi_rl.cli.common import console, print_json, setup_logging, user_errors
-from kalshi_rl.sim import FaultConfig, SimConfig, SimExchange
+from kalshi_rl.sim import FaultConfig, ScheduleConfig, SimConfig, SimExchange
+
+_MARKETS = "Markets"
+_FAULTS = "Faults (per connection)"
+_SCHEDULE = "Schedule (market and event changes, seconds after start)"
+_LIMITS = "Limits and encodings"
 
 
 @user_errors
 def sim(
     port: int = typer.Option(8765, help="TCP port to listen on (0 picks a free one)."),
-    markets: int = typer.Option(2, help="Number of simulated markets."),
-    seed: int = typer.Option(7, help="Seed of the market model: same seed, same event stream."),
-    rate: float = typer.Option(
-        200.0, help="Model events per second for the whole exchange (0 = as fast as possible)."
+    host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback by default)."),
+    public_key: Path | None = typer.Option(
+        None, help="PEM public key: require Kalshi-signed handshakes (default: accept everyone)."
     ),
+    json_out: bool = typer.Option(False, "--json", help="Print the URLs and tickers as JSON."),
+    # -- markets ----------------------------------------------------------------------------------
+    markets: int = typer.Option(
+        2, help="Markets of the first event (and of each created one).", rich_help_panel=_MARKETS
+    ),
+    seed: int = typer.Option(
+        7, help="Seed of the market model: same seed, same event stream.", rich_help_panel=_MARKETS
+    ),
+    rate: float = typer.Option(
+        200.0,
+        help="Model events per second for the whole exchange (0 = as fast as possible).",
+        rich_help_panel=_MARKETS,
+    ),
+    market_duration: float = typer.Option(
+        3600.0, help="Seconds from a market's open to its close.", rich_help_panel=_MARKETS
+    ),
+    open_delay: float = typer.Option(
+        0.0,
+        help="Seconds from an event's creation to its markets' open (status unopened until then).",
+        rich_help_panel=_MARKETS,
+    ),
+    determination_delay: float = typer.Option(
+        0.0, help="Seconds from close to 'determined'.", rich_help_panel=_MARKETS
+    ),
+    settlement_delay: float = typer.Option(
+        1.0, help="Seconds from 'determined' to 'settled'.", rich_help_panel=_MARKETS
+    ),
+    series: str = typer.Option("KXSIM", help="Series ticker of the markets.", rich_help_panel=_MARKETS),
+    fee_type: str = typer.Option(
+        "quadratic",
+        help="The series' fee_type: quadratic, quadratic_with_maker_fees, quadratic_with_combo_maker_fees, flat.",
+        rich_help_panel=_MARKETS,
+    ),
+    fee_multiplier: str = typer.Option("1", help="The series' fee_multiplier.", rich_help_panel=_MARKETS),
+    price_grid: str = typer.Option(
+        "tapered_deci_cent",
+        help="Price level structure: tapered_deci_cent, linear_cent, deci_cent, center_deci_edge_centi_cent.",
+        rich_help_panel=_MARKETS,
+    ),
+    strike_tickers: bool = typer.Option(
+        False,
+        help="Name markets like Kalshi's strike markets, with a '.' (KXSIM-26JAN08-T99.99).",
+        rich_help_panel=_MARKETS,
+    ),
+    # -- faults -----------------------------------------------------------------------------------
     drop_every: int = typer.Option(
-        0, help="Abort each connection (no close handshake) after every N data messages."
+        0,
+        help="Abort each connection (no close handshake) after every N data messages.",
+        rich_help_panel=_FAULTS,
     ),
     gap_every: int = typer.Option(
-        0, help="Lose every N-th data message (its seq is consumed, nothing is sent)."
+        0,
+        help="Lose every N-th data message (its seq is consumed, nothing is sent).",
+        rich_help_panel=_FAULTS,
     ),
-    malformed_every: int = typer.Option(0, help="After every N-th data message send a malformed frame."),
+    malformed_every: int = typer.Option(
+        0, help="After every N-th data message send a malformed frame.", rich_help_panel=_FAULTS
+    ),
     stall_every: int = typer.Option(
-        0, help="After every N-th data message stop sending for --stall-seconds."
+        0, help="After every N-th data message stop sending for --stall-seconds.", rich_help_panel=_FAULTS
     ),
-    stall_seconds: float = typer.Option(2.0, help="Length of each stall, in seconds."),
+    stall_seconds: float = typer.Option(
+        2.0, help="Length of each stall, in seconds.", rich_help_panel=_FAULTS
+    ),
     error_every: int = typer.Option(
         0,
         help="After every N-th data message end the orderbook subscription with the terminal "
         "error --error-code (the client must resubscribe).",
+        rich_help_panel=_FAULTS,
     ),
     error_code: int = typer.Option(
-        25, help="Error sent by --error-every: 25 (subscription buffer overflow) or 10 (channel error)."
+        25,
+        help="Error sent by --error-every: 25 (subscription buffer overflow) or 10 (channel error).",
+        rich_help_panel=_FAULTS,
     ),
     drop_snapshot_replies: int = typer.Option(
         0,
         help="Leave the first N get_snapshot requests of each connection unanswered (the client "
         "must time out and resubscribe).",
+        rich_help_panel=_FAULTS,
     ),
-    market_duration: float = typer.Option(3600.0, help="Seconds from start to each market's close."),
-    public_key: Path | None = typer.Option(
-        None, help="PEM public key: require Kalshi-signed handshakes (default: accept everyone)."
+    # -- schedule ---------------------------------------------------------------------------------
+    pause_every: float = typer.Option(
+        0.0,
+        help="Every S seconds pause one trading market (round robin) for --pause-seconds: 'deactivated', "
+        "book frozen, no trades, then 'activated' with every resting order cancelled.",
+        rich_help_panel=_SCHEDULE,
     ),
-    host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback by default)."),
-    json_out: bool = typer.Option(False, "--json", help="Print the URLs and tickers as JSON."),
+    pause_seconds: float = typer.Option(5.0, help="Length of each pause.", rich_help_panel=_SCHEDULE),
+    fee_update_every: float = typer.Option(
+        0.0,
+        help="Every S seconds set each event's fee override (--fee-override-*), or clear it if set "
+        "('event_fee_update').",
+        rich_help_panel=_SCHEDULE,
+    ),
+    fee_override_type: str = typer.Option(
+        "quadratic_with_maker_fees", help="fee_type of the override.", rich_help_panel=_SCHEDULE
+    ),
+    fee_override_multiplier: str = typer.Option(
+        "0.5", help="fee_multiplier of the override.", rich_help_panel=_SCHEDULE
+    ),
+    close_date_update_at: list[float] = typer.Option(
+        [],
+        help="At S (repeatable) move every open market's close by --close-date-shift ('close_date_updated').",
+        rich_help_panel=_SCHEDULE,
+    ),
+    close_date_shift: float = typer.Option(
+        60.0,
+        help="Seconds added to the close time (negative: earlier; past: closes now).",
+        rich_help_panel=_SCHEDULE,
+    ),
+    price_grid_update_at: list[float] = typer.Option(
+        [],
+        help="At S (repeatable) switch every open market to --price-grid-to and back at the next one "
+        "(off-grid levels cancelled, then 'price_level_structure_updated').",
+        rich_help_panel=_SCHEDULE,
+    ),
+    price_grid_to: str = typer.Option(
+        "linear_cent", help="Structure of --price-grid-update-at.", rich_help_panel=_SCHEDULE
+    ),
+    metadata_update_at: list[float] = typer.Option(
+        [],
+        help="At S (repeatable) change every open market's yes_sub_title ('metadata_updated').",
+        rich_help_panel=_SCHEDULE,
+    ),
+    encoding_switch_at: list[float] = typer.Option(
+        [],
+        help="At S (repeatable) flip every orderbook subscription to the other price encoding, unannounced "
+        "(as if Kalshi's use_yes_price default flipped under the client).",
+        rich_help_panel=_SCHEDULE,
+    ),
+    create_event_at: list[float] = typer.Option(
+        [],
+        help="At S (repeatable) create the series' next event with --markets markets "
+        "('event_lifecycle', then 'created' per market).",
+        rich_help_panel=_SCHEDULE,
+    ),
+    # -- limits and encodings ---------------------------------------------------------------------
+    price_encoding: str = typer.Option(
+        "param",
+        help="Orderbook price encoding: param (honour use_yes_price, default false), no_leg or yes_leg "
+        "(forced whatever the client asks, as after Kalshi removes the flag).",
+        rich_help_panel=_LIMITS,
+    ),
+    max_markets_per_subscription: int = typer.Option(
+        0, help="Markets one subscription may hold (error 26 beyond); 0 = no limit.", rich_help_panel=_LIMITS
+    ),
+    command_rate: float = typer.Option(
+        0.0,
+        help="Commands per second a connection may send (error 27 beyond); 0 = no limit.",
+        rich_help_panel=_LIMITS,
+    ),
+    command_burst: int = typer.Option(
+        10, help="Commands a connection may send at once.", rich_help_panel=_LIMITS
+    ),
 ) -> None:
-    """Run a local exchange that speaks Kalshi's WebSocket protocol, until Ctrl-C."""
+    """Run a local exchange that speaks Kalshi's WebSocket protocol and public REST, until Ctrl-C.
+
+    Everything it changes on its own (--pause-every, --fee-update-every, --*-at) is off by
+    default; times count from the start.
+    """
     setup_logging(quiet=json_out)
     config = SimConfig(
         markets=markets,
@@ -61,6 +194,18 @@ def sim(
         host=host,
         port=port,
         market_duration_s=market_duration,
+        open_delay_s=open_delay,
+        determination_delay_s=determination_delay,
+        settlement_delay_s=settlement_delay,
+        series=series,
+        fee_type=fee_type,
+        fee_multiplier=fee_multiplier,
+        price_level_structure=price_grid,
+        strike_tickers=strike_tickers,
+        price_encoding=price_encoding,
+        max_markets_per_subscription=max_markets_per_subscription,
+        command_rate=command_rate,
+        command_burst=command_burst,
         public_key_path=public_key,
         faults=FaultConfig(
             drop_every=drop_every,
@@ -71,6 +216,20 @@ def sim(
             error_every=error_every,
             error_code=error_code,
             drop_snapshot_replies=drop_snapshot_replies,
+        ),
+        schedule=ScheduleConfig(
+            pause_every_s=pause_every,
+            pause_seconds=pause_seconds,
+            fee_update_every_s=fee_update_every,
+            fee_override_type=fee_override_type,
+            fee_override_multiplier=fee_override_multiplier,
+            close_date_update_at_s=tuple(close_date_update_at),
+            close_date_shift_s=close_date_shift,
+            price_grid_update_at_s=tuple(price_grid_update_at),
+            price_grid=price_grid_to,
+            metadata_update_at_s=tuple(metadata_update_at),
+            encoding_switch_at_s=tuple(encoding_switch_at),
+            create_event_at_s=tuple(create_event_at),
         ),
         record_ledger=False,  # a long-running server must not keep every message
     )
@@ -86,6 +245,7 @@ async def _serve(config: SimConfig, json_out: bool) -> None:
         else:
             console.print(f"[bold]local exchange[/] {ws_url}")
             console.print(f"REST            {exchange.rest_url}")
+            console.print(f"series          {config.series} ({config.fee_type} x {config.fee_multiplier})")
             console.print(f"markets         {', '.join(exchange.tickers)}")
             console.print("Ctrl-C to stop", style="dim")
         stop = asyncio.Event()
