@@ -56,3 +56,7 @@ class LiveModeRefusedError(KalshiRLError):
         super().__init__(
             f"live trading is not available: kalshi-rl trades on paper only; use mode 'paper'{suffix}"
         )
+
+
+class FeeScheduleError(ConfigError):
+    """A market's fee schedule has no formula we can compute and none was configured."""

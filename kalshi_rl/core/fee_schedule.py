@@ -30,6 +30,8 @@ class FeeSource(StrEnum):
     EVENT_OVERRIDE = "event_override"
     DEFAULT = "default"
     """Nothing known about the market's series: Kalshi's general schedule is assumed."""
+    FIXED = "fixed"
+    """Set by the user for every market, whatever its own schedule (a simulation's ablation)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,167 +1,329 @@
-"""FeeModel: Kalshi's quadratic fee, rounded up to $0.0001, against an independent Decimal model."""
+"""Kalshi's fee rounding, checked against every worked example of Kalshi's fee-rounding document.
+
+Document: "Fee Rounding", docs.kalshi.com/getting_started/fee_rounding.md, three versions:
+
+- F3, the current one (text identical to a copy retrieved 2026-10-08): trade fee rounded up to
+  $0.000001; balance aligned to $0.01 (non-direct member) or $0.0001 (direct member); rounding
+  fee into a per-order accumulator; rebates in precision increments, capped so that a fill's net
+  fee is never negative. Examples "FCM-cleared fill" and "Accumulator across fills".
+- F1 (copy "Downloaded: 2026-03-04") and F2 (undated, between F1 and F3): trade fee rounded up
+  to $0.0001; balances in whole cents; a whole-cent rebate once the accumulator exceeds $0.01.
+  Examples "Subpenny prices", "Fractional contracts" and "Combined" (identical in F1 and F2).
+
+``OrderFeeAccumulator`` implements F3. The F1/F2 examples still hold under it (each rebating
+fill there pays at least $0.01 in fees, so F3's cap never binds): fed the trade fees the
+documents state, it reproduces their rounding, accumulator, rebate, net fee and balance columns
+exactly. Those stated trade fees are *not* what 0.07 x C x P x (1 - P) gives for examples 1 and
+2 ($0.0085 and $0.0041 stated; the formula gives $0.00363825 and $0.00525): F1/F2 illustrate
+the rounding with made-up fees, so the formula is tested separately on the examples whose fee
+does follow it (F3's $0.00363825 -> $0.003639, F1/F2 example 3's $0.0005, and $0.175 for 10
+contracts at $0.50).
+"""
 
 from __future__ import annotations
 
-import json
-from decimal import ROUND_CEILING, Decimal
 from fractions import Fraction
+from math import ceil, floor
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kalshi_rl.execution.fees import KALSHI_FEES, NO_FEES, FeeModel
-
-_TICK = Decimal("0.0001")
-
-# 0.01 .. 100 000 contracts, in units of 0.01 contract; $0.0001 .. $0.9999, in ticks.
-counts = st.integers(min_value=1, max_value=10_000_000)
-prices = st.integers(min_value=1, max_value=9_999)
-multipliers = st.decimals(min_value=0, max_value=5, places=4, allow_nan=False, allow_infinity=False)
-
-
-def reference_fee_ticks(
-    count_units: int, price_ticks: int, rate: str = "0.07", multiplier: Decimal = Decimal(1)
-) -> int:
-    """The fee from the schedule's formula, written in dollars and contracts with Decimal."""
-    contracts = Decimal(count_units) / 100
-    price = Decimal(price_ticks) / 10_000
-    dollars = Decimal(rate) * multiplier * contracts * price * (1 - price)
-    return int((dollars / _TICK).to_integral_value(rounding=ROUND_CEILING))
-
-
-@pytest.mark.parametrize(
-    ("count_units", "price_ticks", "expected_ticks"),
-    [
-        pytest.param(1_000, 5_000, 1_750, id="10 contracts at $0.50 cost $0.1750"),
-        pytest.param(100, 5_200, 175, id="1 contract at $0.52 costs $0.0175"),
-        pytest.param(100, 9_900, 7, id="1 contract at $0.99 costs $0.0007"),
-    ],
+from kalshi_rl.core.fee_schedule import FeeSchedule, FeeType
+from kalshi_rl.execution.fees import (
+    DIRECT_PRECISION_MICRO,
+    NON_DIRECT_PRECISION_MICRO,
+    FeeModel,
+    FillFee,
+    OrderFeeAccumulator,
 )
-def test_taker_fee_matches_kalshi_published_values(
-    count_units: int, price_ticks: int, expected_ticks: int
-) -> None:
-    assert KALSHI_FEES.fee_ticks(count_units, price_ticks) == expected_ticks
-    assert KALSHI_FEES.fee_ticks(count_units, price_ticks, taker=True) == expected_ticks
+
+CENT = NON_DIRECT_PRECISION_MICRO  # $0.01 in micro-dollars
+CENTICENT = DIRECT_PRECISION_MICRO  # $0.0001
 
 
-def test_sub_cent_price_and_fractional_count_round_up_to_the_next_tick() -> None:
-    # 0.07 x 678.99 x 0.052 x 0.948 = $2.3430043728 -> $2.3431
-    assert KALSHI_FEES.fee_ticks(67_899, 520) == 23_431
+def micro(dollars: str) -> int:
+    value = Fraction(dollars) * 1_000_000
+    assert value.denominator == 1, dollars
+    return int(value)
 
 
-def test_fee_that_is_an_exact_tick_is_not_rounded_up() -> None:
-    # 0.07 x 4 x 0.40 x 0.60 = $0.0672 exactly
-    assert KALSHI_FEES.fee_ticks(400, 4_000) == 672
+def run(precision: int, fills: list[tuple[str, str]]) -> list[tuple[FillFee, int]]:
+    """Charge ``(revenue, trade fee)`` fills of one order; each fill's fees and the accumulator
+    before its rebate (the documents' "Accumulator" / "Before Rebate" column)."""
+    accumulator = OrderFeeAccumulator(precision)
+    out = []
+    for revenue, trade_fee in fills:
+        fee = accumulator.charge(micro(revenue), micro(trade_fee))
+        out.append((fee, accumulator.accumulated_micro + fee.rebate_micro))
+    return out
 
 
-@pytest.mark.parametrize("count_units", [0, -1, -10_000])
-def test_non_positive_count_costs_nothing(count_units: int) -> None:
-    assert KALSHI_FEES.fee_ticks(count_units, 5_000) == 0
-
-
-@pytest.mark.parametrize("price_ticks", [0, 10_000])
-def test_price_at_zero_or_one_dollar_costs_nothing(price_ticks: int) -> None:
-    assert KALSHI_FEES.fee_ticks(1_000, price_ticks) == 0
-
-
-def test_maker_fill_is_free_when_the_series_has_no_maker_fees() -> None:
-    assert KALSHI_FEES.fee_ticks(1_000, 5_000, taker=False) == 0
-
-
-def test_maker_fill_pays_the_maker_rate_when_maker_fees_are_enabled() -> None:
-    # 0.0175 x 10 x 0.25 = $0.04375 -> $0.0438
-    assert FeeModel(maker_fees=True).fee_ticks(1_000, 5_000, taker=False) == 438
-    assert FeeModel(maker_fees=True).fee_ticks(1_000, 5_000, taker=True) == 1_750
-
-
-def test_no_fees_model_charges_nothing_either_way() -> None:
-    assert NO_FEES.fee_ticks(1_000, 5_000) == 0
-    assert NO_FEES.fee_ticks(1_000, 5_000, taker=False) == 0
-
-
-@settings(max_examples=200)
-@given(count_units=counts, price_ticks=prices)
-def test_taker_fee_equals_decimal_formula(count_units: int, price_ticks: int) -> None:
-    fee = KALSHI_FEES.fee_ticks(count_units, price_ticks)
-    assert fee == reference_fee_ticks(count_units, price_ticks)
-    assert fee >= 1  # any fill strictly inside (0, 1) costs at least one tick
-
-
-@settings(max_examples=200)
-@given(count_units=counts, price_ticks=prices)
-def test_maker_fee_equals_decimal_formula_only_when_enabled(count_units: int, price_ticks: int) -> None:
-    assert FeeModel(maker_fees=False).fee_ticks(count_units, price_ticks, taker=False) == 0
-    assert FeeModel(maker_fees=True).fee_ticks(count_units, price_ticks, taker=False) == reference_fee_ticks(
-        count_units, price_ticks, rate="0.0175"
+def columns(fee: FillFee, before_rebate: int) -> tuple[int, int, int, int, int, int]:
+    """Trade Fee | Rounding | Accumulator | Rebate | Net Fee | Balance Change (before the rebate)."""
+    return (
+        fee.trade_fee_micro,
+        fee.rounding_fee_micro,
+        before_rebate,
+        fee.rebate_micro,
+        fee.net_fee_micro,
+        fee.aligned_change_micro,
     )
 
 
-@settings(max_examples=200)
-@given(count_units=st.integers(min_value=-1_000, max_value=10_000_000), price_ticks=st.integers(0, 10_000))
-def test_fee_is_never_negative(count_units: int, price_ticks: int) -> None:
-    assert KALSHI_FEES.fee_ticks(count_units, price_ticks) >= 0
-    assert FeeModel(maker_fees=True).fee_ticks(count_units, price_ticks, taker=False) >= 0
+# --- F3 (current) ----------------------------------------------------------------------------
 
 
-@settings(max_examples=200)
-@given(count_units=counts, price_ticks=st.integers(0, 10_000))
-def test_fee_is_symmetric_between_a_price_and_its_complement(count_units: int, price_ticks: int) -> None:
-    assert KALSHI_FEES.fee_ticks(count_units, price_ticks) == KALSHI_FEES.fee_ticks(
-        count_units, 10_000 - price_ticks
+def test_f3_fcm_cleared_fill() -> None:
+    # "revenue -$0.055000, model fee $0.00363825": trade fee ceil_6dp = $0.003639; aligned change
+    # floor_cent(-$0.055 - $0.003639) = -$0.06; rounding fee $0.001361; "the trade fee plus
+    # rounding fee is exactly $0.005".
+    model = FeeModel.from_schedule(FeeSchedule(FeeType.QUADRATIC, Fraction(1)))
+    assert model.model_fee_micro(100, 550, True) == Fraction("3638.25")  # $0.00363825: 1 @ $0.055
+    trade_fee = model.trade_fee_micro(100, 550, True)
+    assert trade_fee == micro("0.003639")
+    fee = OrderFeeAccumulator(CENT).charge(micro("-0.055"), trade_fee)
+    assert fee == FillFee(micro("0.003639"), micro("0.001361"), 0, micro("-0.06"))
+    assert fee.trade_fee_micro + fee.rounding_fee_micro == micro("0.005")
+    assert fee.balance_change_micro == micro("-0.06") and fee.net_fee_micro == micro("0.005")
+
+
+def test_f3_accumulator_across_fills() -> None:
+    # Three fills each adding $0.004 (here: revenue -$0.05, trade fee $0.006 -> -$0.056 aligned to
+    # -$0.06); the third has $0.01 of fee to carry the rebate.
+    #   Fill | Added  | Before Rebate | Rebate | Carried Forward
+    #   1    | $0.004 | $0.004        | -      | $0.004
+    #   2    | $0.004 | $0.008        | -      | $0.008
+    #   3    | $0.004 | $0.012        | $0.010 | $0.002
+    fills = run(CENT, [("-0.05", "0.006")] * 3)
+    assert [
+        (f.rounding_fee_micro, before, f.rebate_micro, before - f.rebate_micro) for f, before in fills
+    ] == [
+        (micro("0.004"), micro("0.004"), 0, micro("0.004")),
+        (micro("0.004"), micro("0.008"), 0, micro("0.008")),
+        (micro("0.004"), micro("0.012"), micro("0.010"), micro("0.002")),
+    ]
+    assert fills[2][0].balance_change_micro == micro("-0.05")  # -$0.06 aligned, +$0.01 rebated
+
+
+def test_f3_a_fill_whose_fee_cannot_cover_the_rebate_carries_the_whole_accumulator() -> None:
+    # "Assuming the third fill has enough total fee to cover a $0.01 rebate": here it has not
+    # (a free fill: trade fee 0, rounding $0.004), so the rebate waits ("the rebate is capped so
+    # that the fill's net fee cannot become negative").
+    accumulator = OrderFeeAccumulator(CENT)
+    accumulator.charge(micro("-0.05"), micro("0.006"))
+    accumulator.charge(micro("-0.05"), micro("0.006"))
+    third = accumulator.charge(micro("-0.056"), 0)
+    assert (third.rounding_fee_micro, third.rebate_micro, third.net_fee_micro) == (
+        micro("0.004"),
+        0,
+        micro("0.004"),
     )
+    assert accumulator.accumulated_micro == micro("0.012")
+    fourth = accumulator.charge(micro("-0.05"), micro("0.006"))  # the next fill that can pays it back
+    assert fourth.rebate_micro == micro("0.01") and accumulator.accumulated_micro == micro("0.006")
 
 
-@settings(max_examples=200)
-@given(a=counts, b=counts, price_ticks=prices)
-def test_fee_is_monotone_in_count(a: int, b: int, price_ticks: int) -> None:
-    small, large = sorted((a, b))
-    assert KALSHI_FEES.fee_ticks(small, price_ticks) <= KALSHI_FEES.fee_ticks(large, price_ticks)
+def test_f3_direct_member_rebates_in_centicent_increments() -> None:
+    # "Direct-member rebates follow the same mechanics in $0.0001 increments": the accumulator
+    # example at a hundredth of the scale.
+    fills = run(CENTICENT, [("-0.0005", "0.00006")] * 3)
+    assert [(f.rounding_fee_micro, before, f.rebate_micro) for f, before in fills] == [
+        (micro("0.00004"), micro("0.00004"), 0),
+        (micro("0.00004"), micro("0.00008"), 0),
+        (micro("0.00004"), micro("0.00012"), micro("0.0001")),
+    ]
+    # F3's fill for a direct member: -$0.058639 aligned to $0.0001.
+    direct = OrderFeeAccumulator(CENTICENT).charge(micro("-0.055"), micro("0.003639"))
+    assert direct.balance_change_micro == micro("-0.0587")
 
 
-@settings(max_examples=200)
-@given(count_units=counts, price_ticks=prices, multiplier=multipliers)
-def test_multiplier_scales_the_rate_before_rounding(
-    count_units: int, price_ticks: int, multiplier: Decimal
+# --- F1 / F2 (older versions; their tables under F3's mechanics) ----------------------------
+
+
+def test_f1_f2_example_1_subpenny_prices() -> None:
+    # Buy 3 contracts at $0.055, three 1-lot matches; stated trade fee $0.0085 each.
+    #   Fill | Trade Fee | Rounding | Accumulator | Rebate  | Net Fee | Balance Change
+    #   1    | $0.0085   | $0.0065  | $0.0065     | -       | $0.0150 | -$0.07
+    #   2    | $0.0085   | $0.0065  | $0.0130     | $0.0100 | $0.0050 | -$0.07
+    #   3    | $0.0085   | $0.0065  | $0.0095     | -       | $0.0150 | -$0.07
+    fills = run(CENT, [("-0.055", "0.0085")] * 3)
+    m = micro
+    assert [columns(*f) for f in fills] == [
+        (m("0.0085"), m("0.0065"), m("0.0065"), 0, m("0.0150"), m("-0.07")),
+        (m("0.0085"), m("0.0065"), m("0.0130"), m("0.0100"), m("0.0050"), m("-0.07")),
+        (m("0.0085"), m("0.0065"), m("0.0095"), 0, m("0.0150"), m("-0.07")),
+    ]
+
+
+def test_f1_f2_example_2_fractional_contracts() -> None:
+    # Buy 0.90 contracts at $0.50, three 0.30-lot matches; revenue -$0.1500, stated fee $0.0041.
+    #   1    | $0.0041   | $0.0059  | $0.0059     | -       | $0.0100 | -$0.16
+    #   2    | $0.0041   | $0.0059  | $0.0118     | $0.0100 | $0.0000 | -$0.16
+    #   3    | $0.0041   | $0.0059  | $0.0077     | -       | $0.0100 | -$0.16
+    fills = run(CENT, [("-0.15", "0.0041")] * 3)
+    m = micro
+    assert [columns(*f) for f in fills] == [
+        (m("0.0041"), m("0.0059"), m("0.0059"), 0, m("0.0100"), m("-0.16")),
+        (m("0.0041"), m("0.0059"), m("0.0118"), m("0.0100"), 0, m("-0.16")),
+        (m("0.0041"), m("0.0059"), m("0.0077"), 0, m("0.0100"), m("-0.16")),
+    ]
+
+
+def test_f1_f2_example_3_fractional_contracts_and_subpenny_prices() -> None:
+    # Buy 0.09 contracts at $0.3301, three 0.03-lot matches: revenue -$0.3301 x 0.03 = -$0.009903;
+    # trade fee $0.0005 (0.07 x 0.03 x 0.3301 x 0.6699 = $0.000464..., ceiled to $0.0001).
+    #   1    | $0.0005   | $0.009597 | $0.009597  | -       | $0.010097 | -$0.02
+    #   2    | $0.0005   | $0.009597 | $0.019194  | $0.0100 | $0.000097 | -$0.02
+    #   3    | $0.0005   | $0.009597 | $0.018791  | $0.0100 | $0.000097 | -$0.02
+    model = FeeModel.from_schedule(FeeSchedule(FeeType.QUADRATIC, Fraction(1)))
+    exact = model.model_fee_micro(3, 3_301, True)
+    assert ceil(exact / 100) * 100 == micro("0.0005")  # the documents' $0.0001 ceiling
+    assert model.trade_fee_micro(3, 3_301, True) == micro("0.000465")  # F3's $0.000001 ceiling
+    fills = run(CENT, [("-0.009903", "0.0005")] * 3)
+    m = micro
+    assert [columns(*f) for f in fills] == [
+        (m("0.0005"), m("0.009597"), m("0.009597"), 0, m("0.010097"), m("-0.02")),
+        (m("0.0005"), m("0.009597"), m("0.019194"), m("0.0100"), m("0.000097"), m("-0.02")),
+        (m("0.0005"), m("0.009597"), m("0.018791"), m("0.0100"), m("0.000097"), m("-0.02")),
+    ]
+
+
+def test_a_seller_is_aligned_down_too() -> None:
+    # F3: revenue is signed ("negative for buyers"); a seller's +$0.055 - $0.003639 = $0.051361
+    # is aligned down to $0.05, a $0.001361 rounding fee, as for the buyer.
+    fee = OrderFeeAccumulator(CENT).charge(micro("0.055"), micro("0.003639"))
+    assert (fee.balance_change_micro, fee.rounding_fee_micro) == (micro("0.05"), micro("0.001361"))
+
+
+@pytest.mark.parametrize("precision", [0, -100])
+def test_a_precision_must_be_positive(precision: int) -> None:
+    with pytest.raises(ValueError, match="precision"):
+        OrderFeeAccumulator(precision)
+
+
+def test_a_negative_trade_fee_is_refused() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        OrderFeeAccumulator().charge(-1_000, -1)
+
+
+# --- properties --------------------------------------------------------------------------------
+
+precisions = st.sampled_from([CENT, CENTICENT])
+fills_of_one_order = st.lists(
+    st.tuples(st.integers(-(10**9), 10**9), st.integers(0, 10**7)),  # (revenue, trade fee), micro
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(max_examples=300)
+@given(precision=precisions, fills=fills_of_one_order)
+def test_every_fill_is_aligned_and_its_net_fee_is_never_negative(
+    precision: int, fills: list[tuple[int, int]]
 ) -> None:
-    model = FeeModel(multiplier=Fraction(multiplier))
-    assert model.fee_ticks(count_units, price_ticks) == reference_fee_ticks(
-        count_units, price_ticks, multiplier=multiplier
-    )
+    accumulator = OrderFeeAccumulator(precision)
+    total = rebates = rounding = 0
+    for revenue, trade_fee in fills:
+        fee = accumulator.charge(revenue, trade_fee)
+        assert fee.net_fee_micro >= 0
+        assert fee.balance_change_micro % precision == 0 and fee.rebate_micro % precision == 0
+        assert 0 <= fee.rounding_fee_micro < precision
+        assert fee.aligned_change_micro == floor(Fraction(revenue - trade_fee, precision)) * precision
+        assert fee.revenue_micro == revenue
+        # The rebate stops only where the accumulator or the fill's own fee runs out.
+        assert accumulator.accumulated_micro < precision or fee.net_fee_micro < precision
+        total += fee.balance_change_micro
+        rebates += fee.rebate_micro
+        rounding += fee.rounding_fee_micro
+    # The order's balance moved by its revenue minus trade fees, each fill floored, plus rebates...
+    floored = sum(floor(Fraction(r - t, precision)) * precision for r, t in fills)
+    assert total == floored + rebates
+    # ...and nothing is lost: every rounding fee was rebated or is still in the accumulator.
+    assert rounding == rebates + accumulator.accumulated_micro
+    assert total == sum(r - t for r, t in fills) - accumulator.accumulated_micro
 
 
-@settings(max_examples=200)
-@given(count_units=counts, price_ticks=prices, k=st.integers(min_value=1, max_value=10))
-def test_whole_multiplier_costs_between_one_and_k_times_the_base_fee(
-    count_units: int, price_ticks: int, k: int
+@settings(max_examples=300)
+@given(precision=precisions, fills=fills_of_one_order)
+def test_the_accumulator_stays_under_one_increment_plus_a_rounding_when_fills_pay_an_increment(
+    precision: int, fills: list[tuple[int, int]]
 ) -> None:
-    base = KALSHI_FEES.fee_ticks(count_units, price_ticks)
-    scaled = FeeModel(multiplier=Fraction(k)).fee_ticks(count_units, price_ticks)
-    assert base <= scaled <= k * base
+    """With fills whose fee (trade + rounding) reaches one increment (any fill paying a trade fee
+    of at least the precision), the accumulator is below ``precision + max rounding`` before each
+    rebate and below ``precision`` after it."""
+    accumulator = OrderFeeAccumulator(precision)
+    max_rounding = precision - 1
+    for revenue, trade_fee in fills:
+        fee = accumulator.charge(revenue, trade_fee + precision)
+        assert accumulator.accumulated_micro + fee.rebate_micro < precision + max_rounding
+        assert accumulator.accumulated_micro < precision
 
 
-def test_zero_multiplier_makes_trading_free() -> None:
-    assert FeeModel(multiplier=Fraction(0)).fee_ticks(1_000, 5_000) == 0
+def reference_order(
+    schedule: FeeSchedule, precision_dollars: Fraction, fills: list[tuple[int, int, bool, bool]]
+) -> list[tuple[Fraction, Fraction, Fraction, Fraction]]:
+    """Kalshi's F3 mechanics written in dollars and contracts with Fractions, independently of
+    the integer code: fills are (count in 0.01 contracts, price in $0.0001, buy?, taker?)."""
+    share = {
+        FeeType.QUADRATIC: Fraction(0),
+        FeeType.QUADRATIC_WITH_MAKER_FEES: Fraction(1, 4),
+        FeeType.QUADRATIC_WITH_COMBO_MAKER_FEES: Fraction(1, 2),
+    }[schedule.fee_type]
+    micro_dollar = Fraction(1, 1_000_000)
+    accumulated = Fraction(0)
+    out = []
+    for count_units, price_ticks, buy, taker in fills:
+        contracts, price = Fraction(count_units, 100), Fraction(price_ticks, 10_000)
+        rate = Fraction(7, 100) * schedule.multiplier * (1 if taker else share)
+        trade = ceil(rate * contracts * price * (1 - price) / micro_dollar) * micro_dollar
+        revenue = -price * contracts if buy else price * contracts
+        aligned = floor((revenue - trade) / precision_dollars) * precision_dollars
+        rounding = revenue - trade - aligned
+        accumulated += rounding
+        increments = min(
+            floor(accumulated / precision_dollars), floor((trade + rounding) / precision_dollars)
+        )
+        rebate = increments * precision_dollars
+        accumulated -= rebate
+        out.append((trade, rounding, rebate, aligned + rebate))
+    return out
 
 
-def test_kalshi_fees_dict_is_readable_and_round_trips_through_json() -> None:
-    data = KALSHI_FEES.to_dict()
-    assert data["taker_rate"] == "7/100"
-    assert data["maker_rate"] == "7/400"
-    assert data["maker_fees"] is False
-    assert data["multiplier"] == "1"
-    assert FeeModel.from_dict(json.loads(json.dumps(data))) == KALSHI_FEES
+quadratic_schedules = st.builds(
+    FeeSchedule,
+    st.sampled_from(
+        [FeeType.QUADRATIC, FeeType.QUADRATIC_WITH_MAKER_FEES, FeeType.QUADRATIC_WITH_COMBO_MAKER_FEES]
+    ),
+    st.fractions(min_value=0, max_value=5, max_denominator=1_000),
+)
+matches = st.lists(
+    st.tuples(st.integers(1, 10_000_000), st.integers(0, 10_000), st.booleans(), st.booleans()),
+    min_size=1,
+    max_size=20,
+)
 
 
-rates = st.fractions(min_value=0, max_value=1, max_denominator=100_000)
-
-
-@settings(max_examples=200)
-@given(taker=rates, maker=rates, maker_fees=st.booleans(), multiplier=st.fractions(min_value=0, max_value=10))
-def test_any_fee_model_round_trips_through_its_dict(
-    taker: Fraction, maker: Fraction, maker_fees: bool, multiplier: Fraction
+@settings(max_examples=300)
+@given(schedule=quadratic_schedules, precision=precisions, fills=matches)
+def test_integer_fees_equal_a_fraction_reference(
+    schedule: FeeSchedule, precision: int, fills: list[tuple[int, int, bool, bool]]
 ) -> None:
-    model = FeeModel(taker_rate=taker, maker_rate=maker, maker_fees=maker_fees, multiplier=multiplier)
-    restored = FeeModel.from_dict(json.loads(json.dumps(model.to_dict())))
-    assert restored == model
-    assert restored.fee_ticks(12_345, 4_321) == model.fee_ticks(12_345, 4_321)
+    model = FeeModel.from_schedule(schedule)
+    accumulator = OrderFeeAccumulator(precision)
+    got = []
+    for count_units, price_ticks, buy, taker in fills:
+        revenue = (-1 if buy else 1) * count_units * price_ticks
+        fee = accumulator.charge(revenue, model.trade_fee_micro(count_units, price_ticks, taker))
+        got.append(
+            tuple(
+                Fraction(v, 1_000_000)
+                for v in (
+                    fee.trade_fee_micro,
+                    fee.rounding_fee_micro,
+                    fee.rebate_micro,
+                    fee.balance_change_micro,
+                )
+            )
+        )
+    assert got == reference_order(schedule, Fraction(precision, 1_000_000), fills)
