@@ -8,7 +8,8 @@ both fill the same way:
 - it remembers the liquidity it took: each consumed (ladder, price) level is shown smaller by
   the amount taken, and that memory fades linearly over ``restore_ms`` of **event time** (never
   wall-clock), so repeated orders walk deeper instead of taking the same level forever;
-- it charges Kalshi's fee once per fill (per price level), rounded up to $0.0001;
+- each level taken is one match, charged its own trade fee (``FeeModel.trade_fee_micro``, the
+  model of the market the caller trades: Kalshi rounds each match's fee up to $0.000001);
 - latency is applied in event time by the caller with ``latency_ns()``, drawn from a seeded RNG.
 """
 
@@ -21,18 +22,19 @@ from dataclasses import dataclass, field
 
 from kalshi_rl.core.events import Level, Side
 from kalshi_rl.core.units import PRICE_SCALE
-from kalshi_rl.execution.fees import KALSHI_FEES, FeeModel
+from kalshi_rl.execution.fees import FeeModel, FeePolicy
 
 
 @dataclass(frozen=True)
 class FillConfig:
-    """How fills are simulated; part of the train/serve contract."""
+    """How fills are simulated and charged (``fees``: which schedule, flat fee, member precision);
+    part of the train/serve contract."""
 
     latency_min_ms: float = 50.0
     latency_max_ms: float = 50.0
     restore_ms: float = 5_000.0
     max_levels: int = 10
-    fees: FeeModel = field(default_factory=lambda: KALSHI_FEES)
+    fees: FeePolicy = field(default_factory=FeePolicy)
 
     def __post_init__(self) -> None:
         if not 0 <= self.latency_min_ms <= self.latency_max_ms:
@@ -57,7 +59,7 @@ class FillConfig:
             latency_max_ms=float(data["latency_max_ms"]),  # type: ignore[arg-type]
             restore_ms=float(data["restore_ms"]),  # type: ignore[arg-type]
             max_levels=int(data["max_levels"]),  # type: ignore[call-overload]
-            fees=FeeModel.from_dict(fees) if isinstance(fees, dict) else KALSHI_FEES,
+            fees=FeePolicy.from_dict(fees) if isinstance(fees, dict) else FeePolicy(),
         )
 
 
@@ -69,8 +71,9 @@ class Fill:
     requested_units: int
     filled_units: int
     cost_micro: int  # sum of price x units over the levels taken
-    fee_ticks: int
-    levels: tuple[tuple[int, int, int], ...]  # per fill: (price in the bought side's frame, units, fee ticks)
+    fee_micro: int  # sum of the matches' trade fees
+    # per match: (price in the bought side's frame, units, trade fee in micro-dollars)
+    levels: tuple[tuple[int, int, int], ...]
     best_ticks: int | None  # the best price when the order arrived
 
     @property
@@ -164,16 +167,18 @@ class FillEngine:
         asks: Sequence[Level],
         now_ns: int,
         limit_ticks: int | None = None,
+        *,
+        fees: FeeModel,
     ) -> Fill:
         """Buy up to ``count_units`` of ``side`` from ``asks`` (best first) at ``now_ns``.
 
         ``asks`` are that side's asks in its own price frame (for YES: 1 - the NO bids).
         ``limit_ticks`` caps the price paid (None = a market order, bounded by ``max_levels``).
+        ``fees`` is the fee model of the market at ``now_ns``; every match is a taker match.
         """
         if count_units <= 0:
             raise ValueError(f"order count must be positive, got {count_units}")
         ladder = side.opposite
-        fees = self.config.fees
         need = count_units
         cost = fee = 0
         taken: list[tuple[int, int, int]] = []
@@ -189,7 +194,7 @@ class FillEngine:
                 continue
             units = min(need, available)
             need -= units
-            level_fee = fees.fee_ticks(units, price, taker=True)
+            level_fee = fees.trade_fee_micro(units, price, True)
             cost += price * units
             fee += level_fee
             taken.append((price, units, level_fee))

@@ -1,7 +1,9 @@
 """``PositionLedger``: one market's position, cash and P&L, netted the way Kalshi nets them.
 
 Money is held exactly in micro-dollars: a price in ticks ($0.0001) times a count in units
-(0.01 contract) is a value in $0.000001, and a fee in ticks is 100 micro-dollars.
+(0.01 contract) is a value in $0.000001, Kalshi's fee granularity. The fee a fill is charged
+here is its net fee (trade fee + rounding fee - rebate, ``fee_rounding``), so cash follows the
+member's balance exactly.
 
 The position is signed (``+`` YES, ``-`` NO contracts). A YES and a NO contract together are
 worth $1, so Kalshi nets them: buying YES while holding NO closes NO contracts (each closed pair
@@ -19,8 +21,6 @@ from kalshi_rl.core.units import COUNT_SCALE, PRICE_SCALE
 
 MICRO_PER_DOLLAR = PRICE_SCALE * COUNT_SCALE
 """Micro-dollars per dollar: ticks x units."""
-FEE_TICK_MICRO = COUNT_SCALE
-"""A fee tick ($0.0001) in micro-dollars."""
 
 
 @dataclass
@@ -53,8 +53,18 @@ class PositionLedger:
         """Average cost per contract of the open position, in ticks (a metric)."""
         return self.cost_micro / self.held_units if self.held_units else 0.0
 
-    def buy(self, side: Side, count_units: int, price_ticks: int, fee_ticks: int = 0) -> int:
-        """Record buying ``count_units`` of ``side`` at ``price_ticks`` (that side's frame).
+    def revenue_micro(self, side: Side, count_units: int, price_ticks: int) -> int:
+        """The cash a buy of ``side`` would bring before fees: minus its cost, plus $1 a netted pair.
+
+        Kalshi's fee rounding aligns ``revenue - trade fee``; the pairs add whole dollars, so they
+        never change the rounding.
+        """
+        closed = min(count_units, self.held(side.opposite))
+        return PRICE_SCALE * closed - price_ticks * count_units
+
+    def buy(self, side: Side, count_units: int, price_ticks: int, fee_micro: int = 0) -> int:
+        """Record buying ``count_units`` of ``side`` at ``price_ticks`` (that side's frame),
+        paying ``fee_micro`` in fees.
 
         Returns the units that closed an opposite position (netted).
         """
@@ -62,7 +72,6 @@ class PositionLedger:
             raise ValueError(f"a fill must have a positive count, got {count_units}")
         if not 0 <= price_ticks <= PRICE_SCALE:
             raise ValueError(f"a fill price must be within [0, 1], got {price_ticks} ticks")
-        fee_micro = fee_ticks * FEE_TICK_MICRO
         self.cash_micro -= price_ticks * count_units + fee_micro
         self.fees_micro += fee_micro
         self.realized_micro -= fee_micro
@@ -83,18 +92,25 @@ class PositionLedger:
             self.cost_micro += price_ticks * opened
         return closed
 
-    def sell(self, side: Side, count_units: int, price_ticks: int, fee_ticks: int = 0) -> int:
+    def sell(self, side: Side, count_units: int, price_ticks: int, fee_micro: int = 0) -> int:
         """Record selling ``side`` at ``price_ticks``: buying the other side at ``1 - price``."""
-        return self.buy(side.opposite, count_units, PRICE_SCALE - price_ticks, fee_ticks)
+        return self.buy(side.opposite, count_units, PRICE_SCALE - price_ticks, fee_micro)
 
-    def settle(self, settlement_ticks: int) -> int:
-        """Settle at ``settlement_ticks`` per YES contract; return the payout in micro-dollars."""
+    def settle(self, settlement_ticks: int, precision_micro: int = 1) -> int:
+        """Settle at ``settlement_ticks`` per YES contract; return the payout in micro-dollars.
+
+        The payout is floored to the member's balance precision (Kalshi rounds settlement
+        payouts to whole cents; a sub-cent scalar value times a fractional count can fall
+        between); what the floor takes is a settlement fee.
+        """
         side = self.side
         if side is None:
             return 0
         value = settlement_ticks if side is Side.YES else PRICE_SCALE - settlement_ticks
-        payout = value * self.held_units
+        exact = value * self.held_units
+        payout = exact - exact % precision_micro
         self.cash_micro += payout
+        self.fees_micro += exact - payout
         self.realized_micro += payout - self.cost_micro
         self.position_units = 0
         self.cost_micro = 0

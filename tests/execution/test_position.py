@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kalshi_rl.core.events import Side
-from kalshi_rl.execution.fees import KALSHI_FEES
+from kalshi_rl.execution.fees import DEFAULT_FEE_MODEL
 from kalshi_rl.execution.position import PositionLedger
 
 # Money is in micro-dollars: $1 = 1_000_000; a count of N contracts is N * 100 units.
@@ -15,14 +15,14 @@ from kalshi_rl.execution.position import PositionLedger
 
 def test_buy_yes_then_buy_no_nets_pairs_and_realizes_the_price_difference_minus_fees() -> None:
     ledger = PositionLedger()
-    assert ledger.buy(Side.YES, 1_000, 5_000, fee_ticks=1_750) == 0  # 10 YES @ $0.50, fee $0.175
+    assert ledger.buy(Side.YES, 1_000, 5_000, fee_micro=175_000) == 0  # 10 YES @ $0.50, fee $0.175
     assert ledger.cash_micro == -5_175_000
     assert ledger.position_units == 1_000
     assert ledger.cost_micro == 5_000_000
     assert ledger.realized_micro == -175_000
 
     # 4 NO @ $0.40 (fee $0.0672) close 4 YES: each pair redeems $1, i.e. YES exits at $0.60.
-    assert ledger.buy(Side.NO, 400, 4_000, fee_ticks=672) == 400
+    assert ledger.buy(Side.NO, 400, 4_000, fee_micro=67_200) == 400
     assert ledger.cash_micro == -5_175_000 - 1_600_000 - 67_200 + 4_000_000  # -$2.8422
     assert ledger.position_units == 600
     assert ledger.side is Side.YES
@@ -67,7 +67,7 @@ def test_one_buy_flips_long_yes_into_long_no() -> None:
 def test_sell_yes_is_buying_no_at_the_complement() -> None:
     ledger = PositionLedger()
     ledger.buy(Side.YES, 1_000, 5_000)
-    assert ledger.sell(Side.YES, 300, 6_000, fee_ticks=50) == 300
+    assert ledger.sell(Side.YES, 300, 6_000, fee_micro=5_000) == 300
     assert ledger.position_units == 700
     assert ledger.realized_micro == 300_000 - 5_000  # 3 x $0.10, minus $0.005 fee
     assert ledger.cash_micro == -5_000_000 + 1_800_000 - 5_000
@@ -104,11 +104,34 @@ def test_settlement_pays_one_dollar_per_winning_contract(
     side: Side, settlement_ticks: int, payout_micro: int
 ) -> None:
     ledger = PositionLedger()
-    ledger.buy(side, 500, 2_000, fee_ticks=560)  # 5 @ $0.20, fee $0.056
+    ledger.buy(side, 500, 2_000, fee_micro=56_000)  # 5 @ $0.20, fee $0.056
     assert ledger.settle(settlement_ticks) == payout_micro
     assert ledger.cash_micro == -1_000_000 - 56_000 + payout_micro
     assert ledger.realized_micro == ledger.cash_micro
     assert ledger.position_units == 0 and ledger.cost_micro == 0
+
+
+def test_a_sub_cent_scalar_payout_is_floored_to_the_member_precision_as_a_settlement_fee() -> None:
+    # 3.33 YES settling at $0.4567: $1.520811 exact; a non-direct member is paid $1.52 (Kalshi
+    # rounds payouts to whole cents), the $0.000811 is a fee; a direct member gets $1.5208.
+    for precision, payout in ((10_000, 1_520_000), (100, 1_520_800)):
+        ledger = PositionLedger()
+        ledger.buy(Side.YES, 333, 4_000)
+        assert ledger.settle(4_567, precision) == payout
+        assert ledger.fees_micro == 1_520_811 - payout
+        assert ledger.cash_micro == -1_332_000 + payout == ledger.realized_micro
+
+
+def test_revenue_is_minus_the_cost_plus_a_dollar_per_netted_pair() -> None:
+    ledger = PositionLedger()
+    assert ledger.revenue_micro(Side.YES, 1_000, 5_200) == -5_200_000
+    ledger.buy(Side.YES, 1_000, 5_200)
+    # Selling 4 YES at $0.60 buys 4 NO at $0.40 and redeems 4 pairs: +$2.40, as Kalshi pays a seller.
+    assert ledger.revenue_micro(Side.NO, 400, 4_000) == 2_400_000
+    assert ledger.revenue_micro(Side.NO, 1_200, 4_000) == 10_000_000 - 4_800_000  # 10 closed, 2 opened
+    before = ledger.cash_micro
+    ledger.buy(Side.NO, 400, 4_000)
+    assert ledger.cash_micro - before == 2_400_000
 
 
 def test_settling_a_flat_ledger_pays_nothing() -> None:
@@ -119,7 +142,7 @@ def test_settling_a_flat_ledger_pays_nothing() -> None:
 
 def test_equity_and_unrealized_of_a_yes_position_at_a_mark() -> None:
     ledger = PositionLedger()
-    ledger.buy(Side.YES, 600, 5_000, fee_ticks=1_050)
+    ledger.buy(Side.YES, 600, 5_000, fee_micro=105_000)
     assert ledger.value_micro(5_500) == 3_300_000
     assert ledger.unrealized_micro(5_500) == 300_000
     assert ledger.equity_micro(5_500) == -3_000_000 - 105_000 + 3_300_000
@@ -167,10 +190,10 @@ def test_final_cash_matches_sum_of_cash_flows_and_equals_realized(
     expected_cash = 0
     netted = 0
     for side, units, price in trades:
-        fee = KALSHI_FEES.fee_ticks(units, price)
-        netted += ledger.buy(side, units, price, fee_ticks=fee)
+        fee = DEFAULT_FEE_MODEL.trade_fee_micro(units, price, True)
+        netted += ledger.buy(side, units, price, fee_micro=fee)
         bought[side] += units
-        expected_cash -= price * units + fee * 100
+        expected_cash -= price * units + fee
         # Realized P&L plus the open cost is all the money that went in or out so far.
         assert ledger.realized_micro == ledger.cash_micro + ledger.cost_micro
         assert ledger.position_units == bought[Side.YES] - bought[Side.NO]
@@ -187,7 +210,7 @@ def test_final_cash_matches_sum_of_cash_flows_and_equals_realized(
     assert ledger.cash_micro == expected_cash
     assert ledger.realized_micro == ledger.cash_micro
     assert ledger.position_units == 0 and ledger.cost_micro == 0
-    assert ledger.fees_micro == sum(KALSHI_FEES.fee_ticks(u, p) * 100 for _, u, p in trades)
+    assert ledger.fees_micro == sum(DEFAULT_FEE_MODEL.trade_fee_micro(u, p, True) for _, u, p in trades)
     assert ledger.contracts_traded_units == sum(u for _, u, _ in trades)
 
 
@@ -198,7 +221,7 @@ def test_equity_is_realized_plus_unrealized_at_any_mark(
 ) -> None:
     ledger = PositionLedger()
     for side, units, price in trades:
-        ledger.buy(side, units, price, fee_ticks=KALSHI_FEES.fee_ticks(units, price))
+        ledger.buy(side, units, price, fee_micro=DEFAULT_FEE_MODEL.trade_fee_micro(units, price, True))
     assert ledger.equity_micro(mark) == ledger.realized_micro + ledger.unrealized_micro(mark)
     # Marking at the settlement price is what settling would pay.
     settled = PositionLedger(**vars(ledger))
