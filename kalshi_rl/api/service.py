@@ -117,11 +117,7 @@ class RlService:
         if self._forwarder is not None:
             self._forwarder.cancel()
             await asyncio.gather(self._forwarder, return_exceptions=True)
-        if self.training is not None and not self.training.task.done():
-            trainer = self._trainer
-            if trainer is not None and trainer.current is not None:
-                trainer.current.stop_requested.set()
-            await asyncio.gather(self.training.task, return_exceptions=True)
+        await self.halt_training()
         self._feed_stop.set()
         if self._feed_task is not None:
             await asyncio.gather(self._feed_task, return_exceptions=True)
@@ -224,6 +220,22 @@ class RlService:
                 },
             }
         )
+
+    async def halt_training(self) -> None:
+        """Stop the running training, if any, and wait for it to save and record itself.
+
+        A run still setting up (tapes, environments, model) has nothing to ask yet: wait for it to
+        exist rather than for the whole training to finish.
+        """
+        job = self.training
+        while job is not None and not job.task.done():
+            run = self._trainer.current if self._trainer is not None else None
+            if run is not None:
+                run.stop_requested.set()
+                break
+            await asyncio.sleep(0.05)
+        if job is not None:
+            await asyncio.gather(job.task, return_exceptions=True)
 
     async def stop_training(self) -> TrainingJob:
         job = self.training

@@ -144,3 +144,16 @@ def test_actor_lifecycle_streams_and_refusals(serve: ServeFactory, sim_lake: tup
 
     # The service then shuts down completely (its feed stopped and flushed), as on Ctrl-C.
     assert svc.stop() == []
+
+
+def test_the_service_stops_a_training_that_is_still_setting_up(
+    serve: ServeFactory, sim_lake: tuple[Path, list[str]]
+) -> None:
+    svc = serve(feed=False)
+    started = svc.post(
+        "/rl/training/start", json={"markets": sim_lake[1], "timesteps": 10_000_000, "name": "early", **FAST}
+    )
+    assert started.status_code == 202, started.text
+    # Shut down at once, before the run exists: the shutdown stops it instead of waiting for
+    # its ten million timesteps.
+    assert svc.stop() == []
