@@ -1,31 +1,61 @@
-"""Kalshi's JSON shapes (and our ``rl_orders``/``rl_fills`` rows) for paper orders and fills.
+"""Kalshi's JSON shapes for the paper client's answers and user-stream messages.
 
-The one place that formats the paper client's exact state: prices as 4-decimal dollar strings,
-counts as 2-decimal fixed-point strings, order costs and fees as 6-decimal dollars (as Kalshi's
-``fee_cost`` and ``user_order`` do), other money as 4-decimal dollars, or 6 when a fractional
-count makes it finer than $0.0001. Averages (``average_fill_price``, ``average_fee_paid``) are
-not exact in general and are rounded half-even to $0.0001. V2 acks price the YES leg.
+The references are Kalshi's OpenAPI 3.31.0 (REST: ``CreateOrderV2Response``, ``Order``,
+``Fill``, ``MarketPosition``, ``EventPosition``, ``Settlement``, ``GetBalanceResponse``, the
+V2 cancel/amend/decrease/batch responses) and AsyncAPI 2.0.0 (WS: ``fill``, ``user_order``,
+``market_position``), both from TexasCoding/kalshi-python-sdk ``specs/`` @ bcd7533. Fields the
+documents mark optional are *omitted* when we have no value, unless the document makes them
+nullable; nothing the documents do not list is sent.
 
-``OrderEvents`` is where an order change goes: its rows to the ``OrderWriteQueue`` (never
-awaited) and its private WS messages (``fill``, ``user_order``, ``market_position``) to the
-in-process ``UserStreams``.
+Formatting: prices as 4-decimal dollar strings, counts as 2-decimal fixed-point strings, order
+costs and fees as 6-decimal dollars (as Kalshi's ``fee_cost`` and ``user_order`` do), other
+money as 4-decimal dollars, or 6 when a fractional count makes it finer than $0.0001. Averages
+(``average_fill_price``, ``average_fee_paid``) are not exact in general and are rounded
+half-even to $0.0001. V2 answers price the YES leg.
 """
 
 from __future__ import annotations
 
-import asyncio
-import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from kalshi_rl.core.units import PRICE_SCALE, count_decimal, format_count, format_price, price_decimal
-from kalshi_rl.data.sql_queue import OrderWriteQueue
-from kalshi_rl.trading.orders import PaperFill, PaperOrder
+from kalshi_rl.core.units import PRICE_SCALE, count_decimal, format_count, format_price
+from kalshi_rl.execution.position import PositionLedger
+from kalshi_rl.trading.orders import KalshiApiError, PaperFill, PaperOrder
 
 _TICK = Decimal(1).scaleb(-4)
-_ROW_AVERAGE = Decimal(1).scaleb(-8)
 FEE_TICK_MICRO = 100
+MARKET_POSITION_FIELDS = (
+    "ticker",
+    "total_traded_dollars",
+    "position_fp",
+    "market_exposure_dollars",
+    "realized_pnl_dollars",
+    "fees_paid_dollars",
+    "last_updated_ts",
+)
+SETTLEMENT_FIELDS = (
+    "ticker",
+    "event_ticker",
+    "market_result",
+    "yes_count_fp",
+    "yes_total_cost_dollars",
+    "no_count_fp",
+    "no_total_cost_dollars",
+    "revenue",
+    "settled_time",
+    "fee_cost",
+    "value",
+)
+SUCCESS_STATUS = {
+    "create_order": 201,
+    "create_order_v2": 201,
+    "batch_create_orders": 201,
+    "cancel_all_orders": 204,
+}
+"""HTTP status of a successful answer where OpenAPI 3.31.0 documents one other than 200."""
 
 
 def micro_decimal(micro: int) -> Decimal:
@@ -45,9 +75,7 @@ def dollars6(micro: int) -> str:
 
 def rfc3339(ns: int) -> str:
     """Return an RFC 3339 UTC timestamp with microseconds, like Kalshi's ``created_time``."""
-    seconds, rest = divmod(ns, 1_000_000_000)
-    moment = datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest // 1_000)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc_datetime(ns).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def utc_datetime(ns: int) -> datetime:
@@ -55,8 +83,8 @@ def utc_datetime(ns: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest // 1_000)
 
 
-def _average(total: Decimal, count_units: int, quantum: Decimal = _TICK) -> Decimal:
-    return (total / count_decimal(count_units)).quantize(quantum, rounding=ROUND_HALF_EVEN)
+def _average(total: Decimal, count_units: int) -> str:
+    return f"{(total / count_decimal(count_units)).quantize(_TICK, rounding=ROUND_HALF_EVEN)}"
 
 
 def average_yes_price(order: PaperOrder, quantum: Decimal = _TICK) -> Decimal:
@@ -66,8 +94,19 @@ def average_yes_price(order: PaperOrder, quantum: Decimal = _TICK) -> Decimal:
     return yes_avg.quantize(quantum, rounding=ROUND_HALF_EVEN)
 
 
+def _fills_summary(fills: list[PaperFill]) -> dict[str, str]:
+    """``fill_count`` and, when something filled, the YES VWAP and the fee per contract."""
+    units = sum(f.units for f in fills)
+    summary = {"fill_count": format_count(units)}
+    if units:
+        yes_cost = sum(f.yes_price_ticks * f.units for f in fills)
+        summary["average_fill_price"] = _average(micro_decimal(yes_cost), units)
+        summary["average_fee_paid"] = _average(micro_decimal(sum(f.fee_micro for f in fills)), units)
+    return summary
+
+
 def ack_json(order: PaperOrder, now_ns: int) -> dict[str, Any]:
-    """The flat V2 create ack: ``{order_id, client_order_id, fill_count, remaining_count, ...}``."""
+    """``CreateOrderV2Response``: what the create did (every fill so far happened on placement)."""
     ack: dict[str, Any] = {
         "order_id": order.order_id,
         "client_order_id": order.client_order_id,
@@ -76,14 +115,25 @@ def ack_json(order: PaperOrder, now_ns: int) -> dict[str, Any]:
     }
     if order.filled_units:
         ack["average_fill_price"] = f"{average_yes_price(order)}"
-        fees = price_decimal(order.fee_ticks)
-        ack["average_fee_paid"] = f"{_average(fees, order.filled_units)}"
+        ack["average_fee_paid"] = _average(micro_decimal(order.fee_micro), order.filled_units)
     ack["ts_ms"] = now_ns // 1_000_000
     return ack
 
 
+def amend_json(order: PaperOrder, fills: list[PaperFill], size_changed: bool, now_ns: int) -> dict[str, Any]:
+    """``AmendOrderV2Response``: counts only "when fills occurred or remaining size changed",
+    averages only when fills occurred (of the amend's own fills)."""
+    answer: dict[str, Any] = {"order_id": order.order_id, "client_order_id": order.client_order_id}
+    if fills or size_changed:
+        summary = _fills_summary(fills)
+        answer["remaining_count"] = format_count(order.remaining_units)
+        answer.update(summary)
+    answer["ts_ms"] = now_ns // 1_000_000
+    return answer
+
+
 def cancel_json(order: PaperOrder, reduced_units: int, now_ns: int) -> dict[str, Any]:
-    """The V2 cancel response."""
+    """``CancelOrderV2Response`` (also a successful batch-cancel entry)."""
     return {
         "order_id": order.order_id,
         "client_order_id": order.client_order_id,
@@ -93,7 +143,7 @@ def cancel_json(order: PaperOrder, reduced_units: int, now_ns: int) -> dict[str,
 
 
 def decrease_json(order: PaperOrder, now_ns: int) -> dict[str, Any]:
-    """The V2 decrease response."""
+    """``DecreaseOrderV2Response``."""
     return {
         "order_id": order.order_id,
         "client_order_id": order.client_order_id,
@@ -102,15 +152,26 @@ def decrease_json(order: PaperOrder, now_ns: int) -> dict[str, Any]:
     }
 
 
-def batch_error(item: dict[str, Any], error: dict[str, Any], now_ns: int) -> dict[str, Any]:
-    """One failed entry of a batch answer (``item`` holds the ids the request gave)."""
-    return {**item, "ts_ms": now_ns // 1_000_000, "error": error}
+def batch_create_error(client_order_id: object, error: KalshiApiError) -> dict[str, Any]:
+    """A failed batch-create entry: no order id, counts or ``ts_ms`` ("Absent when the request
+    errored"); the client order id only when the request gave a usable one."""
+    entry: dict[str, Any] = {}
+    if isinstance(client_order_id, str):
+        entry["client_order_id"] = client_order_id
+    entry["error"] = error.error
+    return entry
+
+
+def batch_cancel_error(order_id: str, error: KalshiApiError) -> dict[str, Any]:
+    """A failed batch-cancel entry: ``reduced_by`` "Zero if the cancel errored", no ``ts_ms``."""
+    return {"order_id": order_id, "reduced_by": "0.00", "error": error.error}
 
 
 def order_json(order: PaperOrder, user_id: str) -> dict[str, Any]:
-    """Kalshi's Order (``GET /portfolio/orders``)."""
+    """Kalshi's ``Order`` (``GET /portfolio/orders``)."""
     request = order.request
     yes = order.yes_price_ticks
+    expiry = order.expiration_ns
     return {
         "order_id": order.order_id,
         "user_id": user_id,
@@ -129,38 +190,65 @@ def order_json(order: PaperOrder, user_id: str) -> dict[str, Any]:
         "initial_count_fp": format_count(order.initial_units),
         "taker_fill_cost_dollars": dollars6(order.taker_cost_micro),
         "maker_fill_cost_dollars": dollars6(order.maker_cost_micro),
-        "taker_fees_dollars": dollars6(order.taker_fee_ticks * FEE_TICK_MICRO),
-        "maker_fees_dollars": dollars6(order.maker_fee_ticks * FEE_TICK_MICRO),
-        "time_in_force": request.time_in_force,
-        "post_only": request.post_only,
-        "reduce_only": request.reduce_only,
-        "expiration_time": None,
+        "taker_fees_dollars": dollars6(order.taker_fee_micro),
+        "maker_fees_dollars": dollars6(order.maker_fee_micro),
+        "expiration_time": None if expiry is None else rfc3339(expiry),
         "created_time": rfc3339(order.created_ns),
         "last_update_time": rfc3339(order.updated_ns),
-        "self_trade_prevention_type": None,
+        "self_trade_prevention_type": request.self_trade_prevention_type,
         "order_group_id": None,
+        "cancel_order_on_pause": request.cancel_order_on_pause,
         "subaccount_number": 0,
-        "exchange_index": 0,
+        "exchange_index": order.exchange_index,
     }
 
 
 def user_order_message(order: PaperOrder, user_id: str) -> dict[str, Any]:
-    """The ``user_order`` user-stream payload (note: ``ticker``, not ``market_ticker``)."""
-    body = order_json(order, user_id)
-    body["is_yes"] = order.outcome.value == "yes"
-    body["created_ts_ms"] = order.created_ns // 1_000_000
-    body["last_updated_ts_ms"] = order.updated_ns // 1_000_000
-    return body
+    """The ``user_order`` message (AsyncAPI ``userOrder``: ``ticker``, not ``market_ticker``)."""
+    request = order.request
+    msg: dict[str, Any] = {
+        "order_id": order.order_id,
+        "user_id": user_id,
+        "ticker": order.ticker,
+        "exchange_index": order.exchange_index,
+        "status": order.status,
+        "side": request.side.value,
+        "is_yes": order.outcome.value == "yes",
+        "outcome_side": order.outcome.value,
+        "book_side": request.book_side,
+        "yes_price_dollars": format_price(order.yes_price_ticks),
+        "fill_count_fp": format_count(order.filled_units),
+        "remaining_count_fp": format_count(order.remaining_units),
+        "initial_count_fp": format_count(order.initial_units),
+        "taker_fill_cost_dollars": dollars6(order.taker_cost_micro),
+        "maker_fill_cost_dollars": dollars6(order.maker_cost_micro),
+        "taker_fees_dollars": dollars6(order.taker_fee_micro),
+        "maker_fees_dollars": dollars6(order.maker_fee_micro),
+        "client_order_id": order.client_order_id,
+        "self_trade_prevention_type": request.self_trade_prevention_type,
+        "created_time": rfc3339(order.created_ns),
+        "created_ts_ms": order.created_ns // 1_000_000,
+        "last_update_time": rfc3339(order.updated_ns),
+        "last_updated_ts_ms": order.updated_ns // 1_000_000,
+        "subaccount_number": 0,
+    }
+    expiry = order.expiration_ns
+    if expiry is not None:
+        msg["expiration_time"] = rfc3339(expiry)
+        msg["expiration_ts_ms"] = expiry // 1_000_000
+    if order.last_update_reason is not None:
+        msg["last_update_reason"] = order.last_update_reason
+    return msg
 
 
 def fill_json(fill: PaperFill, order: PaperOrder) -> dict[str, Any]:
-    """Kalshi's Fill (``GET /portfolio/fills``)."""
+    """Kalshi's ``Fill`` (``GET /portfolio/fills``): no ``client_order_id`` (not in 3.31.0)."""
     yes = fill.yes_price_ticks
     return {
         "fill_id": fill.fill_id,
+        "exchange_index": fill.exchange_index,
         "trade_id": fill.fill_id,
         "order_id": fill.order_id,
-        "client_order_id": order.client_order_id,
         "ticker": fill.ticker,
         "market_ticker": fill.ticker,
         "side": order.request.side.value,
@@ -171,129 +259,66 @@ def fill_json(fill: PaperFill, order: PaperOrder) -> dict[str, Any]:
         "yes_price_dollars": format_price(yes),
         "no_price_dollars": format_price(PRICE_SCALE - yes),
         "is_taker": fill.is_taker,
-        "fee_cost": dollars6(fill.fee_ticks * FEE_TICK_MICRO),
         "created_time": rfc3339(fill.ts_ns),
-        "ts": fill.ts_ns // 1_000_000_000,
+        "fee_cost": dollars6(fill.fee_micro),
         "subaccount_number": 0,
+        "ts": fill.ts_ns // 1_000_000_000,
     }
 
 
 def fill_message(fill: PaperFill, order: PaperOrder) -> dict[str, Any]:
-    """The ``fill`` user-stream payload."""
-    body = fill_json(fill, order)
-    for key in ("fill_id", "ticker", "created_time", "no_price_dollars", "subaccount_number"):
-        del body[key]
-    body.update(
-        exchange_index=0,
-        ts_ms=fill.ts_ns // 1_000_000,
-        post_position_fp=format_count(fill.post_position_units),
-        purchased_side=fill.outcome.value,
-    )
-    return body
-
-
-def order_row(order: PaperOrder) -> dict[str, Any]:
-    """The order's ``rl_orders`` row (exact Decimals; prices in the order side's frame)."""
-    request = order.request
-    priced = request.order_type == "limit"
+    """The ``fill`` message (AsyncAPI ``fill``: ``market_ticker``, no ``no_price_dollars``)."""
     return {
-        "id": uuid.UUID(order.order_id),
-        "market_ticker": order.ticker,
-        "side": request.side.value,
-        "direction": request.action,
-        "order_type": request.order_type,
-        "status": order.status,
-        "quantity": count_decimal(order.initial_units),
-        "remaining_quantity": count_decimal(order.remaining_units),
-        "filled_quantity": count_decimal(order.filled_units),
-        "price": price_decimal(order.side_frame(order.limit_ticks)) if priced else None,
-        "average_fill_price": _side_average(order) if order.filled_units else None,
-        "client_order_id": order.client_order_id,
-        "book_side": request.book_side,
-        "yes_price": price_decimal(order.yes_price_ticks) if priced else None,
-        "time_in_force": request.time_in_force,
-        "fees": micro_decimal(order.fee_ticks * 100 + order.rounding_fee_micro),  # trade fees + rounding fee
-        "fill_cost": micro_decimal(order.fill_cost_micro),
-        "created_at": utc_datetime(order.created_ns),
-        "updated_at": utc_datetime(order.updated_ns),
-    }
-
-
-def _side_average(order: PaperOrder) -> Decimal:
-    yes = average_yes_price(order, _ROW_AVERAGE)
-    return yes if order.request.side.value == "yes" else 1 - yes
-
-
-def fill_row(fill: PaperFill, order: PaperOrder) -> dict[str, Any]:
-    """The fill's ``rl_fills`` row (price in the order side's frame)."""
-    return {
-        "id": uuid.UUID(fill.fill_id),
-        "order_id": uuid.UUID(fill.order_id),
-        "market_ticker": fill.ticker,
-        "side": order.request.side.value,
-        "quantity": count_decimal(fill.units),
-        "price": price_decimal(order.side_frame(fill.price_ticks)),
-        "timestamp": utc_datetime(fill.ts_ns),
-        "execution_type": order.request.order_type,
-        "action": order.request.action,
-        "yes_price": price_decimal(fill.yes_price_ticks),
-        "fee": price_decimal(fill.fee_ticks),
-        "is_taker": fill.is_taker,
         "trade_id": fill.fill_id,
+        "order_id": fill.order_id,
+        "client_order_id": order.client_order_id,
+        "market_ticker": fill.ticker,
+        "exchange_index": fill.exchange_index,
+        "is_taker": fill.is_taker,
+        "side": order.request.side.value,
+        "yes_price_dollars": format_price(fill.yes_price_ticks),
+        "count_fp": format_count(fill.units),
+        "fee_cost": dollars6(fill.fee_micro),
+        "action": order.request.action,
+        "ts": fill.ts_ns // 1_000_000_000,
+        "ts_ms": fill.ts_ns // 1_000_000,
+        "post_position_fp": format_count(fill.post_position_units),
+        "purchased_side": fill.outcome.value,
+        "outcome_side": fill.outcome.value,
+        "book_side": order.request.book_side,
     }
 
 
-class UserStreams:
-    """Queues of user-stream messages; a full queue drops its oldest (the client never waits)."""
-
-    def __init__(self) -> None:
-        self._queues: dict[asyncio.Queue[dict[str, Any]], int] = {}
-        self._next_sid = 1
-        self.dropped = 0
-
-    def subscribe(self, maxsize: int = 1_000) -> asyncio.Queue[dict[str, Any]]:
-        if maxsize < 1:
-            raise ValueError(f"a user stream needs room for at least one message, got maxsize={maxsize}")
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize)
-        self._queues[queue] = self._next_sid
-        self._next_sid += 1
-        return queue
-
-    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        self._queues.pop(queue, None)
-
-    def __bool__(self) -> bool:
-        return bool(self._queues)
-
-    def publish(self, kind: str, msg: dict[str, Any]) -> None:
-        """Send ``{"type": kind, "sid": ..., "msg": msg}`` to every subscriber."""
-        for queue, sid in self._queues.items():
-            if queue.full():
-                queue.get_nowait()
-                self.dropped += 1
-            queue.put_nowait({"type": kind, "sid": sid, "msg": msg})
+def market_position_json(position: dict[str, Any], exchange_index: int) -> dict[str, Any]:
+    """``MarketPosition``: the portfolio's figures, only the fields 3.31.0 lists
+    (``resting_orders_count`` is gone), and the market's shard."""
+    shaped = {key: position[key] for key in MARKET_POSITION_FIELDS}
+    shaped["exchange_index"] = exchange_index
+    return shaped
 
 
-class OrderEvents:
-    """Where an order change goes: rows to the write queue, messages to the user streams."""
+def event_position_json(event_ticker: str, ledgers: Iterable[PositionLedger]) -> dict[str, Any]:
+    """``EventPosition``: the event's markets added up (exact micro-dollars, then formatted)."""
+    chosen = list(ledgers)
+    return {
+        "event_ticker": event_ticker,
+        "total_cost_dollars": dollars(sum(ledger.traded_micro for ledger in chosen)),
+        "total_cost_shares_fp": format_count(sum(ledger.contracts_traded_units for ledger in chosen)),
+        "event_exposure_dollars": dollars(sum(ledger.cost_micro for ledger in chosen)),
+        "realized_pnl_dollars": dollars(sum(ledger.realized_micro for ledger in chosen)),
+        "fees_paid_dollars": dollars(sum(ledger.fees_micro for ledger in chosen)),
+    }
 
-    def __init__(self, order_queue: OrderWriteQueue | None, user_id: str) -> None:
-        self.order_queue = order_queue
-        self.user_id = user_id
-        self.streams = UserStreams()
 
-    def order_changed(
-        self, order: PaperOrder, fills: list[PaperFill], position: dict[str, Any] | None
-    ) -> None:
-        """Persist an order change and its fills; publish them (and ``position`` if it moved)."""
-        if self.order_queue is not None:
-            self.order_queue.enqueue_order(order_row(order))
-            for fill in fills:
-                self.order_queue.enqueue_fill(fill_row(fill, order))
-        if not self.streams:
-            return  # nobody listens: do not build the messages on the order path
-        for fill in fills:
-            self.streams.publish("fill", fill_message(fill, order))
-        self.streams.publish("user_order", user_order_message(order, self.user_id))
-        if position is not None:
-            self.streams.publish("market_position", position)
+def settlement_json(record: dict[str, Any], exchange_index: int) -> dict[str, Any]:
+    """``Settlement``: the portfolio's record, only the fields 3.31.0 lists, and the shard."""
+    shaped = {key: record[key] for key in SETTLEMENT_FIELDS}
+    shaped["exchange_index"] = exchange_index
+    return shaped
+
+
+def balance_json(balance: dict[str, Any], exchange_index: int = 0) -> dict[str, Any]:
+    """``GetBalanceResponse`` with its ``balance_breakdown`` (one ``IndexedBalance``: the paper
+    account is one pool of collateral, held on ``exchange_index``)."""
+    breakdown = [{"exchange_index": exchange_index, "balance": balance["balance_dollars"]}]
+    return {**balance, "balance_breakdown": breakdown}

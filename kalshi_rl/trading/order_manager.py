@@ -1,35 +1,52 @@
 """``OrderManager``: the paper client's orders and fills, and how they meet the live book.
 
 The rules are described in ``paper_client``'s module docstring (admission, taker fills after
-latency, maker fills when the book trades through a resting order, collateral, closes and
-settlement). Everything here is synchronous: a change is applied completely between two awaits,
-so the watcher and order requests never see half an update.
+latency, maker fills when the book trades through a resting order, collateral). Changes to a
+resting order are ``order_changes``; what a market's lifecycle does to its orders is
+``order_lifecycle``. Everything here is synchronous: a change is applied completely between two
+awaits, so the watcher and order requests never see half an update.
+
+**Self-trade prevention.** The paper account is one user, so an order crosses "another order
+from the same user" when its limit reaches one of our own resting orders on the other side
+(Kalshi's book holds them; the live book we read does not). The taker walks the live book up
+to the price of the first such order; if it still wants more there, Kalshi's documented
+``self_trade_prevention_type`` decides (OpenAPI 3.31.0): ``taker_at_cross`` "cancels the taker
+order ...; execution stops and any partial fills already matched are executed"; ``maker``
+"cancels the resting maker order and continues matching". Our resting order is taken to be
+first in its price level's queue, so the cross happens as soon as the walk reaches its price.
+Either cancel carries ``last_update_reason`` ``SelfTradeCancel``.
+
+**Post-only.** A post-only order that would take liquidity (the live book or one of our own
+resting orders) is canceled on arrival with ``PostOnlyCrossCancel`` (AsyncAPI 2.0.0
+``lastUpdateReason``); the create still answers 201, with nothing filled or remaining.
+
+**Reduce-only.** "The order place count [is] capped by the member's current position" (OpenAPI);
+a capped order carries ``ReduceOnlyCancel`` ("reduce_only capped the order at placement").
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from kalshi_rl.core.events import Level, Side
-from kalshi_rl.core.units import PRICE_SCALE, format_count, format_price
+from kalshi_rl.core.units import PRICE_SCALE
 from kalshi_rl.data.orderbook_state import OrderbookState
 from kalshi_rl.data.shared_state import SharedOrderbookState
 from kalshi_rl.execution.fill_engine import FillEngine
-from kalshi_rl.trading.kalshi_shapes import OrderEvents
+from kalshi_rl.trading.market_rules import check_price, check_tradable, exchange_index_of
+from kalshi_rl.trading.order_events import OrderEvents
+from kalshi_rl.trading.order_requests import OrderRequest
 from kalshi_rl.trading.orders import (
     KalshiApiError,
-    OrderRequest,
     PaperFill,
     PaperOrder,
     invalid_order,
-    invalid_price,
     not_found,
-    parse_count,
-    parse_price,
 )
-from kalshi_rl.trading.portfolio import Commitment, Portfolio, check_open, settlement_of
+from kalshi_rl.trading.portfolio import Commitment, Portfolio
 
 
 @dataclass
@@ -64,6 +81,7 @@ class OrderManager:
         self.fills: list[PaperFill] = []
         self.client_ids: set[str] = set()  # never freed, like Kalshi's
         self.settled: set[str] = set()
+        self.settlements: list[dict[str, Any]] = []  # Kalshi's Settlement records, oldest first
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -93,62 +111,29 @@ class OrderManager:
             o for o in self.all.values() if o.status == "resting" and (ticker is None or o.ticker == ticker)
         ]
 
-    # -- checks ----------------------------------------------------------------------------
-
-    def check_price(
-        self, shared: SharedOrderbookState, outcome: Side, limit_ticks: int, order_type: str
-    ) -> None:
-        """Refuse a limit price off the market's price grid (a market order's cap is exempt)."""
-        if order_type == "market":
-            return
-        yes = limit_ticks if outcome is Side.YES else PRICE_SCALE - limit_ticks
-        info = shared.status.info
-        if info is not None and not info.is_valid_price(yes):
-            raise invalid_price(
-                f"YES price {format_price(yes)} is not on {shared.market_ticker}'s price grid"
-            )
-
-    def _available(self, state: OrderbookState, outcome: Side, limit_ticks: int, now_ns: int) -> int:
-        """Units a taker could buy now up to ``limit_ticks`` (displayed minus what we took)."""
-        if state.stale:
-            return 0
-        return sum(
-            size
-            for _, size in self.engine.available(outcome, self._asks(state, outcome, limit_ticks), now_ns)
-        )
-
-    def _asks(self, state: OrderbookState, outcome: Side, limit_ticks: int) -> list[Level]:
-        asks = state.top_asks(outcome, self.engine.config.max_levels)
-        return [level for level in asks if level[0] <= limit_ticks]
-
-    def _check_post_only(
-        self, shared: SharedOrderbookState, outcome: Side, limit_ticks: int, now_ns: int
-    ) -> None:
-        if self._available(shared.state, outcome, limit_ticks, now_ns) > 0:
-            raise invalid_order(
-                f"post only cross: a {outcome.value} ask is at or below {format_price(limit_ticks)}"
-            )
-
-    # -- taker path ------------------------------------------------------------------------
+    # -- admission -------------------------------------------------------------------------
 
     def admit(self, request: OrderRequest, now_ns: int) -> tuple[str, str]:
-        """Check ``request`` against the market, the account and the book; reserve its worst case.
+        """Check ``request`` against the market and the account; reserve its worst case.
 
         Returns the new order id and the client order id (registered: a duplicate is a 409).
         """
         shared = self.book(request.ticker)
-        check_open(shared, now_ns)
-        self.check_price(shared, request.outcome, request.limit_ticks, request.order_type)
+        shard = exchange_index_of(shared)
+        if request.exchange_index not in (None, -1, shard):
+            raise not_found(f"market {request.ticker} is not on exchange shard {request.exchange_index}")
+        check_tradable(shared, now_ns)
+        if request.order_type == "limit":  # a market order's cap is not a quoted price
+            yes = request.limit_ticks if request.outcome is Side.YES else PRICE_SCALE - request.limit_ticks
+            check_price(shared, yes)
+        if request.expiration_time is not None and request.expiration_time * 1_000_000_000 <= now_ns:
+            raise invalid_order(f"expiration_time {request.expiration_time} is not in the future")
         client_order_id = request.client_order_id or str(uuid.uuid4())
         if client_order_id in self.client_ids:
             raise KalshiApiError(
                 409, "order_already_exists", f"client_order_id {client_order_id!r} was already used"
             )
         order_id = str(uuid.uuid4())
-        if request.reduce_only:
-            self.portfolio.check_reduce_only(request.ticker, request.outcome, request.units)
-        if request.post_only:
-            self._check_post_only(shared, request.outcome, request.limit_ticks, now_ns)
         self.portfolio.reserve(
             order_id, Commitment(request.ticker, request.outcome, request.units, request.limit_ticks)
         )
@@ -163,68 +148,127 @@ class OrderManager:
     def arrive(self, order_id: str, client_order_id: str, request: OrderRequest, now_ns: int) -> PaperOrder:
         """The order reaches the (simulated) exchange after its latency: execute it."""
         shared = self.book(request.ticker)
-        check_open(shared, now_ns)
-        if request.post_only:
-            self._check_post_only(shared, request.outcome, request.limit_ticks, now_ns)
-        order = self.all[order_id] = PaperOrder.new(order_id, client_order_id, request, now_ns)
+        check_tradable(shared, now_ns)
+        order = PaperOrder.new(order_id, client_order_id, request, now_ns, exchange_index_of(shared))
+        self.all[order_id] = order
         self.stats.orders_accepted += 1
-        fills = self._take(order, shared.state, now_ns)
-        self._finish(order, request.time_in_force == "good_till_canceled")
-        self._publish(order, fills)
+        reason = None
+        if request.reduce_only:
+            held = self.portfolio.ledger(order.ticker).held(order.outcome.opposite)
+            if held < order.remaining_units:
+                order.remaining_units = held
+                reason = "ReduceOnlyCancel"
+        fills: list[PaperFill] = []
+        if request.post_only and self.would_take(order, shared.state, now_ns):
+            reason = "PostOnlyCrossCancel"
+        else:
+            fills, stopped = self.take(order, shared.state, now_ns)
+            reason = stopped or reason
+        self.finish(order, request.time_in_force == "good_till_canceled", reason, now_ns)
+        self.publish(order, fills)
         return order
 
-    def _wanted(self, order: PaperOrder) -> int:
-        """What the order may still buy (a reduce-only order never more than it closes)."""
-        if not order.request.reduce_only:
-            return order.remaining_units
-        return min(order.remaining_units, self.portfolio.ledger(order.ticker).held(order.outcome.opposite))
+    # -- taker path ------------------------------------------------------------------------
 
-    def _take(self, order: PaperOrder, state: OrderbookState, now_ns: int) -> list[PaperFill]:
-        want = self._wanted(order)
-        if want == 0 or state.stale:
-            return []
-        if order.request.time_in_force == "fill_or_kill" and (
-            want < order.remaining_units
-            or self._available(state, order.outcome, order.limit_ticks, now_ns) < want
-        ):
+    def _asks(self, state: OrderbookState, outcome: Side, limit_ticks: int) -> list[Level]:
+        asks = state.top_asks(outcome, self.engine.config.max_levels)
+        return [level for level in asks if level[0] <= limit_ticks]
+
+    def available(self, state: OrderbookState, outcome: Side, limit_ticks: int, now_ns: int) -> int:
+        """Units a taker could buy now up to ``limit_ticks`` (displayed minus what we took)."""
+        if state.stale:
+            return 0
+        asks = self._asks(state, outcome, limit_ticks)
+        return sum(size for _, size in self.engine.available(outcome, asks, now_ns))
+
+    def own_crosses(self, order: PaperOrder) -> dict[int, list[PaperOrder]]:
+        """Our resting orders ``order`` would trade against, by their price in its frame."""
+        crosses: dict[int, list[PaperOrder]] = defaultdict(list)
+        for other in self.open(order.ticker):
+            price = PRICE_SCALE - other.limit_ticks  # what it asks of us
+            if other is not order and other.outcome is not order.outcome and price <= order.limit_ticks:
+                crosses[price].append(other)
+        return crosses
+
+    def would_take(self, order: PaperOrder, state: OrderbookState, now_ns: int) -> bool:
+        """Would ``order`` take liquidity (the live book's or one of our own orders)?"""
+        return (
+            bool(self.own_crosses(order))
+            or self.available(state, order.outcome, order.limit_ticks, now_ns) > 0
+        )
+
+    def take(
+        self, order: PaperOrder, state: OrderbookState, now_ns: int
+    ) -> tuple[list[PaperFill], str | None]:
+        """Execute ``order`` as a taker; return its fills and why self-trade prevention
+        stopped it, if it did (see the module docstring)."""
+        if order.remaining_units == 0 or state.stale:
+            return [], None
+        crosses = self.own_crosses(order)
+        at_cross = order.request.self_trade_prevention_type == "taker_at_cross"
+        if order.request.time_in_force == "fill_or_kill":
+            reach = min(crosses) - 1 if crosses and at_cross else order.limit_ticks
+            if self.available(state, order.outcome, reach, now_ns) < order.remaining_units:
+                return [], None
+        fills: list[PaperFill] = []
+        for cross in sorted(crosses):
+            fills += self._walk(order, state, cross - 1, now_ns)
+            if order.remaining_units == 0:
+                return fills, None
+            if at_cross:
+                return fills, "SelfTradeCancel"
+            for resting in crosses[cross]:
+                self.cancel(resting, now_ns, "SelfTradeCancel")
+        return fills + self._walk(order, state, order.limit_ticks, now_ns), None
+
+    def _walk(self, order: PaperOrder, state: OrderbookState, cap_ticks: int, now_ns: int) -> list[PaperFill]:
+        """Take the live book's asks up to ``cap_ticks`` for what ``order`` still wants."""
+        if cap_ticks <= 0 or order.remaining_units == 0:
             return []
         asks = state.top_asks(order.outcome, self.engine.config.max_levels)
-        taken = self.engine.buy(order.outcome, want, asks, now_ns, order.limit_ticks)
+        fees = self.portfolio.fee_model(order.ticker)
+        taken = self.engine.buy(order.outcome, order.remaining_units, asks, now_ns, cap_ticks, fees=fees)
         return [self._fill(order, price, units, fee, True, now_ns) for price, units, fee in taken.levels]
 
     def _fill(
-        self, order: PaperOrder, price: int, units: int, fee: int, is_taker: bool, now_ns: int
+        self, order: PaperOrder, price: int, units: int, trade_fee_micro: int, is_taker: bool, now_ns: int
     ) -> PaperFill:
-        self.portfolio.record_fill(order.order_id, order.ticker, order.outcome, units, price, fee, now_ns)
-        order.rounding_fee_micro = self.portfolio.rounding_micro(order.order_id)
+        """Book one match of ``order`` (its trade fee computed by the market's fee model)."""
+        charged = self.portfolio.record_fill(
+            order.order_id, order.ticker, order.outcome, units, price, trade_fee_micro, now_ns
+        )
+        fee = charged.net_fee_micro
         order.filled_units += units
         order.remaining_units -= units
         order.updated_ns = now_ns
+        order.last_update_reason = "Trade"
         if is_taker:
             order.taker_cost_micro += price * units
-            order.taker_fee_ticks += fee
+            order.taker_fee_micro += fee
             self.stats.taker_fills += 1
         else:
             order.maker_cost_micro += price * units
-            order.maker_fee_ticks += fee
+            order.maker_fee_micro += fee
             self.stats.maker_fills += 1
         position = self.portfolio.ledger(order.ticker).position_units
         ids = (str(uuid.uuid4()), order.order_id, order.ticker, order.outcome)
-        fill = PaperFill(*ids, units, price, fee, is_taker, now_ns, position)
+        fill = PaperFill(*ids, units, price, fee, is_taker, now_ns, position, order.exchange_index)
         self.fills.append(fill)
         return fill
 
-    def _finish(self, order: PaperOrder, can_rest: bool) -> None:
-        """Settle the order's status after a match: executed, resting, or canceled."""
-        if order.remaining_units and can_rest:
+    def finish(self, order: PaperOrder, can_rest: bool, cancel_reason: str | None, now_ns: int) -> None:
+        """Settle the order's status after a match: resting, executed, or canceled."""
+        if cancel_reason is None and order.remaining_units and can_rest:
             order.status = "resting"
             claim = Commitment(
                 order.ticker, order.outcome, order.remaining_units, order.limit_ticks, resting=True
             )
             self.portfolio.commit(order.order_id, claim)
             return
-        order.status = "executed" if order.remaining_units == 0 else "canceled"
-        order.remaining_units = 0
+        if cancel_reason is None and order.remaining_units == 0:
+            order.close("executed", order.last_update_reason, now_ns)
+        else:
+            order.close("canceled", cancel_reason or order.last_update_reason, now_ns)
         self.portfolio.release(order.order_id)
 
     # -- maker path ------------------------------------------------------------------------
@@ -235,121 +279,38 @@ class OrderManager:
         if state.stale:
             return
         for order in self.open(ticker):
-            want = self._wanted(order)
-            if want == 0:  # a reduce-only order with nothing left to reduce
-                self.cancel(order, now_ns)
-                continue
             best = state.best_yes_ask if order.outcome is Side.YES else state.best_no_ask
             if best is None or best > order.limit_ticks:
                 continue
             asks = self._asks(state, order.outcome, order.limit_ticks)
-            taken = self.engine.buy(order.outcome, want, asks, now_ns, order.limit_ticks)
+            fees = self.portfolio.fee_model(ticker)
+            taken = self.engine.buy(
+                order.outcome, order.remaining_units, asks, now_ns, order.limit_ticks, fees=fees
+            )
             if not taken.filled_units:
                 continue
-            fee = self.portfolio.fees.fee_ticks(taken.filled_units, order.limit_ticks, taker=False)
+            fee = fees.trade_fee_micro(taken.filled_units, order.limit_ticks, False)
             fill = self._fill(order, order.limit_ticks, taken.filled_units, fee, False, now_ns)
-            self._finish(order, can_rest=True)
-            self._publish(order, [fill])
+            self.finish(order, True, None, now_ns)
+            self.publish(order, [fill])
 
-    # -- changes ---------------------------------------------------------------------------
+    # -- cancels and messages --------------------------------------------------------------
 
-    def cancel(self, order: PaperOrder, now_ns: int) -> None:
-        order.status = "canceled"
-        order.remaining_units = 0
-        order.updated_ns = now_ns
+    def cancel(self, order: PaperOrder, now_ns: int, reason: str | None = None) -> None:
+        """Cancel a resting order (``reason``: Kalshi's ``last_update_reason``, if any)."""
+        order.close("canceled", reason, now_ns)
         self.portfolio.release(order.order_id)
         self.stats.cancels += 1
-        self._publish(order, [])
+        self.publish(order, [])
 
-    def cancel_all(self, ticker: str, now_ns: int) -> None:
-        for order in self.open(ticker):
-            self.cancel(order, now_ns)
+    def cancel_all(self, ticker: str | None, now_ns: int, reason: str | None = None) -> int:
+        """Cancel every resting order (of ``ticker``); return how many."""
+        orders = self.open(ticker)
+        for order in orders:
+            self.cancel(order, now_ns, reason)
+        return len(orders)
 
-    def amend(self, order_id: str, new_quantity: object, new_price: object, now_ns: int) -> PaperOrder:
-        """Change a resting order's total count and price (side frame); nothing changes on error."""
-        order = self.resting(order_id)
-        shared = self.book(order.ticker)
-        check_open(shared, now_ns)
-        total = parse_count(new_quantity)
-        if total <= order.filled_units:
-            raise invalid_order(
-                f"amended count {format_count(total)} must exceed the {format_count(order.filled_units)} already filled"
-            )
-        side_ticks = parse_price(new_price)
-        limit = side_ticks if order.request.action == "buy" else PRICE_SCALE - side_ticks
-        self.check_price(shared, order.outcome, limit, "limit")
-        remaining = total - order.filled_units
-        if order.request.reduce_only:
-            self.portfolio.check_reduce_only(order.ticker, order.outcome, remaining)
-        if order.request.post_only:
-            self._check_post_only(shared, order.outcome, limit, now_ns)
-        self.portfolio.reserve(
-            order_id, Commitment(order.ticker, order.outcome, remaining, limit, resting=True)
-        )
-        order.limit_ticks = limit
-        order.remaining_units = remaining
-        order.updated_ns = now_ns
-        fills = self._take(order, shared.state, now_ns)  # a price that now crosses fills at once
-        self._finish(order, can_rest=True)
-        self._publish(order, fills)
-        return order
-
-    def decrease(self, order_id: str, reduce_by: object, reduce_to: object, now_ns: int) -> PaperOrder:
-        """Reduce a resting order (exactly one of ``reduce_by``/``reduce_to``); at 0 it is canceled."""
-        order = self.resting(order_id)
-        if (reduce_by is None) == (reduce_to is None):
-            raise invalid_order("give exactly one of reduce_by and reduce_to")
-        if reduce_by is not None:
-            remaining = max(0, order.remaining_units - parse_count(reduce_by, "reduce_by"))
-        else:
-            remaining = parse_count(reduce_to, "reduce_to", allow_zero=True)
-            if remaining > order.remaining_units:
-                raise invalid_order(
-                    f"reduce_to {format_count(remaining)} exceeds the remaining {format_count(order.remaining_units)}"
-                )
-        if remaining == 0:
-            self.cancel(order, now_ns)
-            return order
-        order.remaining_units = remaining
-        order.updated_ns = now_ns
-        self.portfolio.commit(
-            order_id, Commitment(order.ticker, order.outcome, remaining, order.limit_ticks, resting=True)
-        )
-        self._publish(order, [])
-        return order
-
-    # -- market lifecycle ------------------------------------------------------------------
-
-    def check_market(self, ticker: str, now_ns: int) -> None:
-        """React to the current book and status of ``ticker`` (the watcher, on every update)."""
-        shared = self.book(ticker)
-        if settlement_of(shared.status) is not None:
-            self.settle(ticker, now_ns)
-            return
-        try:
-            check_open(shared, now_ns)
-        except KalshiApiError:
-            self.cancel_all(ticker, now_ns)
-            return
-        self.match_resting(ticker, now_ns)
-
-    def settle(self, ticker: str, now_ns: int) -> dict[str, Any] | None:
-        """Cancel ``ticker``'s resting orders and, once its result is known, settle it (once)."""
-        shared = self.book(ticker)
-        self.cancel_all(ticker, now_ns)
-        settlement = settlement_of(shared.status)
-        if settlement is None or ticker in self.settled:
-            return None
-        self.settled.add(ticker)
-        event_ticker = (shared.status.info.event_ticker if shared.status.info else None) or ""
-        record = self.portfolio.settle(ticker, *settlement, event_ticker, now_ns)
-        self.stats.settlements += 1
-        self.events.streams.publish(
-            "market_position", self.portfolio.position_message(ticker, self.events.user_id)
-        )
-        return record
-
-    def _publish(self, order: PaperOrder, fills: list[PaperFill]) -> None:
+    def publish(self, order: PaperOrder, fills: list[PaperFill]) -> None:
         wanted = fills and self.events.streams
         position = self.portfolio.position_message(order.ticker, self.events.user_id) if wanted else None
         self.events.order_changed(order, fills, position)

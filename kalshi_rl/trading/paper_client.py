@@ -1,30 +1,27 @@
 """``KalshiPaperTradingClient``: Kalshi's order and portfolio API, filled against the live book.
 
-Orders are checked the way Kalshi checks them (``orders.py``); a refused order raises
-``KalshiApiError`` and changes nothing. An accepted order waits a seeded latency in event time,
-is checked again (the market may have closed), then executes as a taker against the live
-shared book through the one ``FillEngine`` the training env uses: a depth walk bounded by the
-limit and ``max_levels``, partial fills, Kalshi's taker fee per level, and memory of the
-liquidity it took. What is left is canceled (immediate_or_cancel, market), or, for
-fill_or_kill, nothing fills unless everything can; a good_till_canceled remainder rests. A stale
-book (no snapshot yet, or a sequence gap being resynced) shows no liquidity: nothing fills on it.
+Requests are checked the way Kalshi checks them (``order_requests``, ``market_rules``); a
+refused request raises ``KalshiApiError`` (Kalshi's status, code and error body) and changes
+nothing. An accepted order waits a seeded latency in event time, is checked again (the market
+may have closed or paused), then executes as a taker against the live shared book through the
+one ``FillEngine`` the training env uses: a depth walk bounded by the limit and ``max_levels``,
+partial fills, Kalshi's taker fee per level, and memory of the liquidity it took. What is left
+is canceled (immediate_or_cancel, market), or, for fill_or_kill, nothing fills unless everything
+can; a good_till_canceled remainder rests. A stale book (no snapshot yet, or a sequence gap
+being resynced) shows no liquidity: nothing fills on it. Self-trade prevention, post-only and
+reduce-only are ``order_manager``'s; expiry, pauses, closes and settlement ``order_lifecycle``'s.
 
 **Maker fills.** A resting order to buy a side up to ``p`` (in that side's frame) fills when
 the book trades through it: on each update of the book, if that side's best ask is at or
 below ``p``, the order fills min(remaining, the size displayed at or below ``p`` minus what this
-client already took there) at ``p`` itself, as a maker (``FeeModel.fee_ticks(taker=False)``:
-zero unless the series charges maker fees). Resting orders are matched oldest first and share
-the taken-liquidity memory with takers, so a displayed lot is not filled twice while that
-memory lasts (``restore_ms`` of event time). Queue position is not modelled. Cancel, amend and decrease act at once (no latency); an amend whose
-new price crosses the book fills as a taker immediately.
+client already took there) at ``p`` itself, as a maker (zero fee unless the series charges
+maker fees). Resting orders are matched oldest first and share the taken-liquidity memory with
+takers, so a displayed lot is not filled twice while that memory lasts (``restore_ms`` of event
+time). Queue position is not modelled. Cancel, amend and decrease act at once (no latency).
 
 **Collateral.** Buying costs price × count + fee. Every open order reserves its worst case
 (``Portfolio``); an order whose worst case exceeds the available balance is refused with
 ``insufficient_balance``.
-
-**Settlement.** When a market closes, its resting orders are canceled; once its result is known
-(``determined`` with a settlement value), positions settle at 0/1 through
-``PositionLedger.settle`` and a Settlement record is kept.
 
 Every order change is upserted to ``rl_orders`` and every fill inserted into ``rl_fills`` through
 ``OrderWriteQueue`` (never awaited), and published to user streams in Kalshi's WS shapes.
@@ -47,19 +44,20 @@ from kalshi_rl.data.sql_queue import OrderWriteQueue
 from kalshi_rl.execution.fill_engine import FillConfig, FillEngine
 from kalshi_rl.execution.position import PositionLedger
 from kalshi_rl.trading import kalshi_shapes as shapes
+from kalshi_rl.trading import order_changes, order_lifecycle
+from kalshi_rl.trading.order_events import OrderEvents
 from kalshi_rl.trading.order_manager import OrderManager, PaperStats
-from kalshi_rl.trading.orders import (
-    KalshiApiError,
-    OrderRequest,
-    parse_batch_item,
-    parse_order,
-    parse_v2_order,
-)
+from kalshi_rl.trading.order_requests import OrderRequest, parse_cancel_item, parse_order, parse_v2_body
+from kalshi_rl.trading.orders import KalshiApiError, invalid_parameters
+from kalshi_rl.trading.paper_reads import PaperReads
 from kalshi_rl.trading.portfolio import Portfolio
+from kalshi_rl.trading.rest_limits import CANCEL_COST, TIERS, RateLimiter
 
 logger = logging.getLogger(__name__)
 
 TRADING_MODES = ("paper", "live")
+PAPER_USER_ID = "5a7e0d3c-3a4e-4b8f-9b1e-0c6a1f2d9e47"
+"""The paper account's user id (Kalshi's ``user_order.user_id`` is a UUID)."""
 Count = int | Decimal | str
 Price = str | int | Decimal
 
@@ -73,13 +71,18 @@ class PaperConfig:
     latency_max_ms: float = 100.0
     fill: FillConfig = field(default_factory=FillConfig)
     seed: int = 0
-    user_id: str = "paper-user"
+    user_id: str = PAPER_USER_ID
     watch_interval_s: float = 1.0  # the watcher also wakes this often to notice a close time
+    rate_limit_tier: str | None = None  # Kalshi's usage tier to enforce (rest_limits); None: off
 
     def __post_init__(self) -> None:
         micro = Decimal(self.starting_balance_dollars).scaleb(6)
         if micro < 0 or micro != micro.to_integral_value():
             raise ValueError(f"starting balance must be >= 0 dollars, exact to $0.000001, got {micro}")
+        if self.rate_limit_tier is not None and self.rate_limit_tier not in TIERS:
+            raise ValueError(
+                f"rate_limit_tier must be one of {', '.join(TIERS)}, got {self.rate_limit_tier!r}"
+            )
         self.fill_config()  # validates the latency range
 
     @property
@@ -90,7 +93,7 @@ class PaperConfig:
         return replace(self.fill, latency_min_ms=self.latency_min_ms, latency_max_ms=self.latency_max_ms)
 
 
-class KalshiPaperTradingClient:
+class KalshiPaperTradingClient(PaperReads):
     """Paper trading with Kalshi's current REST shapes; see the module docstring."""
 
     def __init__(
@@ -106,15 +109,25 @@ class KalshiPaperTradingClient:
         fill = self.config.fill_config()
         self.engine = FillEngine(fill, seed=self.config.seed)
         self.portfolio = Portfolio(
-            self.config.starting_balance_micro, fill.fees, slack_ticks=fill.max_levels + 2
+            self.config.starting_balance_micro, fill.fees, books, slack_matches=fill.max_levels + 2
         )
-        self.events = shapes.OrderEvents(order_queue, self.config.user_id)
+        self.events = OrderEvents(order_queue, self.config.user_id)
         self.orders = OrderManager(books, self.engine, self.portfolio, self.events)
+        tier = self.config.rate_limit_tier
+        self.rate_limiter = RateLimiter(TIERS[tier], clock_ns) if tier else None
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def stats(self) -> PaperStats:
         return self.orders.stats
+
+    def _begin(self, write: bool, tokens: int = 10) -> int:
+        """Start a request: pay its tokens (429 if the tier's budget cannot), expire what is due."""
+        if self.rate_limiter is not None:
+            self.rate_limiter.spend(write, tokens)
+        now = self.clock_ns()
+        order_lifecycle.expire(self.orders, now)
+        return now
 
     # -- orders ----------------------------------------------------------------------------
 
@@ -131,33 +144,66 @@ class KalshiPaperTradingClient:
         client_order_id: str | None = None,
         reduce_only: bool = False,
         post_only: bool = False,
+        self_trade_prevention_type: str = "taker_at_cross",
+        expiration_time: int | None = None,
+        cancel_order_on_pause: bool = False,
     ) -> dict[str, Any]:
-        """Create an order (``price`` in ``side``'s frame); return Kalshi's flat V2 ack."""
-        options = {"action": action, "time_in_force": time_in_force, "client_order_id": client_order_id}
-        flags = {"reduce_only": reduce_only, "post_only": post_only}
+        """Create an order in the spec's form (``price`` in ``side``'s frame; a market order is
+        capped at $0.9999): the V2 request it stands for, with ``taker_at_cross`` unless told."""
+        options: dict[str, Any] = {"action": action, "time_in_force": time_in_force}
+        options.update(client_order_id=client_order_id, reduce_only=reduce_only, post_only=post_only)
+        options.update(self_trade_prevention_type=self_trade_prevention_type)
+        options.update(expiration_time=expiration_time, cancel_order_on_pause=cancel_order_on_pause)
         return await self._submit(
-            lambda: parse_order(market_ticker, side, order_type, quantity, price, **options, **flags)
+            lambda: parse_order(market_ticker, side, order_type, quantity, price, **options)
         )
 
     async def create_order_v2(
         self,
         ticker: str,
         side: str,
-        count: Count,
+        count: str,
         price: str,
         time_in_force: str,
+        self_trade_prevention_type: str,
         client_order_id: str | None = None,
-        post_only: bool = False,
-        reduce_only: bool = False,
+        *,
+        post_only: bool | None = None,
+        reduce_only: bool | None = None,
+        expiration_time: int | None = None,
+        cancel_order_on_pause: bool | None = None,
+        subaccount: int | None = None,
+        order_group_id: str | None = None,
+        exchange_index: int | None = None,
     ) -> dict[str, Any]:
-        """Create a V2 order (``side`` bid|ask, ``price`` the YES price); return the flat ack."""
-        args = (ticker, side, count, price, time_in_force, client_order_id, post_only, reduce_only)
-        return await self._submit(lambda: parse_v2_order(*args))
+        """``POST /portfolio/events/orders`` with these fields (None: left out of the body)."""
+        fields: dict[str, object] = {
+            "ticker": ticker,
+            "side": side,
+            "count": count,
+            "price": price,
+            "time_in_force": time_in_force,
+            "self_trade_prevention_type": self_trade_prevention_type,
+            "client_order_id": client_order_id,
+            "post_only": post_only,
+            "reduce_only": reduce_only,
+            "expiration_time": expiration_time,
+            "cancel_order_on_pause": cancel_order_on_pause,
+            "subaccount": subaccount,
+            "order_group_id": order_group_id,
+            "exchange_index": exchange_index,
+        }
+        return await self.create_order_json({k: v for k, v in fields.items() if v is not None})
 
-    async def _submit(self, parse: Callable[[], OrderRequest]) -> dict[str, Any]:
+    async def create_order_json(self, body: object) -> dict[str, Any]:
+        """``POST /portfolio/events/orders`` with a ``CreateOrderV2Request`` JSON object."""
+        return await self._submit(lambda: parse_v2_body(body))
+
+    async def _submit(self, parse: Callable[[], OrderRequest], tokens: int = 10) -> dict[str, Any]:
         try:
+            now = self._begin(True, tokens)
             request = parse()
-            order_id, client_order_id = self.orders.admit(request, self.clock_ns())
+            order_id, client_order_id = self.orders.admit(request, now)
         except KalshiApiError:
             self.stats.orders_rejected += 1
             raise
@@ -175,89 +221,66 @@ class KalshiPaperTradingClient:
 
     async def amend_order(self, order_id: str, new_quantity: Count, new_price: Price) -> dict[str, Any]:
         """Amend a resting order: ``new_quantity`` is its new total (filled + remaining) and
-        ``new_price`` is in the order side's frame, as Kalshi's amend. Returns the V2 response."""
-        order = self.orders.amend(order_id, new_quantity, new_price, self.clock_ns())
-        return shapes.ack_json(order, self.clock_ns())
+        ``new_price`` is in the order side's frame. Returns ``AmendOrderV2Response``."""
+        now = self._begin(True)
+        return order_changes.amend(self.orders, order_id, new_quantity, new_price, now)
+
+    async def amend_order_v2(self, order_id: str, body: object) -> dict[str, Any]:
+        """``POST /portfolio/events/orders/{order_id}/amend`` with an ``AmendOrderV2Request``."""
+        now = self._begin(True)
+        return order_changes.amend_v2(self.orders, order_id, body, now)
 
     async def decrease_order(
         self, order_id: str, reduce_by: Count | None = None, reduce_to: Count | None = None
     ) -> dict[str, Any]:
         """Reduce a resting order by ``reduce_by`` or to ``reduce_to`` contracts (exactly one)."""
-        order = self.orders.decrease(order_id, reduce_by, reduce_to, self.clock_ns())
-        return shapes.decrease_json(order, self.clock_ns())
+        now = self._begin(True)
+        return order_changes.decrease(self.orders, order_id, reduce_by, reduce_to, now)
 
     async def cancel_order(self, order_id: str) -> dict[str, Any]:
         """Cancel a resting order; 404 ``not_found`` if unknown, canceled or executed."""
+        return self._cancel(order_id, self._begin(True, CANCEL_COST))
+
+    def _cancel(self, order_id: str, now_ns: int) -> dict[str, Any]:
         order = self.orders.resting(order_id)
         reduced = order.remaining_units
-        self.orders.cancel(order, self.clock_ns())
-        return shapes.cancel_json(order, reduced, self.clock_ns())
+        self.orders.cancel(order, now_ns)
+        return shapes.cancel_json(order, reduced, now_ns)
 
-    async def batch_create_orders(self, orders: list[dict[str, Any]]) -> dict[str, Any]:
-        """Create several orders (V2 or the spec's form); each answer carries its own ``error``."""
+    async def cancel_all_orders(self) -> None:
+        """``DELETE /portfolio/events/orders``: cancel every resting order (Kalshi answers 204)."""
+        self.orders.cancel_all(None, self._begin(True, CANCEL_COST))
 
-        async def one(item: dict[str, Any]) -> dict[str, Any]:
+    async def batch_create_orders(self, orders: object) -> dict[str, Any]:
+        """``POST .../orders/batched``: V2 requests; each entry answers for itself (an ack, or
+        ``{client_order_id?, error}``); the whole batch pays 10 tokens per order up front."""
+        if not isinstance(orders, list):
+            raise invalid_parameters("orders must be a list of CreateOrderV2Request objects")
+        self._begin(True, 10 * len(orders))
+
+        async def one(item: object) -> dict[str, Any]:
             try:
-                return {**await self._submit(lambda: parse_batch_item(item)), "error": None}
+                return await self._submit(lambda: parse_v2_body(item), tokens=0)
             except KalshiApiError as exc:
                 cid = item.get("client_order_id") if isinstance(item, dict) else None
-                ids = {
-                    "order_id": None,
-                    "client_order_id": cid,
-                    "fill_count": "0.00",
-                    "remaining_count": "0.00",
-                }
-                return shapes.batch_error(ids, exc.body["error"], self.clock_ns())
+                return shapes.batch_create_error(cid, exc)
 
         return {"orders": list(await asyncio.gather(*(one(item) for item in orders)))}
 
-    async def batch_cancel_orders(self, order_ids: list[str]) -> dict[str, Any]:
-        """Cancel several orders; each answer carries its own ``error`` (``reduced_by`` 0 then)."""
+    async def batch_cancel_orders(self, orders: object) -> dict[str, Any]:
+        """``DELETE .../orders/batched``: ``[{order_id, ...}]``; each entry answers for itself
+        (``reduced_by`` 0 and an ``error`` when it failed); 2 tokens per order."""
+        if not isinstance(orders, list):
+            raise invalid_parameters("orders must be a list of {order_id} objects")
+        now = self._begin(True, CANCEL_COST * len(orders))
         answers = []
-        for order_id in order_ids:
+        for item in orders:
+            order_id = item.get("order_id") if isinstance(item, dict) else None
             try:
-                answers.append({**await self.cancel_order(order_id), "error": None})
+                answers.append(self._cancel(parse_cancel_item(item), now))
             except KalshiApiError as exc:
-                ids = {"order_id": order_id, "client_order_id": None, "reduced_by": "0.00"}
-                answers.append(shapes.batch_error(ids, exc.body["error"], self.clock_ns()))
+                answers.append(shapes.batch_cancel_error(str(order_id or ""), exc))
         return {"orders": answers}
-
-    # -- reads -----------------------------------------------------------------------------
-
-    async def get_orders(self, ticker: str | None = None, status: str | None = None) -> dict[str, Any]:
-        """Orders, newest first, optionally of one market and one status."""
-        chosen = [
-            shapes.order_json(o, self.config.user_id)
-            for o in reversed(self.orders.all.values())
-            if (ticker is None or o.ticker == ticker) and (status is None or o.status == status)
-        ]
-        return {"orders": chosen, "cursor": ""}
-
-    async def get_order(self, order_id: str) -> dict[str, Any]:
-        return {"order": shapes.order_json(self.orders.get(order_id), self.config.user_id)}
-
-    def orders_open(self, ticker: str | None = None) -> list[dict[str, Any]]:
-        """The resting orders (Kalshi's Order shape), oldest first."""
-        return [shapes.order_json(o, self.config.user_id) for o in self.orders.open(ticker)]
-
-    async def get_positions(self) -> dict[str, Any]:
-        positions = [self.portfolio.market_position(t) for t in sorted(self.portfolio.ledgers)]
-        return {"market_positions": positions, "event_positions": [], "cursor": ""}
-
-    async def get_fills(self, ticker: str | None = None, order_id: str | None = None) -> dict[str, Any]:
-        """Fills, newest first, optionally of one market or one order."""
-        chosen = [
-            shapes.fill_json(f, self.orders.all[f.order_id])
-            for f in reversed(self.orders.fills)
-            if (ticker is None or f.ticker == ticker) and (order_id is None or f.order_id == order_id)
-        ]
-        return {"fills": chosen, "cursor": ""}
-
-    async def get_balance(self) -> dict[str, Any]:
-        return self.portfolio.balance(self._best_bid, self.clock_ns())
-
-    async def get_settlements(self) -> dict[str, Any]:
-        return {"settlements": list(reversed(self.portfolio.settlements)), "cursor": ""}
 
     def ledger(self, market_ticker: str) -> PositionLedger:
         """The exact position ledger of one market (what the actor reads)."""
@@ -272,11 +295,11 @@ class KalshiPaperTradingClient:
     async def settle_market(self, ticker: str) -> dict[str, Any] | None:
         """Cancel ``ticker``'s resting orders and, if its result is known, settle it (once);
         return the Settlement record, or None if there is nothing (more) to settle."""
-        return self.orders.settle(ticker, self.clock_ns())
+        return order_lifecycle.settle(self.orders, ticker, self.clock_ns())
 
     def check_market(self, ticker: str) -> None:
-        """Match resting orders against ``ticker``'s book, or react to its close/settlement."""
-        self.orders.check_market(ticker, self.clock_ns())
+        """Expire, match resting orders against ``ticker``'s book, or react to its lifecycle."""
+        order_lifecycle.check_market(self.orders, ticker, self.clock_ns())
 
     def subscribe_user_stream(self, maxsize: int = 1_000) -> asyncio.Queue[dict[str, Any]]:
         """A queue of ``fill``/``user_order``/``market_position`` messages in Kalshi's WS shapes;
@@ -287,7 +310,7 @@ class KalshiPaperTradingClient:
         self.events.streams.unsubscribe(queue)
 
     async def start(self) -> None:
-        """Start watching every book (resting-order fills, closes, settlements)."""
+        """Start watching every book (resting-order fills, expiries, pauses, closes, settlements)."""
         if self._tasks:
             return
         for ticker, shared in self.books.items():
@@ -295,11 +318,18 @@ class KalshiPaperTradingClient:
             task.add_done_callback(_report_crash)
             self._tasks.append(task)
 
+    def _wake_after_s(self, ticker: str) -> float:
+        """How long the watcher may sleep: its interval, or until the next expiry if sooner."""
+        expiry = order_lifecycle.next_expiry_ns(self.orders, ticker)
+        if expiry is None:
+            return self.config.watch_interval_s
+        return max(0.0, min(self.config.watch_interval_s, (expiry - self.clock_ns()) / 1e9))
+
     async def _watch(self, ticker: str, shared: SharedOrderbookState) -> None:
         subscription = shared.subscribe()
         try:
             while ticker not in self.orders.settled:
-                if await subscription.wait(self.config.watch_interval_s):
+                if await subscription.wait(self._wake_after_s(ticker)):
                     subscription.mark_seen()  # check_market reads the live book itself
                 try:
                     self.check_market(ticker)

@@ -76,9 +76,20 @@ def add_yes_ask(shared: SharedOrderbookState, price: str, count: str) -> None:
 
 def determine(shared: SharedOrderbookState, result: str) -> None:
     ticks = PRICE_SCALE if result == "yes" else 0
-    shared.apply_lifecycle(
-        LifecycleEvent(shared.market_ticker, "determined", None, T0_NS, result=result, settlement_ticks=ticks)
-    )
+    lifecycle(shared, "determined", result=result, settlement_ticks=ticks)
+
+
+def lifecycle(shared: SharedOrderbookState, event_type: str, **fields: Any) -> None:
+    """A ``market_lifecycle_v2`` event reaches the book's status, as the feed applies it."""
+    shared.apply_lifecycle(LifecycleEvent(shared.market_ticker, event_type, None, T0_NS, **fields))
+
+
+def pause(shared: SharedOrderbookState) -> None:
+    lifecycle(shared, "deactivated", is_deactivated=True)
+
+
+def resume(shared: SharedOrderbookState) -> None:
+    lifecycle(shared, "deactivated", is_deactivated=False)
 
 
 def paper(

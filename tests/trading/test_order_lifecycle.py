@@ -1,20 +1,26 @@
-"""Order lifecycle: resting, maker fills as the book trades through, cancel, amend, decrease, errors."""
+"""Order lifecycle: resting, maker fills as the book trades through, cancel, amend, decrease, errors.
+
+Money follows Kalshi's fee-rounding document for a non-direct member (balances aligned to $0.01,
+the paper client's default): a fill's balance change is floored to the cent and the difference
+is a rounding fee, part of the fill's net fee (``fee_cost``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
 
 from kalshi_rl.core.events import Side
-from kalshi_rl.execution.fees import FeeModel
-from kalshi_rl.execution.fill_engine import FillConfig
+from kalshi_rl.core.fee_schedule import FeeSchedule, FeeType
 from kalshi_rl.trading.orders import KalshiApiError
 from kalshi_rl.trading.paper_client import KalshiPaperTradingClient
 from tests.trading.conftest import (
+    T0_NS,
     TICKER,
     Clock,
     add_yes_ask,
@@ -40,9 +46,9 @@ async def test_resting_order_fills_as_maker_when_the_book_trades_through_it(cloc
         ack = await client.create_order(TICKER, "yes", "limit", 10, "0.5000")
         assert ack["fill_count"] == "0.00" and ack["remaining_count"] == "10.00"
         order = await _order(client, ack["order_id"])
-        assert order["status"] == "resting" and order["time_in_force"] == "good_till_canceled"
-        # 10 x 0.50 + the taker fee at 0.50 (0.1750) + 12 ticks of rounding slack are reserved.
-        assert (await client.get_balance())["balance_dollars"] == "994.8238"
+        assert order["status"] == "resting" and order["self_trade_prevention_type"] == "taker_at_cross"
+        # 10 x 0.50 + the taker fee at 0.50 (0.1750) + $0.01 of rounding for each of 12 matches.
+        assert (await client.get_balance())["balance_dollars"] == "994.7050"
         assert (await client.get_positions())["market_positions"] == []
 
         clock.advance_ms(10)
@@ -76,14 +82,16 @@ async def test_resting_order_fills_as_maker_when_the_book_trades_through_it(cloc
 
 async def test_maker_fee_is_charged_on_series_with_maker_fees(clock: Clock) -> None:
     book = make_book(**BOOK)
-    client = paper(book, clock=clock, fill=FillConfig(fees=FeeModel(maker_fees=True)))
+    book.set_fees(FeeSchedule(FeeType.QUADRATIC_WITH_MAKER_FEES, Fraction(1)), None)  # the series' schedule
+    client = paper(book, clock=clock)
     await client.start()
     try:
         await client.create_order(TICKER, "yes", "limit", 4, "0.5000")
         add_yes_ask(book, "0.4800", "4.00")
         await eventually(lambda: client.stats.maker_fills == 1)
         (fill,) = (await client.get_fills())["fills"]
-        assert fill["fee_cost"] == "0.017500"  # 0.0175 x 4 x 0.5 x 0.5
+        # trade fee 0.07 x 0.25 x 4 x 0.5 x 0.5 = 0.0175; -2.00 - 0.0175 floored to -2.02: net fee 0.02
+        assert fill["fee_cost"] == "0.020000"
     finally:
         await client.close()
 
@@ -115,9 +123,12 @@ async def test_amend_changes_price_and_size_and_a_crossing_price_fills_at_once()
     client = paper(make_book(**BOOK, info=market_info()))
     ack = await client.create_order(TICKER, "yes", "limit", 10, "0.5000")
     amended = await client.amend_order(ack["order_id"], 12, "0.5300")
-    assert (amended["fill_count"], amended["remaining_count"]) == ("0.00", "12.00")
+    assert (amended["fill_count"], amended["remaining_count"]) == ("0.00", "12.00")  # the size changed
+    assert "average_fill_price" not in amended  # only when the amend filled
     order = await _order(client, ack["order_id"])
     assert (order["yes_price_dollars"], order["remaining_count_fp"]) == ("0.5300", "12.00")
+    unchanged = await client.amend_order(ack["order_id"], 12, "0.5200")
+    assert list(unchanged) == ["order_id", "client_order_id", "ts_ms"]  # nothing filled, same size
     crossed = await client.amend_order(ack["order_id"], 12, 56)  # legacy int cents
     assert (crossed["fill_count"], crossed["remaining_count"]) == ("10.00", "2.00")
     assert crossed["average_fill_price"] == "0.5600"
@@ -157,7 +168,7 @@ async def test_settlement_cancels_resting_orders_and_closes_the_market(clock: Cl
         assert (await _order(client, ack["order_id"]))["status"] == "canceled"
         with pytest.raises(KalshiApiError) as error:
             await client.create_order(TICKER, "yes", "limit", 1, "0.5000")
-        assert error.value.status == 400 and error.value.code == "market_closed"
+        assert error.value.status == 409 and error.value.code == "market_closed"
     finally:
         await client.close()
 
@@ -182,6 +193,7 @@ def _state(client: KalshiPaperTradingClient) -> tuple[Any, ...]:
     )
 
 
+FUTURE_S = T0_NS // 1_000_000_000 + 60
 REFUSALS: list[tuple[dict[str, Any], int, str]] = [
     ({"price": "0.5650"}, 400, "invalid_price"),  # sub-cent price on a cent grid
     ({"price": "1.0000"}, 400, "invalid_price"),
@@ -191,12 +203,18 @@ REFUSALS: list[tuple[dict[str, Any], int, str]] = [
     ({"quantity": -1}, 400, "invalid_order"),
     ({"quantity": "0.001"}, 400, "invalid_order"),
     ({"quantity": Decimal("0.005")}, 400, "invalid_order"),
-    ({"side": "maybe"}, 400, "invalid_order"),
-    ({"action": "hold"}, 400, "invalid_order"),
-    ({"order_type": "stop"}, 400, "invalid_order"),
-    ({"time_in_force": "day"}, 400, "invalid_order"),
-    ({"post_only": True, "price": "0.5600"}, 400, "invalid_order"),  # would cross the 0.56 ask
-    ({"reduce_only": True}, 400, "invalid_order"),  # nothing held to reduce
+    ({"side": "maybe"}, 400, "invalid_parameters"),
+    ({"action": "hold"}, 400, "invalid_parameters"),
+    ({"order_type": "stop"}, 400, "invalid_parameters"),
+    ({"time_in_force": "day"}, 400, "invalid_parameters"),
+    ({"self_trade_prevention_type": "none"}, 400, "invalid_parameters"),
+    ({"self_trade_prevention_type": None}, 400, "invalid_parameters"),
+    ({"cancel_order_on_pause": "yes"}, 400, "invalid_parameters"),
+    ({"expiration_time": 1.5e9}, 400, "invalid_parameters"),  # integer Unix seconds only
+    ({"expiration_time": T0_NS // 1_000_000_000}, 400, "invalid_order"),  # not in the future
+    ({"expiration_time": FUTURE_S, "time_in_force": "immediate_or_cancel"}, 400, "invalid_order"),
+    ({"reduce_only": True}, 400, "invalid_order"),  # only with immediate_or_cancel
+    ({"post_only": True, "time_in_force": "fill_or_kill"}, 400, "invalid_order"),
     ({"quantity": 2_000}, 400, "insufficient_balance"),
     ({"market_ticker": "KXNOPE"}, 404, "not_found"),
     ({"client_order_id": "taken"}, 409, "order_already_exists"),
@@ -217,7 +235,8 @@ async def test_refused_order_raises_kalshis_error_and_changes_nothing(
     with pytest.raises(KalshiApiError) as error:
         await client.create_order(**order)
     assert error.value.status == status
-    assert error.value.body == {"error": {"code": code, "message": error.value.message, "service": "paper"}}
+    # Kalshi's wrapped ErrorResponse (OpenAPI 3.31.0): code and message; no "service" any more.
+    assert error.value.body == {"error": {"code": code, "message": error.value.message}}
     assert error.value.message
     assert _state(client) == before
     assert client.stats.orders_rejected == 1
@@ -231,7 +250,7 @@ async def test_closed_or_expired_market_refuses_orders(clock: Clock) -> None:
     for ticker in (TICKER, "KXCLOSED"):
         with pytest.raises(KalshiApiError) as error:
             await client.create_order(ticker, "yes", "market", 1)
-        assert error.value.code == "market_closed"
+        assert (error.value.status, error.value.code) == (409, "market_closed")
     assert client.portfolio.reserved_micro() == 0 and client.orders.all == {}
 
 
@@ -249,34 +268,34 @@ async def test_unknown_order_is_404() -> None:
 
 async def test_batch_create_and_cancel_report_errors_per_item() -> None:
     client = paper(make_book(**BOOK, info=market_info()))
+    gtc = {"time_in_force": "good_till_canceled", "self_trade_prevention_type": "taker_at_cross"}
     answer = await client.batch_create_orders(
         [
-            {
-                "ticker": TICKER,
-                "side": "bid",
-                "count": "2.00",
-                "price": "0.5000",
-                "time_in_force": "good_till_canceled",
-            },
-            {"market_ticker": TICKER, "side": "no", "order_type": "limit", "quantity": 1, "price": "0.3000"},
+            {"ticker": TICKER, "side": "bid", "count": "2.00", "price": "0.5000", **gtc},
+            {"ticker": TICKER, "side": "ask", "count": "1.00", "price": "0.7000", **gtc},
             {
                 "ticker": TICKER,
                 "side": "bid",
                 "count": "1.00",
                 "price": "0.5050",
-                "time_in_force": "good_till_canceled",
+                "client_order_id": "c3",
+                **gtc,
             },
+            {"ticker": TICKER, "side": "no", "count": "1.00", "price": "0.5000", **gtc},  # V1 sides are gone
         ]
     )
-    first, second, third = answer["orders"]
-    assert first["error"] is None and second["error"] is None
-    assert third["order_id"] is None and third["error"]["code"] == "invalid_price"
-    canceled = await client.batch_cancel_orders([first["order_id"], "nope"])
-    assert canceled["orders"][0]["error"] is None and canceled["orders"][0]["reduced_by"] == "2.00"
+    first, second, third, fourth = answer["orders"]
+    assert "error" not in first and "error" not in second  # no "error": null on a success
     assert (
-        canceled["orders"][1]["error"]["code"] == "not_found"
-        and canceled["orders"][1]["reduced_by"] == "0.00"
+        third == {"client_order_id": "c3", "error": third["error"]}
+        and third["error"]["code"] == "invalid_price"
     )
+    assert set(fourth) == {"error"} and fourth["error"]["code"] == "invalid_parameters"
+    canceled = await client.batch_cancel_orders([{"order_id": first["order_id"]}, {"order_id": "nope"}])
+    ok, failed = canceled["orders"]
+    assert "error" not in ok and ok["reduced_by"] == "2.00"
+    assert failed == {"order_id": "nope", "reduced_by": "0.00", "error": failed["error"]}  # no ts_ms
+    assert failed["error"]["code"] == "not_found"
     assert [o["order_id"] for o in client.orders_open()] == [second["order_id"]]
 
 
@@ -330,5 +349,4 @@ async def test_an_amend_the_balance_cannot_cover_changes_nothing() -> None:
 async def test_post_only_order_that_does_not_cross_rests() -> None:
     client = paper(make_book(**BOOK))
     ack = await client.create_order(TICKER, "yes", "limit", 2, "0.5500", post_only=True)
-    order = await _order(client, ack["order_id"])
-    assert (order["status"], order["post_only"]) == ("resting", True)
+    assert (await _order(client, ack["order_id"]))["status"] == "resting"

@@ -20,7 +20,12 @@ from kalshi_rl.core.events import Side
 from kalshi_rl.data.sql_queue import OrderWriteQueue
 from kalshi_rl.data.storage.schema import rl_fills, rl_orders
 from kalshi_rl.trading.orders import KalshiApiError
-from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, PaperConfig, create_trading_client
+from kalshi_rl.trading.paper_client import (
+    PAPER_USER_ID,
+    KalshiPaperTradingClient,
+    PaperConfig,
+    create_trading_client,
+)
 from tests.trading.conftest import T0_NS, TICKER, Clock, eventually, make_book
 
 BOOK = {"yes_bids": [("0.4000", "50.00")], "yes_asks": [("0.5200", "3.00"), ("0.5300", "10.00")]}
@@ -78,7 +83,9 @@ async def test_orders_and_fills_land_in_the_database_and_order_rows_are_updated(
     assert first.price is None and first.book_side == "bid" and first.time_in_force == "immediate_or_cancel"
     assert first.average_fill_price == Decimal("0.5240")  # (3 x 0.52 + 2 x 0.53) / 5
     assert first.fill_cost == Decimal("2.6200")
-    assert first.fees == Decimal("0.0874")  # 0.0525 (3 @ 0.52: 0.052416) + 0.0349 (2 @ 0.53: 0.034874)
+    # Net fees at $0.01 member precision: 3 @ 0.52 (trade fee 0.052416, -1.612416 floored to -1.62:
+    # 0.06) + 2 @ 0.53 (0.034874, -1.094874 -> -1.10, minus the accumulated $0.01: 0.03).
+    assert first.fees == Decimal("0.09")
     second = orders["maker"]
     assert (second.side, second.status, second.price, second.yes_price) == (
         "no",
@@ -94,7 +101,7 @@ async def test_orders_and_fills_land_in_the_database_and_order_rows_are_updated(
         (Decimal("0.55"), Decimal(1), "limit", False),
     ]
     assert fills[2].order_id == second.id and fills[2].side == "no" and fills[2].yes_price == Decimal("0.45")
-    assert fills[0].fee == Decimal("0.0525") and fills[0].trade_id
+    assert fills[0].fee == Decimal("0.06") and fills[0].trade_id
     # Exact types and instants: NUMERIC as Decimal, UUIDs as UUID, timestamps to the microsecond.
     money = [
         first.quantity,
@@ -134,12 +141,12 @@ async def test_sub_cent_prices_fractional_counts_and_fine_money_are_stored_exact
     )
     assert order.fill_cost == Decimal("36.421010")  # 678.99 x 0.0520 + 21.01 x 0.0530 = 35.30748 + 1.11353
     assert order.average_fill_price == Decimal("0.05203001")  # 36.42101 / 700 = 0.0520300142.. (8 places)
-    # Trade fees 2.3431 + 0.0739 (see test_paper_fills), plus the $0.000090 balance-rounding fee.
-    assert order.fees == Decimal("2.417090")
+    # Net fees 2.352520 + 0.066470 (see test_paper_fills): 6-decimal money, stored exactly.
+    assert order.fees == Decimal("2.418990")
     fills = rows(database, rl_fills, rl_fills.c.price)
     assert [(f.quantity, f.price, f.fee) for f in fills] == [
-        (Decimal("678.99"), Decimal("0.0520"), Decimal("2.3431")),
-        (Decimal("21.01"), Decimal("0.0530"), Decimal("0.0739")),
+        (Decimal("678.99"), Decimal("0.0520"), Decimal("2.352520")),
+        (Decimal("21.01"), Decimal("0.0530"), Decimal("0.066470")),
     ]
 
 
@@ -196,7 +203,7 @@ async def test_user_stream_receives_fill_order_and_position_messages() -> None:
     assert order["fill_count_fp"] == "4.00" and order["initial_count_fp"] == "4.00"
     position = messages[3]["msg"]
     assert position == {
-        "user_id": "paper-user",
+        "user_id": PAPER_USER_ID,
         "market_ticker": TICKER,
         "position_fp": "4.00",
         "position_cost_dollars": "2.0900",  # 3 x 0.52 + 1 x 0.53

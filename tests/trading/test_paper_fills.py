@@ -33,13 +33,14 @@ async def test_one_contract_at_52_cents_acks_exactly_like_kalshi(clock: Clock) -
     assert ack["client_order_id"] == "c-1"
     assert ack["fill_count"] == "1.00" and ack["remaining_count"] == "0.00"
     assert ack["average_fill_price"] == "0.5200"
-    assert ack["average_fee_paid"] == "0.0175"  # 0.07 x 0.52 x 0.48 = 0.017472 -> $0.0175
+    # trade fee 0.07 x 0.52 x 0.48 = $0.017472; -0.52 - 0.017472 floored to the cent, -0.54: net fee $0.02
+    assert ack["average_fee_paid"] == "0.0200"
     assert ack["ts_ms"] == clock.now_ns // 1_000_000
     (fill,) = (await client.get_fills())["fills"]
-    assert fill["fee_cost"] == "0.017500"
+    assert fill["fee_cost"] == "0.020000"
     assert fill["yes_price_dollars"] == "0.5200" and fill["no_price_dollars"] == "0.4800"
     assert fill["is_taker"] is True and fill["count_fp"] == "1.00"
-    assert (await client.get_balance())["balance_dollars"] == "999.4625"  # 1000 - 0.52 - 0.0175
+    assert (await client.get_balance())["balance_dollars"] == "999.4600"  # 1000 - 0.54
 
 
 async def test_walk_across_sub_cent_levels_with_a_fractional_size() -> None:
@@ -48,30 +49,34 @@ async def test_walk_across_sub_cent_levels_with_a_fractional_size() -> None:
     ack = await client.create_order(
         TICKER, "yes", "limit", "700.00", "0.0530", time_in_force="immediate_or_cancel"
     )
-    # 678.99 @ 0.0520 (fee 0.07*678.99*0.0520*0.9480 = 2.34300437 -> 2.3431), 21.01 @ 0.0530 (0.07381590 -> 0.0739)
+    # One order, two matches, one rounding accumulator ($0.01 member precision):
+    # 678.99 @ 0.0520: trade fee 0.07*678.99*0.0520*0.9480 = 2.34300437 -> 2.343005; -35.30748 - 2.343005
+    #   = -37.650485 floored to -37.66: rounding 0.009515 (accumulated), net fee 2.352520;
+    # 21.01 @ 0.0530: trade fee 0.07381590 -> 0.073816; -1.11353 - 0.073816 = -1.187346 -> -1.19:
+    #   rounding 0.002654, accumulator 0.012169 -> a $0.01 rebate: net fee 0.066470, change -1.18.
     fills = sorted((await client.get_fills())["fills"], key=lambda f: f["yes_price_dollars"])
     assert [(f["count_fp"], f["yes_price_dollars"], f["fee_cost"]) for f in fills] == [
-        ("678.99", "0.0520", "2.343100"),
-        ("21.01", "0.0530", "0.073900"),
+        ("678.99", "0.0520", "2.352520"),
+        ("21.01", "0.0530", "0.066470"),
     ]
     assert ack["fill_count"] == "700.00"
     assert ack["average_fill_price"] == "0.0520"  # VWAP 36.42101 / 700 = 0.05203001
-    assert ack["average_fee_paid"] == "0.0035"  # 2.4170 / 700
+    assert ack["average_fee_paid"] == "0.0035"  # 2.418990 / 700
     (order,) = (await client.get_orders())["orders"]
     assert order["taker_fill_cost_dollars"] == "36.421010"
-    assert order["taker_fees_dollars"] == "2.417000"
-    # The balance change, -38.838010, is floored to $0.0001: a $0.000090 rounding fee.
-    assert await client.get_balance() == {
+    assert order["taker_fees_dollars"] == "2.418990"  # the net fees of its fills
+    balance = await client.get_balance()  # -37.66 - 1.18
+    assert {k: v for k, v in balance.items() if k != "balance_breakdown"} == {
         "balance": 96116,
-        "balance_dollars": "961.1619",
+        "balance_dollars": "961.1600",
         "portfolio_value": 3642,  # no YES bid to value the position at: carried at cost, $36.42101
         "updated_ts": client.clock_ns() // 1_000_000_000,
     }
     position = (await client.get_positions())["market_positions"][0]
     assert position["position_fp"] == "700.00"
     assert position["market_exposure_dollars"] == "36.421010"
-    assert position["fees_paid_dollars"] == "2.417090"
-    assert position["realized_pnl_dollars"] == "-2.417090"
+    assert position["fees_paid_dollars"] == "2.418990"
+    assert position["realized_pnl_dollars"] == "-2.418990"
 
 
 async def test_order_larger_than_the_book_fills_partially_and_ioc_cancels_the_rest() -> None:
@@ -155,8 +160,10 @@ def test_latency_is_drawn_in_the_configured_range_and_seeded() -> None:
 
 async def test_v2_bid_and_ask_map_to_yes_and_no_purchases() -> None:
     client = paper(make_book(yes_bids=[("0.4800", "10.00")], yes_asks=[("0.5200", "10.00")]))
-    bid = await client.create_order_v2(TICKER, "bid", "2.00", "0.5200", "immediate_or_cancel")
-    ask = await client.create_order_v2(TICKER, "ask", "3.00", "0.4800", "immediate_or_cancel")
+    bid = await client.create_order_v2(
+        TICKER, "bid", "2.00", "0.5200", "immediate_or_cancel", "taker_at_cross"
+    )
+    ask = await client.create_order_v2(TICKER, "ask", "3.00", "0.4800", "immediate_or_cancel", "maker")
     assert bid["average_fill_price"] == "0.5200" and ask["average_fill_price"] == "0.4800"  # YES leg
     orders = {o["order_id"]: o for o in (await client.get_orders())["orders"]}
     assert orders[bid["order_id"]]["book_side"] == "bid" and orders[bid["order_id"]]["outcome_side"] == "yes"
@@ -178,4 +185,5 @@ async def test_no_buy_and_yes_sell_are_the_same_ask(clock: Clock) -> None:
             (ack["average_fill_price"], fill["outcome_side"], fill["no_price_dollars"], fill["fee_cost"])
         )
         assert FP.match(fill["count_fp"]) and DOLLARS.match(fill["yes_price_dollars"])
-    assert results[0] == results[1] == ("0.4800", "no", "0.5200", "0.069900")
+    # trade fee 0.07 x 4 x 0.52 x 0.48 = 0.069888; -2.08 - 0.069888 floored to -2.15: net fee 0.07
+    assert results[0] == results[1] == ("0.4800", "no", "0.5200", "0.070000")
