@@ -105,7 +105,7 @@ def write_big_lake(root: Path, deltas: int, segments: int = 20) -> tuple[str, in
             {
                 "market_ticker": [market], "ts_exchange_ms": [None], "ts_recv_ns": [start - 1], "session_id": ["bench"],
                 "conn_id": [1], "sid": [1], "seq": [0], "segment": [seg_id], "yes_prices": [[100]], "yes_sizes": [[100]],
-                "no_prices": [[100]], "no_sizes": [[100]], "sample_rate": [1],
+                "no_prices": [[100]], "no_sizes": [[100]], "sample_rate": [1], "yes_price": [False],
             },
             schema=SNAPSHOTS.schema,
         )  # fmt: skip

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from kalshi_rl.core.fee_schedule import FeeSchedule
+
 Level = tuple[int, int]
 """One book level: ``(price_ticks, count_units)``."""
 
@@ -31,7 +33,7 @@ class Side(StrEnum):
 
 
 class BookSnapshot(NamedTuple):
-    """A full book for one market: the YES bids and the NO bids."""
+    """A full book for one market: the YES bids and the NO bids (NO bids at NO prices)."""
 
     market_ticker: str
     sid: int
@@ -40,6 +42,8 @@ class BookSnapshot(NamedTuple):
     no_bids: tuple[Level, ...]
     ts_exchange_ms: int | None
     ts_recv_ns: int
+    yes_price: bool = False
+    """The wire encoding it came in: True = its NO side was in YES-leg prices (``use_yes_price``)."""
 
 
 class BookDelta(NamedTuple):
@@ -70,9 +74,18 @@ class Trade(NamedTuple):
     ts_recv_ns: int
 
 
+PriceRanges = tuple[tuple[int, int, int], ...]
+"""A market's price grid: ``(start_ticks, end_ticks, step_ticks)`` bands."""
+
+
 @dataclass(frozen=True, slots=True)
 class LifecycleEvent:
-    """A market lifecycle change (opened, closed, determined, settled, ...)."""
+    """A market lifecycle change (``market_lifecycle_v2``: created, activated, deactivated,
+    close_date_updated, price_level_structure_updated, determined, settled, metadata_updated).
+
+    Each field is set only by the event types Kalshi sends it with; ``fields`` is the whole
+    ``msg`` as received.
+    """
 
     market_ticker: str
     event_type: str
@@ -82,6 +95,42 @@ class LifecycleEvent:
     settlement_ticks: int | None = None
     open_ts_ms: int | None = None
     close_ts_ms: int | None = None
+    sid: int | None = None
+    seq: int | None = None
+    fields: dict[str, Any] = field(default_factory=dict, compare=False)
+    is_deactivated: bool | None = None
+    """``deactivated`` only: True = trading paused, False = resumed."""
+    price_level_structure: str | None = None
+    price_ranges: PriceRanges | None = None
+    event_ticker: str | None = None
+    """``created`` only (``additional_metadata.event_ticker``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventLifecycle:
+    """An event was created (``event_lifecycle``, on the ``market_lifecycle_v2`` sid)."""
+
+    event_ticker: str
+    series_ticker: str
+    title: str
+    subtitle: str
+    collateral_return_type: str
+    exchange_index: int
+    ts_recv_ns: int
+    strike_date_ms: int | None = None
+    strike_period: str | None = None
+    sid: int | None = None
+    seq: int | None = None
+    fields: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class EventFeeUpdate:
+    """An event's fee override changed (``event_fee_update``); ``None`` = override cleared."""
+
+    event_ticker: str
+    fee_override: FeeSchedule | None
+    ts_recv_ns: int
     sid: int | None = None
     seq: int | None = None
     fields: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -114,7 +163,7 @@ class MarketInfo:
     event_ticker: str | None = None
     title: str | None = None
     price_level_structure: str | None = None
-    price_ranges: tuple[tuple[int, int, int], ...] = ()
+    price_ranges: PriceRanges = ()
     """Valid order prices: ``(start_ticks, end_ticks, step_ticks)`` ranges."""
     fetched_ns: int = 0
     raw: dict[str, Any] = field(default_factory=dict, compare=False)

@@ -5,19 +5,36 @@ It is the WebSocket client's handler. Each frame is accounted for exactly once, 
 ``applied`` (written), ``sampled`` (deliberately not stored), ``stale`` (its book was waiting
 for a snapshot after a break), ``quarantined`` (malformed or impossible), ``control`` (acks),
 ``retired_sid`` and ``other_market`` (not ours). A book that a delta would make inconsistent
-is marked stale and a fresh snapshot is requested; its segment ends there.
+(a level below zero, or a crossed book) is marked stale and a fresh snapshot is requested; its
+segment ends there.
+
+Lifecycle frames change the market's status (phase, close time, price grid) and go to the
+``lifecycle`` table; event-level frames (``event_lifecycle``, ``event_fee_update``) go to the
+``events`` table, and a fee update changes the fee schedule of the event's markets.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from kalshi_rl.core.errors import BookError
-from kalshi_rl.core.events import BookDelta, BookSnapshot, LifecycleEvent, MarketInfo, TickerUpdate, Trade
+from kalshi_rl.core.events import (
+    BookDelta,
+    BookSnapshot,
+    EventFeeUpdate,
+    EventLifecycle,
+    LifecycleEvent,
+    MarketInfo,
+    TickerUpdate,
+    Trade,
+)
+from kalshi_rl.core.fee_schedule import FeeSchedule, effective_schedule
+from kalshi_rl.core.units import PRICE_SCALE, format_price
+from kalshi_rl.data.lake.rows import event_row, lifecycle_row, market_row, snapshot_row, trade_row
+from kalshi_rl.data.orderbook_state import OrderbookState
 from kalshi_rl.data.shared_state import SharedOrderbookState
 from kalshi_rl.data.write_queue import OrderbookWriteQueue
 from kalshi_rl.kalshi.messages import Event
@@ -39,6 +56,10 @@ class MarketStats:
     resyncs: int = 0
     breaks: int = 0
     last_seq: int = 0
+    lifecycle: int = 0
+    phase: str = "unknown"
+    unsubscribable: str = ""
+    """Why the exchange refused to subscribe this market (empty: it did not)."""
 
 
 class OrderbookClient:
@@ -60,6 +81,7 @@ class OrderbookClient:
         self.conn_id = 0
         self.frames = 0
         self.quarantined_unattributed = 0
+        self.event_frames = 0
         self._segment_base = session_start_ms * 1_000_000
         self._segments = 0
         self._segment: dict[str, int] = dict.fromkeys(books, 0)
@@ -94,7 +116,10 @@ class OrderbookClient:
         logger.debug("quarantined frame (%s)", reason)
 
     def on_event(self, event: Event, raw: str) -> None:
-        market = event.market_ticker
+        if type(event) is EventLifecycle or type(event) is EventFeeUpdate:
+            self._on_event_frame(event, raw)
+            return
+        market = event.market_ticker  # type: ignore[union-attr]
         shared = self.books.get(market)
         if shared is None:
             if isinstance(event, LifecycleEvent):  # the lifecycle channel carries every market
@@ -131,6 +156,10 @@ class OrderbookClient:
             self._break_book(market, "inconsistent", delta.ts_recv_ns, delta.sid, detail=str(exc))
             self.request_snapshot(market)
             return
+        yes, no = book.best_yes_bid, book.best_no_bid
+        if delta.delta_units > 0 and yes and no and yes + no >= PRICE_SCALE:  # only an added bid can cross
+            self._crossed(book, delta, raw)
+            return
         book.last_sequence = delta.seq
         book.last_update_ns = delta.ts_recv_ns
         book.last_exchange_ms = delta.ts_exchange_ms
@@ -160,6 +189,16 @@ class OrderbookClient:
             ),
         )
 
+    def _crossed(self, book: OrderbookState, delta: BookDelta, raw: str) -> None:
+        """A delta that crossed the book: undone, quarantined, and the book resynced."""
+        yes, no = book.best_yes_bid or 0, book.best_no_bid or 0
+        book.apply_delta(delta.side, delta.price_ticks, -delta.delta_units)  # exact undo
+        market = delta.market_ticker
+        detail = f"delta crosses the book: YES bid {format_price(yes)} + NO bid {format_price(no)} >= 1"
+        self._quarantine(raw, delta.ts_recv_ns, detail, market)
+        self._break_book(market, "crossed", delta.ts_recv_ns, delta.sid, detail=detail)
+        self.request_snapshot(market)
+
     def _on_snapshot(
         self, shared: SharedOrderbookState, stats: MarketStats, snap: BookSnapshot, raw: str
     ) -> None:
@@ -176,25 +215,10 @@ class OrderbookClient:
         stats.snapshots += 1
         stats.last_seq = snap.seq
         self._frame(raw, snap.ts_recv_ns, "applied", market)
-        yes, no = snap.yes_bids, snap.no_bids
-        self.queue.enqueue(
-            "snapshots",
-            (
-                market,
-                snap.ts_exchange_ms,
-                snap.ts_recv_ns,
-                self.session_id,
-                self.conn_id,
-                snap.sid,
-                snap.seq,
-                self._segment[market],
-                [p for p, _ in yes],
-                [s for _, s in yes],
-                [p for p, _ in no],
-                [s for _, s in no],
-                self.queue.config.sample_rate,
-            ),
+        row = snapshot_row(
+            snap, self.session_id, self.conn_id, self._segment[market], self.queue.config.sample_rate
         )
+        self.queue.enqueue("snapshots", row)
 
     def on_break(self, feed_break: FeedBreak) -> None:
         for market in feed_break.markets:
@@ -203,6 +227,13 @@ class OrderbookClient:
             stats = self.stats[market]
             if feed_break.reason == "gap":
                 stats.gaps += 1
+            if feed_break.reason == "unsubscribable":
+                if feed_break.channel == ORDERBOOK or not stats.unsubscribable:
+                    stats.unsubscribable = feed_break.detail
+                self._book_event(
+                    market, "unsubscribable", feed_break.recv_ns, None, None, None, feed_break.detail
+                )
+                continue
             if feed_break.channel != ORDERBOOK:
                 self._book_event(
                     market,
@@ -252,82 +283,77 @@ class OrderbookClient:
         got: int | None,
         detail: str,
     ) -> None:
-        self.queue.enqueue(
-            "book_events",
-            (
-                market,
-                recv_ns,
-                self.session_id,
-                self.conn_id,
-                kind,
-                sid,
-                expected,
-                got,
-                self._segment[market],
-                detail,
-            ),
+        row = (
+            market,
+            recv_ns,
+            self.session_id,
+            self.conn_id,
+            kind,
+            sid,
+            expected,
+            got,
+            self._segment[market],
+            detail,
         )
+        self.queue.enqueue("book_events", row)
 
     # -- trades, lifecycle, metadata ----------------------------------------------------------
 
     def _on_trade(self, stats: MarketStats, trade: Trade, raw: str) -> None:
         stats.trades += 1
         self._frame(raw, trade.ts_recv_ns, "applied", trade.market_ticker)
-        self.queue.enqueue(
-            "trades",
-            (
-                trade.market_ticker,
-                trade.ts_exchange_ms,
-                trade.ts_recv_ns,
-                self.session_id,
-                self.conn_id,
-                trade.sid,
-                trade.seq,
-                trade.trade_id,
-                trade.yes_price_ticks,
-                trade.count_units,
-                trade.taker_side.value,
-            ),
-        )
+        self.queue.enqueue("trades", trade_row(trade, self.session_id, self.conn_id))
 
     def _on_lifecycle(self, shared: SharedOrderbookState, event: LifecycleEvent, raw: str) -> None:
         shared.apply_lifecycle(event)
+        stats = self.stats[event.market_ticker]
+        stats.lifecycle += 1
+        stats.phase = shared.status.phase
         self._frame(raw, event.ts_recv_ns, "applied", event.market_ticker)
-        self.queue.enqueue(
-            "lifecycle",
-            (
-                event.market_ticker,
-                event.ts_exchange_ms,
-                event.ts_recv_ns,
-                self.session_id,
-                event.event_type,
-                event.result,
-                event.settlement_ticks,
-                event.open_ts_ms,
-                event.close_ts_ms,
-                json.dumps(event.fields, default=str),
-            ),
+        self.queue.enqueue("lifecycle", lifecycle_row(event, self.session_id, self.conn_id))
+        logger.info(
+            "%s: lifecycle %s%s -> %s",
+            event.market_ticker,
+            event.event_type,
+            f" {event.result}" if event.result else "",
+            shared.status.phase,
         )
-        logger.info("%s: lifecycle %s %s", event.market_ticker, event.event_type, event.result or "")
 
-    def record_market_info(self, info: MarketInfo) -> None:
-        """Store REST metadata with the data (the env needs close time and settlement)."""
-        if info.ticker in self.books:
-            self.books[info.ticker].set_info(info)
+    def _on_event_frame(self, event: EventLifecycle | EventFeeUpdate, raw: str) -> None:
+        """An event-level frame: stored; a fee update changes its markets' fee schedule."""
+        self.event_frames += 1
+        self._frame(raw, event.ts_recv_ns, "applied", None)
+        self.queue.enqueue("events", event_row(event, self.session_id, self.conn_id))
+        if isinstance(event, EventFeeUpdate):
+            changed = [t for t, shared in self.books.items() if shared.apply_event_fee(event)]
+            if changed:
+                fee = event.fee_override
+                logger.info(
+                    "%s: event %s fee override %s",
+                    ", ".join(changed),
+                    event.event_ticker,
+                    f"{fee.fee_type.value} x {fee.multiplier}" if fee else "cleared",
+                )
+
+    def record_market_info(
+        self,
+        info: MarketInfo,
+        series_ticker: str | None = None,
+        series_fee: FeeSchedule | None = None,
+        event_fee: FeeSchedule | None = None,
+    ) -> None:
+        """Store REST metadata with the data (close time, settlement, price grid, fees)."""
+        shared = self.books.get(info.ticker)
+        if shared is not None:
+            shared.set_info(info)
+            if series_fee is not None or event_fee is not None:
+                shared.set_fees(series_fee, event_fee)
+            self.stats[info.ticker].phase = shared.status.phase
+            fees = shared.status.fees
+            series_fee = shared.status.series_fee
+        else:
+            fees = effective_schedule(series_fee, event_fee)
+        recv_ns = info.fetched_ns or time.time_ns()
         self.queue.enqueue(
-            "markets",
-            (
-                info.ticker,
-                info.fetched_ns or time.time_ns(),
-                self.session_id,
-                info.status,
-                info.open_time_ms,
-                info.close_time_ms,
-                info.expiration_time_ms,
-                info.result,
-                info.settlement_ticks,
-                info.price_level_structure,
-                json.dumps([list(r) for r in info.price_ranges]),
-                json.dumps(info.raw, default=str),
-            ),
+            "markets", market_row(info, recv_ns, self.session_id, series_ticker, fees, series_fee)
         )

@@ -11,24 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
 
-from kalshi_rl.core.events import LifecycleEvent, MarketInfo
+from kalshi_rl.core.events import EventFeeUpdate, LifecycleEvent, MarketInfo
+from kalshi_rl.core.fee_schedule import FeeSchedule
+from kalshi_rl.data.market_status import MarketStatus, is_valid_price
 from kalshi_rl.data.orderbook_state import OrderbookState
 
-
-@dataclass(frozen=True)
-class MarketStatus:
-    """What is known about a market's lifecycle: metadata plus lifecycle events seen live."""
-
-    info: MarketInfo | None = None
-    closed: bool = False
-    result: str | None = None
-    settlement_ticks: int | None = None
-
-    @property
-    def close_time_ms(self) -> int | None:
-        return self.info.close_time_ms if self.info else None
+__all__ = ["BookSubscription", "MarketStatus", "SharedOrderbookState"]
 
 
 class BookSubscription:
@@ -102,26 +91,29 @@ class SharedOrderbookState:
         return self.state.copy()
 
     def set_info(self, info: MarketInfo) -> None:
-        self.status = MarketStatus(
-            info=info,
-            closed=self.status.closed or info.status in ("closed", "determined", "finalized", "settled"),
-            result=info.result or self.status.result,
-            settlement_ticks=info.settlement_ticks
-            if info.settlement_ticks is not None
-            else self.status.settlement_ticks,
-        )
+        """Fold REST metadata into the status (phase forward only, close time, price grid)."""
+        self.status = self.status.with_info(info)
         self.touch()
 
     def apply_lifecycle(self, event: LifecycleEvent) -> None:
-        """Fold a lifecycle event into the status (close, determination, settlement)."""
-        status = self.status
-        closed = status.closed or event.event_type in ("determined", "settled")
-        self.status = MarketStatus(
-            info=status.info,
-            closed=closed,
-            result=event.result or status.result,
-            settlement_ticks=event.settlement_ticks
-            if event.settlement_ticks is not None
-            else status.settlement_ticks,
-        )
+        """Fold a lifecycle event into the status: phase (pause, close, determination,
+        settlement), close time, price grid."""
+        self.status = self.status.with_lifecycle(event)
         self.touch()
+
+    def set_fees(self, series: FeeSchedule | None, event_override: FeeSchedule | None) -> None:
+        """Set the fee schedules fetched over REST (the series', and the event's override)."""
+        self.status = self.status.with_fees(series, event_override)
+        self.touch()
+
+    def apply_event_fee(self, update: EventFeeUpdate) -> bool:
+        """Apply an ``event_fee_update`` if it concerns this market's event; return whether it did."""
+        if update.event_ticker != self.status.event_ticker:
+            return False
+        self.status = self.status.with_event_fee(update)
+        self.touch()
+        return True
+
+    def is_valid_price(self, price_ticks: int) -> bool:
+        """Whether ``price_ticks`` is on the market's latest price grid (any tick if unknown)."""
+        return is_valid_price(self.status.price_ranges, price_ticks)

@@ -1,15 +1,22 @@
 """Parse Kalshi WebSocket frames into exact domain events or control replies.
 
+A frame is read in two steps, so its place in the stream is known before its content is
+trusted: ``decode_frame`` + ``read_envelope`` give ``type``, ``sid`` and ``seq`` (the caller
+counts the seq), then ``parse_body`` builds the message. A frame whose JSON or envelope cannot
+be read raises from the first step; an unknown type or a malformed body from the second.
+
 Both the current shapes (``yes_dollars_fp``, ``price_dollars``/``delta_fp``, ``ts``/``ts_ms``)
 and the legacy ones (``yes``/``no`` in cents, ``price``/``delta`` as integers) are accepted and
-converted once, here. Anything malformed or impossible raises ``FrameError`` with the reason;
-the caller quarantines the frame.
+converted once, here. Book frames are read in the price encoding their subscription asked for
+(``use_yes_price``, AsyncAPI 2.0.0): with ``yes_price`` the NO side's prices are YES prices
+``1 - q`` and are turned back into NO bid prices ``q``, so the book always holds no-leg prices.
+Anything malformed or impossible raises ``FrameError`` with the reason; the caller
+quarantines the frame.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -18,6 +25,8 @@ from kalshi_rl.core.errors import FrameError, InvalidValueError
 from kalshi_rl.core.events import (
     BookDelta,
     BookSnapshot,
+    EventFeeUpdate,
+    EventLifecycle,
     Level,
     LifecycleEvent,
     Side,
@@ -31,83 +40,95 @@ from kalshi_rl.core.units import (
     parse_count_fp,
     parse_price_dollars,
 )
+from kalshi_rl.kalshi.lifecycle_messages import (
+    parse_event_fee_update,
+    parse_event_lifecycle,
+    parse_market_lifecycle,
+)
+from kalshi_rl.kalshi.replies import (
+    TERMINAL_ERROR_CODES,
+    ControlReply,
+    ErrorReply,
+    ListSubscriptions,
+    Ok,
+    Subscribed,
+    Unsubscribed,
+    parse_error,
+    parse_list_subscriptions,
+    parse_ok,
+    parse_subscribed,
+    parse_unsubscribed,
+)
 from kalshi_rl.kalshi.timestamps import any_ts_to_ms
 
+__all__ = [
+    "TERMINAL_ERROR_CODES",
+    "ControlReply",
+    "ErrorReply",
+    "Event",
+    "ListSubscriptions",
+    "Message",
+    "Ok",
+    "Subscribed",
+    "Unsubscribed",
+    "decode_frame",
+    "parse_body",
+    "parse_frame",
+    "read_envelope",
+]
 
-@dataclass(frozen=True, slots=True)
-class Subscribed:
-    id: int | None
-    channel: str
-    sid: int
-
-
-@dataclass(frozen=True, slots=True)
-class Unsubscribed:
-    id: int | None
-    sid: int
-    seq: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Ok:
-    """Acknowledges ``update_subscription``; carries (and consumes) a seq of its sid."""
-
-    id: int | None
-    sid: int | None
-    seq: int | None
-    market_tickers: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorReply:
-    """A command error. Subscription-scoped errors carry the sid (and consume a seq)."""
-
-    id: int | None
-    code: int
-    message: str
-    sid: int | None = None
-    seq: int | None = None
-
-    @property
-    def is_terminal(self) -> bool:
-        """Codes 10 (channel error) and 25 (buffer overflow) end the subscription."""
-        return self.code in TERMINAL_ERROR_CODES
-
-
-@dataclass(frozen=True, slots=True)
-class ListSubscriptions:
-    id: int | None
-    subscriptions: tuple[dict[str, Any], ...]
-
-
-ControlReply = Subscribed | Unsubscribed | Ok | ErrorReply | ListSubscriptions
-Event = BookSnapshot | BookDelta | Trade | TickerUpdate | LifecycleEvent
+Event = BookSnapshot | BookDelta | Trade | TickerUpdate | LifecycleEvent | EventLifecycle | EventFeeUpdate
 Message = Event | ControlReply
 
 _SIDES = {"yes": Side.YES, "no": Side.NO}
-TERMINAL_ERROR_CODES = frozenset({10, 25})
+SNAPSHOT = "orderbook_snapshot"
+DELTA = "orderbook_delta"
 
 
-def parse_frame(raw: str | bytes, recv_ns: int) -> Message:
-    """Return the message in one WebSocket text frame, or raise ``FrameError``."""
+def decode_frame(raw: str | bytes) -> dict[str, Any]:
+    """Return a frame's JSON object, or raise ``FrameError`` (its place in the stream is lost)."""
     try:
         frame = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise FrameError(f"not JSON: {exc}") from None
     if type(frame) is not dict:
         raise FrameError(f"expected a JSON object, got {type(frame).__name__}")
-    kind = frame.get("type")
-    parser = _PARSERS.get(kind) if isinstance(kind, str) else None
+    return frame
+
+
+def read_envelope(frame: dict[str, Any]) -> tuple[str | None, int | None, int | None]:
+    """Return ``(type, sid, seq)``; ``None`` for an absent field (a non-string type too).
+
+    A sid or seq of the wrong type makes the frame's place in the stream unknown: ``FrameError``.
+    """
+    kind, sid, seq = frame.get("type"), frame.get("sid"), frame.get("seq")
+    if sid is not None and type(sid) is not int:
+        raise FrameError(f"expected integer sid, got {sid!r}", _market_of(frame))
+    if seq is not None and type(seq) is not int:
+        raise FrameError(f"expected integer seq, got {seq!r}", _market_of(frame))
+    return (kind if type(kind) is str else None), sid, seq
+
+
+def parse_body(kind: str | None, frame: dict[str, Any], recv_ns: int, yes_price: bool = False) -> Message:
+    """Return the message of a frame whose envelope was read, or raise ``FrameError``."""
+    parser = _PARSERS.get(kind) if kind is not None else None
     if parser is None:
-        raise FrameError(f"unknown message type {kind!r}")
+        raise FrameError(f"unknown message type {frame.get('type')!r}", _market_of(frame))
     try:
-        return parser(frame, recv_ns)
+        return parser(frame, recv_ns, yes_price)
     except FrameError:
         raise
     except InvalidValueError as exc:
         raise FrameError(f"{kind}: {exc}", _market_of(frame)) from None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise FrameError(f"{kind}: malformed ({type(exc).__name__}: {exc})", _market_of(frame)) from None
+
+
+def parse_frame(raw: str | bytes, recv_ns: int, yes_price: bool = False) -> Message:
+    """Return the message in one WebSocket text frame, or raise ``FrameError``."""
+    frame = decode_frame(raw)
+    kind, _, _ = read_envelope(frame)
+    return parse_body(kind, frame, recv_ns, yes_price)
 
 
 def _market_of(frame: dict[str, Any]) -> str | None:
@@ -122,17 +143,16 @@ def _int(value: Any, what: str) -> int:
     return value
 
 
-def _opt_int(value: Any, what: str) -> int | None:
-    return None if value is None else _int(value, what)
-
-
 def _book_price(ticks: int) -> int:
     if not 0 < ticks < PRICE_SCALE:
         raise InvalidValueError(f"price {ticks / PRICE_SCALE:.4f} outside (0, 1)")
     return ticks
 
 
-def _levels(msg: dict[str, Any], current_key: str, legacy_key: str) -> tuple[Level, ...]:
+def _levels(
+    msg: dict[str, Any], current_key: str, legacy_key: str, mirror: bool = False
+) -> tuple[Level, ...]:
+    """One side's levels; ``mirror`` turns YES-leg prices ``1 - q`` back into NO prices ``q``."""
     convert_price: Callable[[Any], int]
     convert_count: Callable[[Any], int]
     if current_key in msg:
@@ -149,6 +169,8 @@ def _levels(msg: dict[str, Any], current_key: str, legacy_key: str) -> tuple[Lev
     seen = set()
     for price_raw, count_raw in raw_levels:
         price = _book_price(convert_price(price_raw))
+        if mirror:
+            price = PRICE_SCALE - price
         count = convert_count(count_raw)
         if count <= 0:
             raise InvalidValueError(f"snapshot level at {price_raw} has size {count_raw}")
@@ -173,20 +195,21 @@ def _ticker(msg: dict[str, Any]) -> str:
     return ticker
 
 
-def _snapshot(frame: dict[str, Any], recv_ns: int) -> BookSnapshot:
+def _snapshot(frame: dict[str, Any], recv_ns: int, yes_price: bool) -> BookSnapshot:
     msg = frame["msg"]
     return BookSnapshot(
         market_ticker=_ticker(msg),
         sid=_int(frame["sid"], "sid"),
         seq=_int(frame["seq"], "seq"),
         yes_bids=_levels(msg, "yes_dollars_fp", "yes"),
-        no_bids=_levels(msg, "no_dollars_fp", "no"),
+        no_bids=_levels(msg, "no_dollars_fp", "no", yes_price),
         ts_exchange_ms=_exchange_ms(msg),
         ts_recv_ns=recv_ns,
+        yes_price=yes_price,
     )
 
 
-def _delta(frame: dict[str, Any], recv_ns: int) -> BookDelta:
+def _delta(frame: dict[str, Any], recv_ns: int, yes_price: bool) -> BookDelta:
     msg = frame["msg"]
     if "price_dollars" in msg:
         price = parse_price_dollars(msg["price_dollars"])
@@ -201,6 +224,8 @@ def _delta(frame: dict[str, Any], recv_ns: int) -> BookDelta:
         raise FrameError("orderbook_delta: zero delta", _market_of(frame))
     if not 0 < price < PRICE_SCALE:
         raise InvalidValueError(f"price {price / PRICE_SCALE:.4f} outside (0, 1)")
+    if yes_price and side is Side.NO:
+        price = PRICE_SCALE - price
     sid, seq, ticker, ts_ms = frame["sid"], frame["seq"], msg["market_ticker"], msg.get("ts_ms")
     if type(sid) is not int or type(seq) is not int or type(ticker) is not str or not ticker:
         _int(sid, "sid"), _int(seq, "seq"), _ticker(msg)  # raise the precise error
@@ -211,7 +236,7 @@ def _delta(frame: dict[str, Any], recv_ns: int) -> BookDelta:
     return BookDelta(ticker, sid, seq, side, price, delta, ts_ms, recv_ns, msg.get("client_order_id"))
 
 
-def _trade(frame: dict[str, Any], recv_ns: int) -> Trade:
+def _trade(frame: dict[str, Any], recv_ns: int, _yes_price: bool) -> Trade:
     msg = frame["msg"]
     if "yes_price_dollars" in msg:
         price = parse_price_dollars(msg["yes_price_dollars"])
@@ -254,7 +279,7 @@ def _opt_count(msg: dict[str, Any], key: str, legacy_key: str) -> int | None:
     return None if legacy is None else contracts_to_units(legacy)
 
 
-def _ticker_update(frame: dict[str, Any], recv_ns: int) -> TickerUpdate:
+def _ticker_update(frame: dict[str, Any], recv_ns: int, _yes_price: bool) -> TickerUpdate:
     msg = frame["msg"]
     return TickerUpdate(
         market_ticker=_ticker(msg),
@@ -268,82 +293,31 @@ def _ticker_update(frame: dict[str, Any], recv_ns: int) -> TickerUpdate:
     )
 
 
-def _lifecycle(frame: dict[str, Any], recv_ns: int) -> LifecycleEvent:
-    msg = frame["msg"]
-    settlement = msg.get("settlement_value", msg.get("settlement_value_dollars"))
-    if settlement is None:
-        settlement_ticks = None
-    elif isinstance(settlement, str):
-        settlement_ticks = parse_price_dollars(settlement)
-    else:
-        settlement_ticks = cents_to_ticks(settlement)
-    result = msg.get("result") or None
-    return LifecycleEvent(
-        market_ticker=_ticker(msg),
-        event_type=str(msg["event_type"]),
-        ts_exchange_ms=any_ts_to_ms(msg.get("determination_ts") or msg.get("settled_ts") or msg.get("ts")),
-        ts_recv_ns=recv_ns,
-        result=result,
-        settlement_ticks=settlement_ticks,
-        open_ts_ms=any_ts_to_ms(msg.get("open_ts")),
-        close_ts_ms=any_ts_to_ms(msg.get("close_ts")),
-        sid=_opt_int(frame.get("sid"), "sid"),
-        seq=_opt_int(frame.get("seq"), "seq"),
-        fields=dict(msg),
-    )
+def _lifecycle(frame: dict[str, Any], recv_ns: int, _yes_price: bool) -> LifecycleEvent:
+    return parse_market_lifecycle(frame, recv_ns)
 
 
-def _subscribed(frame: dict[str, Any], _recv_ns: int) -> Subscribed:
-    msg = frame["msg"]
-    return Subscribed(frame.get("id"), str(msg["channel"]), _int(msg["sid"], "sid"))
+def _event_lifecycle(frame: dict[str, Any], recv_ns: int, _yes_price: bool) -> EventLifecycle:
+    return parse_event_lifecycle(frame, recv_ns)
 
 
-def _unsubscribed(frame: dict[str, Any], _recv_ns: int) -> Unsubscribed:
-    return Unsubscribed(frame.get("id"), _int(frame["sid"], "sid"), _opt_int(frame.get("seq"), "seq"))
+def _event_fee_update(frame: dict[str, Any], recv_ns: int, _yes_price: bool) -> EventFeeUpdate:
+    return parse_event_fee_update(frame, recv_ns)
 
 
-def _ok(frame: dict[str, Any], _recv_ns: int) -> Ok | ListSubscriptions:
-    msg = frame.get("msg")
-    if isinstance(msg, list):  # list_subscriptions answers with type "ok" and a list
-        return ListSubscriptions(frame.get("id"), tuple(msg))
-    tickers = msg.get("market_tickers") if isinstance(msg, dict) else None
-    if tickers is None:
-        tickers = ()
-    elif not isinstance(tickers, list) or not all(isinstance(t, str) for t in tickers):
-        raise FrameError(f"ok: expected a list of market_tickers, got {tickers!r}")
-    return Ok(
-        frame.get("id"),
-        _opt_int(frame.get("sid"), "sid"),
-        _opt_int(frame.get("seq"), "seq"),
-        tuple(tickers or ()),
-    )
-
-
-def _error(frame: dict[str, Any], _recv_ns: int) -> ErrorReply:
-    msg = frame["msg"]
-    return ErrorReply(
-        frame.get("id"),
-        _int(msg["code"], "code"),
-        str(msg.get("msg", "")),
-        _opt_int(frame.get("sid"), "sid"),
-        _opt_int(frame.get("seq"), "seq"),
-    )
-
-
-def _list_subscriptions(frame: dict[str, Any], _recv_ns: int) -> ListSubscriptions:
-    return ListSubscriptions(frame.get("id"), tuple(frame.get("msg") or ()))
-
-
-_PARSERS: dict[str, Callable[[dict[str, Any], int], Message]] = {
-    "orderbook_snapshot": _snapshot,
-    "orderbook_delta": _delta,
+_PARSERS: dict[str, Callable[[dict[str, Any], int, bool], Message]] = {
+    SNAPSHOT: _snapshot,
+    DELTA: _delta,
     "trade": _trade,
     "ticker": _ticker_update,
     "market_lifecycle_v2": _lifecycle,
     "market_lifecycle": _lifecycle,
-    "subscribed": _subscribed,
-    "unsubscribed": _unsubscribed,
-    "ok": _ok,
-    "error": _error,
-    "list_subscriptions": _list_subscriptions,
+    "event_lifecycle": _event_lifecycle,
+    "event_fee_update": _event_fee_update,
+    "subscribed": parse_subscribed,
+    "unsubscribed": parse_unsubscribed,
+    "ok": parse_ok,
+    "error": parse_error,
+    "list_subscriptions": parse_list_subscriptions,
 }
+KNOWN_TYPES = frozenset(_PARSERS)

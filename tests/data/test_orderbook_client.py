@@ -62,15 +62,15 @@ def h(tmp_path: Path) -> Harness:
 
 async def test_snapshot_then_deltas_build_the_book_and_the_rows(h: Harness) -> None:
     h.snapshot(A, 1, [(5600, 67899)], [(4300, 29147)])
-    h.delta(A, 2, Side.YES, 5700, 1000)
+    h.delta(A, 2, Side.YES, 5650, 1000)
     h.delta(A, 3, Side.NO, 4300, -29147)
     book = h.books[A].state
-    assert (book.best_yes_bid, book.best_yes_ask, book.best_no_bid) == (5700, None, None)
+    assert (book.best_yes_bid, book.best_yes_ask, book.best_no_bid) == (5650, None, None)
     rows = await h.lake(
         "SELECT seq, side, price_ticks, delta_units, size_after, segment FROM deltas ORDER BY seq"
     )
     segment = rows[0][5]
-    assert rows == [(2, "yes", 5700, 1000, 1000, segment), (3, "no", 4300, -29147, 0, segment)]
+    assert rows == [(2, "yes", 5650, 1000, 1000, segment), (3, "no", 4300, -29147, 0, segment)]
 
 
 async def test_deltas_before_any_snapshot_are_counted_stale_not_applied(h: Harness) -> None:

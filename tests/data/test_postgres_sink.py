@@ -115,7 +115,22 @@ def test_deltas_are_stored_with_exact_prices_and_counts(sink_and_url) -> None:  
 
 def test_snapshots_store_the_four_spec_ladders(sink_and_url) -> None:  # type: ignore[no-untyped-def]
     sink, url = sink_and_url
-    row = ("KX-1", None, T0, "s1", 1, 2, 1, 9, [5600, 5500], [67899, 1200], [4300, 520], [29147, 7500], 1)
+    row = (
+        "KX-1",
+        None,
+        T0,
+        "s1",
+        1,
+        2,
+        1,
+        9,
+        [5600, 5500],
+        [67899, 1200],
+        [4300, 520],
+        [29147, 7500],
+        1,
+        False,
+    )
     sink.write({"snapshots": rows_to_table(SNAPSHOTS, [row])})
     ((yes_bids, yes_asks, no_bids, no_asks, ts),) = _rows(
         url, "SELECT yes_bids, yes_asks, no_bids, no_asks, timestamp FROM orderbook_snapshots"

@@ -2,9 +2,11 @@
 
 Ground truth is the exchange's ledger: what it generated and sent on each connection. From it
 the test derives which deltas a correct collector must store: every delta sent after a fresh
-snapshot of its market, until that market's book could no longer be trusted (a lost message or
-an unreadable frame on the sid breaks every market of the sid; an impossible delta breaks its
-own market; a disconnect breaks all). Those, and only those, must be in the lake and in
+snapshot of its market, until that market's book could no longer be trusted (a lost message, or
+a frame whose JSON cannot be read so its seq is unknown, breaks every market of the sid; a frame
+whose seq could be counted but whose content is unknown or impossible -- a type we do not know,
+a price outside (0, 1), a level going negative -- breaks its own market; a disconnect breaks
+all). Those, and only those, must be in the lake and in
 PostgreSQL, each exactly once; the final books must equal the exchange's; counts reconcile.
 """
 
@@ -29,7 +31,8 @@ from kalshi_rl.sim.ledger import MalformedPayload
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-UNREADABLE = {"invalid_json", "unknown_type", "price_out_of_range"}  # the seq cannot be seen
+UNREADABLE = {"invalid_json"}  # its seq cannot be read: the next frame of the sid is a gap
+ONE_BOOK = {"unknown_type", "price_out_of_range", "negative_level"}  # seq counted, content lost
 
 
 def expected_deltas(sim: SimExchange) -> tuple[dict[int, set[tuple[int, int]]], int]:
@@ -57,7 +60,7 @@ def expected_deltas(sim: SimExchange) -> tuple[dict[int, set[tuple[int, int]]], 
                 quarantined += e.sent and not ignored
                 if e.payload.variant in UNREADABLE:
                     live = dict.fromkeys(live, False)
-                elif e.payload.variant == "negative_level" and e.market_ticker in live:
+                elif e.payload.variant in ONE_BOOK and e.market_ticker in live:
                     live[e.market_ticker] = False
         expected[conn] = keep
     return expected, quarantined

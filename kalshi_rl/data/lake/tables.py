@@ -45,6 +45,10 @@ SNAPSHOTS = LakeTable(
             ("no_prices", pa.list_(pa.int32())),
             ("no_sizes", pa.list_(pa.int64())),
             ("sample_rate", pa.int32()),
+            # How the NO side came on the wire: True = YES-leg prices (use_yes_price), so
+            # ``frames.raw`` of this segment's book frames is read with that encoding. The
+            # prices stored here are always NO prices.
+            ("yes_price", pa.bool_()),
         ]
     ),
     by_market=True,
@@ -90,6 +94,11 @@ LIFECYCLE = LakeTable(
             ("open_ts_ms", pa.int64()),
             ("close_ts_ms", pa.int64()),
             ("payload", pa.string()),
+            ("conn_id", pa.int32()),
+            ("sid", pa.int32()),
+            ("seq", pa.int64()),
+            ("is_deactivated", pa.bool_()),
+            ("price_ranges", pa.string()),  # JSON [[start, end, step], ...] in ticks, or null
         ]
     ),
     by_market=True,
@@ -110,9 +119,38 @@ MARKETS = LakeTable(
             ("price_level_structure", pa.string()),
             ("price_ranges", pa.string()),  # JSON [[start, end, step], ...] in ticks
             ("raw", pa.string()),
+            ("event_ticker", pa.string()),
+            ("series_ticker", pa.string()),
+            # The fee schedule in force when fetched (FeeSchedule: type, exact decimal multiplier,
+            # source series | event_override | default), and the series' own.
+            ("fee_type", pa.string()),
+            ("fee_multiplier", pa.string()),
+            ("fee_source", pa.string()),
+            ("series_fee_type", pa.string()),
+            ("series_fee_multiplier", pa.string()),
         ]
     ),
     by_market=True,
+)
+EVENTS = LakeTable(
+    "events",
+    pa.schema(
+        [
+            ("ts_recv_ns", pa.int64()),
+            ("session_id", pa.string()),
+            ("conn_id", pa.int32()),
+            ("sid", pa.int32()),
+            ("seq", pa.int64()),
+            ("type", pa.string()),  # event_lifecycle | event_fee_update
+            ("event_ticker", pa.string()),
+            ("series_ticker", pa.string()),
+            # event_fee_update: the override (both null = override cleared)
+            ("fee_type", pa.string()),
+            ("fee_multiplier", pa.string()),
+            ("payload", pa.string()),
+        ]
+    ),
+    by_market=False,
 )
 BOOK_EVENTS = LakeTable(
     "book_events",
@@ -122,7 +160,9 @@ BOOK_EVENTS = LakeTable(
             ("ts_recv_ns", pa.int64()),
             ("session_id", pa.string()),
             ("conn_id", pa.int32()),
-            ("kind", pa.string()),  # gap | disconnect | resubscribe | inconsistent | resync
+            # gap | disconnect | resubscribe | inconsistent | unreadable | crossed | encoding_mismatch
+            # (the book breaks) | resync | unsubscribable | <channel>_<break> (other channels)
+            ("kind", pa.string()),
             ("sid", pa.int32()),
             ("expected_seq", pa.int64()),
             ("got_seq", pa.int64()),
@@ -163,7 +203,8 @@ FRAMES = LakeTable(
 )
 
 TABLES: dict[str, LakeTable] = {
-    t.name: t for t in (SNAPSHOTS, DELTAS, TRADES, LIFECYCLE, MARKETS, BOOK_EVENTS, QUARANTINE, FRAMES)
+    t.name: t
+    for t in (SNAPSHOTS, DELTAS, TRADES, LIFECYCLE, MARKETS, EVENTS, BOOK_EVENTS, QUARANTINE, FRAMES)
 }
 
 
