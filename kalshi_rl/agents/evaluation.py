@@ -10,7 +10,8 @@ the env runs with the plain reward, the change in equity net of fees. They come 
 - ``sharpe``: mean / standard deviation of per-tick P&L, scaled to one hour of ticks;
 - ``max_drawdown``: the largest peak-to-trough fall of cumulative P&L, in dollars;
 - ``win_rate``: the share of episodes (tapes) with positive P&L;
-- ``turnover``: contracts traded; ``fees``: dollars paid; ``trades``: orders that filled.
+- ``turnover``: contracts traded; ``fees``: dollars paid in fees (trade fees plus Kalshi's balance
+  rounding, net of rebates, under the fee policy of ``config``); ``trades``: orders that filled.
 """
 
 from __future__ import annotations

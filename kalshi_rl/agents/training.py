@@ -36,6 +36,7 @@ from kalshi_rl.core.errors import ConfigError
 from kalshi_rl.data.registry import ModelRecord, ModelRegistry
 from kalshi_rl.data.replay import ReplayData
 from kalshi_rl.environments.contract import EnvConfig
+from kalshi_rl.environments.fee_timeline import fee_schedules_seen
 from kalshi_rl.environments.kalshi_env import KalshiTradingEnv, build_tapes
 from kalshi_rl.environments.tape import Tape
 
@@ -320,7 +321,13 @@ class Trainer:
                 "min_episode_ticks": env.min_episode_ticks,
                 "reward": env.reward.to_dict(),
             },
-            "data": {**data.describe(), "tapes": len(tapes), "ticks": sum(len(t) for t in tapes)},
+            "data": {
+                **data.describe(),
+                "tapes": len(tapes),
+                "ticks": sum(len(t) for t in tapes),
+                # The schedules charged in training (the policy itself is in the contract).
+                "fee_schedules": fee_schedules_seen(tapes, env.fill.fees),
+            },
             "algo": request.algo,
             "timesteps": request.timesteps,
             "n_envs": request.n_envs,

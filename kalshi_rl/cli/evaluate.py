@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,17 @@ def evaluate_command(
     seed: int = typer.Option(0, help="Seed for the random baseline and the fills."),
     source: str = typer.Option("lake", help="lake or postgres."),
     store: bool = typer.Option(True, help="Store the metrics in models.performance_summary."),
+    fee_schedule: str | None = typer.Option(
+        None,
+        help="Override the model's fees: 'market' (each market's own schedule) or TYPE[:MULTIPLIER] "
+        "for every market, e.g. quadratic:0 (default: the fee policy the model was trained under).",
+    ),
+    flat_fee: str | None = typer.Option(
+        None, help="Override the dollars per contract charged on flat-fee markets (default: the model's)."
+    ),
+    member_precision: str | None = typer.Option(
+        None, help="Override the balance precision, 0.01 or 0.0001 dollars (default: the model's)."
+    ),
     data_dir: Path = typer.Option(None, help="Data directory; default DATA_DIR or ./data."),
     database_url: str = typer.Option(None, help="Registry database; default DATABASE_URL, else SQLite."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -46,6 +58,9 @@ def evaluate_command(
         config = env_config_from_contract(record.training_config["contract"])
     except (KeyError, ValueError) as exc:
         raise ConfigError(f"cannot rebuild the env of {record.label}: {exc}") from None
+    if (fee_schedule, flat_fee, member_precision) != (None, None, None):  # an ablation of the fees
+        fees = config.fill.fees.with_options(fee_schedule, flat_fee, member_precision)
+        config = replace(config, fill=replace(config.fill, fees=fees))
     markets = tuple(market) if market else tuple(record.market_ticker.split(","))
     data = load_window(settings, markets, parse_time(start, "start"), parse_time(end, "end"), source)
     tapes = build_tapes(data, config)
@@ -59,6 +74,7 @@ def evaluate_command(
     window = data.describe()
     summary: dict[str, object] = {
         "window": window,
+        "fees": config.fill.fees.to_dict(),
         "results": [m.to_dict() for m in results],
         "beats_baselines": all(results[0].total_pnl > m.total_pnl for m in results[1:]),
     }

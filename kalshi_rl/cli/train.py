@@ -32,6 +32,19 @@ def train(
     order_contracts: float = typer.Option(10.0, min=0.01, help="Contracts per order."),
     position_limit: float = typer.Option(50.0, min=0.01, help="Maximum contracts held either way."),
     latency_ms: float = typer.Option(50.0, min=0.0, help="Order latency in ms of event time."),
+    fee_schedule: str = typer.Option(
+        "market",
+        help="Fees charged: 'market' (each market's series or event schedule in force at each fill) "
+        "or TYPE[:MULTIPLIER] for every market, e.g. quadratic:0 for no trade fees (an ablation).",
+    ),
+    flat_fee: str | None = typer.Option(
+        None,
+        help="Dollars per contract for markets whose fee type has no published formula "
+        "(flat, margin_market_maker_program_fees); without it such markets are refused.",
+    ),
+    member_precision: str = typer.Option(
+        "0.01", help="Balance precision in dollars: 0.01 (non-direct member) or 0.0001 (direct member)."
+    ),
     checkpoint_every: int = typer.Option(10_000, min=1, help="Checkpoint every N timesteps."),
     source: str = typer.Option("lake", help="lake (Parquet via DuckDB) or postgres."),
     data_dir: Path = typer.Option(None, help="Data directory; default DATA_DIR or ./data."),
@@ -50,6 +63,7 @@ def train(
     from kalshi_rl.data.storage.database import open_database
     from kalshi_rl.environments.action_space import ActionConfig
     from kalshi_rl.environments.contract import EnvConfig
+    from kalshi_rl.execution.fees import FeePolicy
     from kalshi_rl.execution.fill_engine import FillConfig
 
     setup_logging(quiet=json_out)
@@ -62,7 +76,11 @@ def train(
             tick_ms=tick,
             episode_ticks=episode_ticks,
             actions=ActionConfig(round(order_contracts * 100), round(position_limit * 100)),
-            fill=FillConfig(latency_min_ms=latency_ms, latency_max_ms=latency_ms),
+            fill=FillConfig(
+                latency_min_ms=latency_ms,
+                latency_max_ms=latency_ms,
+                fees=FeePolicy.parse(fee_schedule, flat_fee, member_precision),
+            ),
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None

@@ -5,8 +5,10 @@ and ``step`` touch no database, file or network. An episode is a stretch of one 
 market, one gap-free segment, never stitched across a gap or a market boundary. Each step is
 one tick of event time: the agent sees the book at ``t`` (the shared observation builder),
 its order executes ``latency`` later through the shared ``FillEngine`` (walking the book,
-consuming liquidity, paying Kalshi's taker fee), and the reward is the change in equity
-marked at the mid. An episode ends at its tape's end (terminated; positions settle at 0 or 1
+consuming liquidity, each level one match paying Kalshi's taker fee under the schedule in force
+for that market at that time), the order's balance changes are rounded the way Kalshi rounds
+them (``OrderFeeAccumulator``, at the fee policy's member precision), and the reward is the
+change in equity marked at the mid. An episode ends at its tape's end (terminated; positions settle at 0 or 1
 if the market closed and its result is known, else stay marked to market) or after
 ``episode_ticks`` (truncated).
 """
@@ -24,6 +26,7 @@ from kalshi_rl.core.errors import DataNotFoundError
 from kalshi_rl.data.replay import ReplayData
 from kalshi_rl.environments.action_space import N_ACTIONS, decode_action
 from kalshi_rl.environments.contract import EnvConfig
+from kalshi_rl.environments.fee_timeline import FeeTimeline
 from kalshi_rl.environments.observation_space import (
     OBSERVATION_BOUND,
     BookFeatures,
@@ -32,6 +35,7 @@ from kalshi_rl.environments.observation_space import (
 )
 from kalshi_rl.environments.reward import step_reward
 from kalshi_rl.environments.tape import Tape, record_tape
+from kalshi_rl.execution.fee_rounding import OrderFeeAccumulator
 from kalshi_rl.execution.fill_engine import FillEngine
 from kalshi_rl.execution.position import MICRO_PER_DOLLAR, PositionLedger
 
@@ -71,6 +75,11 @@ class KalshiTradingEnv(gym.Env[np.ndarray, np.int64]):
         self.observation_space = spaces.Box(-bound, bound, shape=(self.config.spec.size,), dtype=np.float32)
         self.action_space = spaces.Discrete(N_ACTIONS)
         self.fills = FillEngine(self.config.fill, seed=0)
+        policy = self.config.fill.fees
+        # Resolved once: a market whose fee cannot be computed is refused here, not mid-episode.
+        self._fee_timelines = [FeeTimeline(tape.fees, policy, tape.market_ticker) for tape in tapes]
+        self._fees = self._fee_timelines[0]
+        self._precision_micro = policy.member_precision_micro
         self._latency_ns = int(self.config.fill.latency_max_ms * 1_000_000)
         self._tape = tapes[0]
         self._next_tape = 0
@@ -89,15 +98,15 @@ class KalshiTradingEnv(gym.Env[np.ndarray, np.int64]):
         super().reset(seed=seed)
         self.fills.reset(seed=int(self.np_random.integers(2**31)) if seed is not None else None)
         if self.sequential:
-            self._tape = self.tapes[self._next_tape % len(self.tapes)]
+            index = self._next_tape % len(self.tapes)
             self._next_tape += 1
-            start, end = 0, len(self._tape)
         else:
-            self._tape = self.tapes[int(self.np_random.integers(len(self.tapes)))]
-            length = len(self._tape)
-            span = min(self.config.episode_ticks, length)
-            start = int(self.np_random.integers(0, length - span + 1))
-            end = start + span
+            index = int(self.np_random.integers(len(self.tapes)))
+        self._tape, self._fees = self.tapes[index], self._fee_timelines[index]
+        length = len(self._tape)
+        span = length if self.sequential else min(self.config.episode_ticks, length)
+        start = 0 if self.sequential else int(self.np_random.integers(0, length - span + 1))
+        end = start + span
         self._k, self._end, self._start = start, end, start
         self._ledger = PositionLedger()
         self._mark = self._mark_at(start, 5_000.0)
@@ -116,14 +125,20 @@ class KalshiTradingEnv(gym.Env[np.ndarray, np.int64]):
         intent = decode_action(int(action), ledger.position_units, self.config.actions)
         if intent is not None:
             exec_ns = int(tape.tick_ns[k]) + self._latency_ns
-            fill = self.fills.buy(intent.side, intent.count_units, tape.ask_levels(intent.side, k), exec_ns)
-            for price, units, fee_ticks in fill.levels:
-                ledger.buy(intent.side, units, price, fee_ticks)
+            side, asks = intent.side, tape.ask_levels(intent.side, k)
+            fill = self.fills.buy(side, intent.count_units, asks, exec_ns, fees=self._fees.at(exec_ns))
+            rounding = OrderFeeAccumulator(self._precision_micro)  # one order: this step's
+            paid = 0
+            for price, units, trade_fee in fill.levels:
+                fee = rounding.charge(ledger.revenue_micro(side, units, price), trade_fee)
+                ledger.buy(side, units, price, fee.net_fee_micro)
+                paid += fee.net_fee_micro
             info["fill"] = {
-                "side": intent.side.value,
+                "side": side.value,
                 "units": fill.filled_units,
                 "vwap_ticks": fill.vwap_ticks,
-                "fee_ticks": fill.fee_ticks,
+                "trade_fee_micro": fill.fee_micro,
+                "fee_micro": paid,  # trade fees + rounding fees - rebates: what the balance paid
             }
         self._k = k + 1
         self._steps += 1
@@ -132,7 +147,7 @@ class KalshiTradingEnv(gym.Env[np.ndarray, np.int64]):
         last = min(self._k, len(tape) - 1)
         self._mark = self._mark_at(last, self._mark)
         if terminated and tape.settlement_ticks is not None:
-            ledger.settle(tape.settlement_ticks)
+            ledger.settle(tape.settlement_ticks, self._precision_micro)
             info["settled_at_ticks"] = tape.settlement_ticks
         equity = ledger.equity_micro(self._mark)
         reward = step_reward(self._equity, equity, ledger.position_units, self.config.reward)

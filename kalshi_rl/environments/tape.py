@@ -5,15 +5,19 @@ features from ``compute_book_features``, built from an ``OrderbookState`` that h
 delta received at or before ``t``, exactly as the live path does) and what its order would meet
 ``latency`` later (the best asks of both sides at ``t + latency``). Recording walks the deltas
 once in time order, so the observation at ``t`` cannot contain anything received after ``t``.
+A tape also carries its market's fee schedule changes, so a fill is charged the schedule in
+force when it executes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from kalshi_rl.core.events import Side
+from kalshi_rl.core.fee_schedule import DEFAULT_FEE_SCHEDULE, FeeSchedule
 from kalshi_rl.core.units import PRICE_SCALE
 from kalshi_rl.data.orderbook_state import OrderbookState
 from kalshi_rl.data.replay import MarketMeta, Segment
@@ -40,6 +44,8 @@ class Tape:
     asks: dict[Side, np.ndarray]  # side -> (K, EXEC_DEPTH, 2) int64 [price in that side's frame, size]
     settlement_ticks: int | None  # set when the tape runs to a close whose result is known
     close_time_ms: int | None
+    fees: tuple[tuple[int, FeeSchedule], ...] = ((0, DEFAULT_FEE_SCHEDULE),)
+    """(effective from, ns; schedule) in time order; the first one applies from the tape's start."""
 
     def __len__(self) -> int:
         return len(self.tick_ns)
@@ -109,4 +115,22 @@ def record_tape(
         _record_asks(book, asks, k)
     reaches_close = close_ns is not None and segment.end_ns >= close_ns - tick_ns
     settlement = meta.settlement_ticks if reaches_close else None
-    return Tape(segment.market_ticker, segment.segment, ticks, features, marks, asks, settlement, close_ms)
+    fees = fee_changes(meta, first, last_ns)
+    return Tape(
+        segment.market_ticker, segment.segment, ticks, features, marks, asks, settlement, close_ms, fees
+    )
+
+
+def fee_changes(meta: MarketMeta, first_ns: int, last_ns: int) -> tuple[tuple[int, FeeSchedule], ...]:
+    """The market's schedule at ``first_ns`` and its changes up to ``last_ns``."""
+    changes: tuple[tuple[int, FeeSchedule], ...] = _meta_fees(meta)
+    if not changes:
+        return ((first_ns, DEFAULT_FEE_SCHEDULE),)
+    kept = [(max(at_ns, first_ns), schedule) for at_ns, schedule in changes if at_ns <= last_ns]
+    start = max((i for i, (at_ns, _) in enumerate(kept) if at_ns <= first_ns), default=0)
+    return tuple(kept[start:])
+
+
+def _meta_fees(meta: MarketMeta) -> Any:
+    # MarketMeta.fees is being added by the data side (issue 10); until then: the default.
+    return getattr(meta, "fees", ())

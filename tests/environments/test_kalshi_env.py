@@ -19,7 +19,7 @@ from kalshi_rl.environments import ENV_ID
 from kalshi_rl.environments.action_space import Action, ActionConfig
 from kalshi_rl.environments.contract import EnvConfig, env_config_from_contract
 from kalshi_rl.environments.kalshi_env import KalshiTradingEnv, build_tapes
-from kalshi_rl.execution.fees import KALSHI_FEES
+from kalshi_rl.execution.fees import DEFAULT_FEE_MODEL, OrderFeeAccumulator
 from kalshi_rl.execution.fill_engine import FillConfig
 from tests.environments.conftest import SECOND, T0, make_data, make_segment
 
@@ -85,8 +85,12 @@ def test_a_buy_fills_at_the_ask_latency_later_and_pays_kalshis_fee(two_markets: 
     units = min(1_000, size)
     assert info["fill"]["units"] >= units and info["fill"]["vwap_ticks"] >= price
     assert env.ledger.position_units == info["fill"]["units"]
-    if info["fill"]["units"] == units:
-        assert info["fill"]["fee_ticks"] == KALSHI_FEES.fee_ticks(units, price)
+    if info["fill"]["units"] == units:  # one match: its trade fee, its balance change floored to the cent
+        trade_fee = DEFAULT_FEE_MODEL.trade_fee_micro(units, price, True)
+        assert info["fill"]["trade_fee_micro"] == trade_fee
+        fee = OrderFeeAccumulator(10_000).charge(-units * price, trade_fee)
+        assert info["fill"]["fee_micro"] == fee.net_fee_micro == env.ledger.fees_micro
+        assert env.ledger.cash_micro == fee.balance_change_micro and env.ledger.cash_micro % 10_000 == 0
 
 
 def test_sells_are_reduce_only_and_buys_stop_at_the_limit(two_markets: ReplayData) -> None:
