@@ -114,7 +114,8 @@ class LedgerEntry:
     sent: bool = False
     original_kind: Kind | None = field(default=None)
     yes_leg: bool = False
-    """A book message sent in the ``use_yes_price: true`` encoding (NO prices as 1 - q)."""
+    """A book message sent to a subscription reading the ``use_yes_price: true`` encoding
+    (its NO prices are 1 - q; YES-side deltas read the same in both encodings)."""
 
     @property
     def side(self) -> Side | None:

@@ -157,18 +157,20 @@ class Session:
         """Send one event to every matching subscription of this connection.
 
         ``yes_body`` is the body in the ``use_yes_price: true`` encoding when it differs
-        (a NO-side book change); subscriptions that get that encoding are sent it.
+        (a NO-side book change); subscriptions that get that encoding are sent it, and their
+        book messages are recorded as ``yes_leg``.
         """
-        encoding = self.venue.encoding
+        flipped = self.venue.encoding.flipped
+        book = channel == proto.ORDERBOOK
         for sub in self._sub_list:
             if sub.channel != channel:
                 continue
             markets = sub.markets
             if markets is not None and ticker not in markets:
                 continue
-            yes_leg = yes_body is not None and encoding.effective(sub.yes_leg)
+            yes_leg = book and sub.yes_leg is not flipped  # PriceEncoding.effective, inlined
             seq = sub.next_seq()
-            frame = stamp(frame_type, sub.sid, seq, yes_body if yes_leg and yes_body else body)
+            frame = stamp(frame_type, sub.sid, seq, yes_body if yes_leg and yes_body is not None else body)
             self._data(sub, kind, ticker, payload, frame, False, yes_leg)
 
     def snapshot(self, sub: Subscription, ticker: str, request_id: int | None) -> None:
