@@ -3,20 +3,23 @@
 All money is held exactly in micro-dollars (``PositionLedger``'s unit) and formatted only at the
 edge, in Kalshi's shapes (``market_position``, ``balance``, settlement records).
 
-Balance rounding follows Kalshi's fee-rounding rules for a member at $0.0001 precision: a fill's
-balance change (price × count + fee, where a fractional count can make it finer than $0.0001) is
-floored to $0.0001 and the difference is a rounding fee; a per-order accumulator refunds it as
-soon as it adds up to a whole $0.0001. Net effect, kept here exactly: each order's (and each
-settlement's) total balance change is its exact change floored to $0.0001, and the rounding fee
-(< $0.0001 per order) counts as a fee in the market's P&L.
+Fees: each fill (one match) is charged the trade fee of the market's fee schedule at that
+moment (``shared.status.fees``: the series' schedule or its event's override, through the
+``FeePolicy``), and its balance change is rounded the way Kalshi's current fee-rounding document
+says (``OrderFeeAccumulator``, one per order across its taker and maker fills): aligned down to
+the member's precision ($0.01 by default, $0.0001 for a direct member), the difference a
+rounding fee, rebated in whole increments once the order has accumulated one. The net fee
+(trade + rounding - rebate) is what the market's P&L pays; a settlement payout is floored to the
+same precision. So cash is always a whole number of precision increments.
 
 Collateral: every open order (in flight or resting) reserves its worst case. Per market and side
 bought, contracts that would close a held opposite position cost nothing (a closed YES+NO pair
-returns $1, more than the price plus fee), the rest cost ``units × limit + fee at the limit``
-(price + fee per contract rises with the price, so the limit's price + fee bounds any cheaper
-fill), plus a slack of one $0.0001 per level a fill may round up. Closing is credited to the cheapest orders
-first, so the reserve is the true worst case. Kalshi's ``balance`` is what is available for
-trading: cash minus these reserves.
+returns $1, more than the price plus fee), the rest cost ``units × limit + taker fee at the
+limit`` (price + fee per contract rises with the price, and a maker fee is never above the
+taker fee, so the limit's price + taker fee bounds any fill), plus one precision increment per
+match the order may make (what each match's rounding can add). Closing is credited to the
+cheapest orders first, so the reserve is the true worst case. Kalshi's ``balance`` is what is
+available for trading: cash minus these reserves.
 
 ``settlement_of`` and ``check_open`` read a market's lifecycle status: when it stops trading,
 and what it settles at.
@@ -24,19 +27,22 @@ and what it settles at.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kalshi_rl.core.errors import FeeScheduleError
 from kalshi_rl.core.events import Side
+from kalshi_rl.core.fee_schedule import DEFAULT_FEE_SCHEDULE
 from kalshi_rl.core.units import PRICE_SCALE, format_count, format_price
 from kalshi_rl.data.shared_state import MarketStatus, SharedOrderbookState
-from kalshi_rl.execution.fees import KALSHI_FEES, FeeModel
-from kalshi_rl.execution.position import FEE_TICK_MICRO, MICRO_PER_DOLLAR, PositionLedger
+from kalshi_rl.execution.fees import FeeModel, FeePolicy, FillFee, OrderFeeAccumulator
+from kalshi_rl.execution.position import MICRO_PER_DOLLAR, PositionLedger
 from kalshi_rl.trading.kalshi_shapes import dollars, rfc3339
 from kalshi_rl.trading.orders import KalshiApiError, invalid_order
 
 CENT_MICRO = MICRO_PER_DOLLAR // 100
+TICK_MICRO = MICRO_PER_DOLLAR // PRICE_SCALE
 
 
 def settlement_of(status: MarketStatus) -> tuple[int, str] | None:
@@ -84,19 +90,22 @@ class Portfolio:
     def __init__(
         self,
         starting_balance_micro: int = 1_000 * MICRO_PER_DOLLAR,
-        fees: FeeModel = KALSHI_FEES,
-        slack_ticks: int = 12,
+        fees: FeePolicy | None = None,
+        books: Mapping[str, SharedOrderbookState] | None = None,
+        slack_matches: int = 12,
     ) -> None:
+        """``books``: the markets traded, whose status gives each one's fee schedule;
+        ``slack_matches``: how many matches an order's worst case reserves rounding for."""
         if starting_balance_micro < 0:
             raise ValueError(f"the starting balance must be >= 0, got {starting_balance_micro} micro-dollars")
+        self.fees = fees or FeePolicy()
         self.starting_balance_micro = starting_balance_micro
-        self.fees = fees
-        self.slack_ticks = slack_ticks
+        self.books = books or {}
+        self.slack_matches = slack_matches
         self.ledgers: dict[str, PositionLedger] = {}
         self.commitments: dict[str, Commitment] = {}
         self.settlements: list[dict[str, Any]] = []
-        self._exact: dict[str, int] = {}  # per order (or settlement): exact balance change so far
-        self._rounding: dict[str, int] = {}  # per order: rounding fee charged so far, 0..99
+        self._accumulators: dict[str, OrderFeeAccumulator] = {}  # per order, across all its fills
         self._updated_ns: dict[str, int] = {}
         self._position_fees: dict[str, int] = {}  # fees since the position was last flat
 
@@ -108,25 +117,42 @@ class Portfolio:
             ledger = self.ledgers[ticker] = PositionLedger()
         return ledger
 
+    def fee_model(self, ticker: str) -> FeeModel:
+        """The fee model of ``ticker`` now; an order it cannot price is refused (``invalid_order``)."""
+        shared = self.books.get(ticker)
+        # The market's schedule now: its event's override, else its series', else Kalshi's general one.
+        schedule = shared.status.fees if shared is not None else DEFAULT_FEE_SCHEDULE
+        try:
+            return self.fees.model_for(schedule, ticker)
+        except FeeScheduleError as exc:
+            raise invalid_order(f"{exc}; the paper client cannot compute this market's fees") from None
+
     @property
     def cash_micro(self) -> int:
-        """Cash after every fill, fee and settlement (always whole $0.0001)."""
+        """Cash after every fill, fee and settlement (each one moves it by whole precision increments)."""
         return self.starting_balance_micro + sum(ledger.cash_micro for ledger in self.ledgers.values())
 
     def reserved_micro(self, extra: Commitment | None = None) -> int:
         """The worst case of every open order (plus ``extra``), in micro-dollars."""
         claims = list(self.commitments.values()) + ([extra] if extra else [])
         total = 0
+        slack = self.slack_matches * self.fees.member_precision_micro
         for ticker, side in {(c.ticker, c.side) for c in claims}:
             ledger = self.ledgers.get(ticker)
             closable = ledger.held(side.opposite) if ledger else 0
+            try:
+                fees: FeeModel | None = self.fee_model(ticker)
+            except KalshiApiError:
+                if extra is not None and extra.ticker == ticker:
+                    raise  # a new order on a market whose fees cannot be computed is refused
+                fees = None  # such a market fills nothing: its open orders reserve their price only
             for claim in sorted((c for c in claims if (c.ticker, c.side) == (ticker, side)), key=_limit):
                 closing = min(claim.units, closable)
                 closable -= closing
                 opening = claim.units - closing
                 if opening:
-                    fee = self.fees.fee_ticks(opening, claim.limit_ticks, taker=True) + self.slack_ticks
-                    total += opening * claim.limit_ticks + fee * FEE_TICK_MICRO
+                    fee = fees.trade_fee_micro(opening, claim.limit_ticks, True) if fees else 0
+                    total += opening * claim.limit_ticks + fee + slack
         return total
 
     @property
@@ -143,7 +169,7 @@ class Portfolio:
         if not self.can_afford(claim):
             if old is not None:
                 self.commitments[order_id] = old
-            available = format_price(self.available_micro // FEE_TICK_MICRO)
+            available = format_price(self.available_micro // TICK_MICRO)
             raise KalshiApiError(
                 400,
                 "insufficient_balance",
@@ -166,38 +192,33 @@ class Portfolio:
     def release(self, order_id: str) -> None:
         self.commitments.pop(order_id, None)
 
-    def rounding_micro(self, key: str) -> int:
-        """The rounding fee order ``key`` carries now (0 to $0.000099; see the module docstring)."""
-        return self._rounding.get(key, 0)
-
     def resting_count(self, ticker: str) -> int:
         return sum(1 for c in self.commitments.values() if c.ticker == ticker and c.resting)
 
     # -- fills and settlement ----------------------------------------------------------------
 
     def record_fill(
-        self, key: str, ticker: str, side: Side, units: int, price_ticks: int, fee_ticks: int, now_ns: int
-    ) -> int:
-        """Book one fill of order ``key``; return the units that closed an opposite position."""
+        self,
+        key: str,
+        ticker: str,
+        side: Side,
+        units: int,
+        price_ticks: int,
+        trade_fee_micro: int,
+        now_ns: int,
+    ) -> FillFee:
+        """Book one match of order ``key`` (its trade fee already computed); return its fees."""
         ledger = self.ledger(ticker)
-        before = ledger.cash_micro
         if ledger.position_units == 0:
             self._position_fees[ticker] = 0
-        closed = ledger.buy(side, units, price_ticks, fee_ticks)
-        self._post(key, ledger, ledger.cash_micro - before)
-        self._position_fees[ticker] = self._position_fees.get(ticker, 0) + fee_ticks * FEE_TICK_MICRO
+        accumulator = self._accumulators.get(key)
+        if accumulator is None:
+            accumulator = self._accumulators[key] = self.fees.accumulator()
+        fee = accumulator.charge(ledger.revenue_micro(side, units, price_ticks), trade_fee_micro)
+        ledger.buy(side, units, price_ticks, fee.net_fee_micro)
+        self._position_fees[ticker] = self._position_fees.get(ticker, 0) + fee.net_fee_micro
         self._updated_ns[ticker] = now_ns
-        return closed
-
-    def _post(self, key: str, ledger: PositionLedger, delta_micro: int) -> None:
-        """Floor ``key``'s running balance change to $0.0001; the remainder is a rounding fee."""
-        exact = self._exact[key] = self._exact.get(key, 0) + delta_micro
-        rounding = exact % FEE_TICK_MICRO  # floor toward -inf, so 0 <= rounding < $0.0001
-        step = rounding - self._rounding.get(key, 0)  # a negative step is the accumulator's refund
-        self._rounding[key] = rounding
-        ledger.cash_micro -= step
-        ledger.fees_micro += step
-        ledger.realized_micro -= step
+        return fee
 
     def settle(
         self, ticker: str, settlement_ticks: int, result: str, event_ticker: str, now_ns: int
@@ -206,9 +227,7 @@ class Portfolio:
         ledger = self.ledger(ticker)
         yes_units, no_units = ledger.held(Side.YES), ledger.held(Side.NO)
         cost = ledger.cost_micro
-        before = ledger.cash_micro
-        payout = ledger.settle(settlement_ticks)
-        self._post(f"settlement:{ticker}", ledger, ledger.cash_micro - before)
+        payout = ledger.settle(settlement_ticks, self.fees.member_precision_micro)
         self._updated_ns[ticker] = now_ns
         record = {
             "ticker": ticker,
@@ -281,7 +300,7 @@ class Portfolio:
         available = self.available_micro
         return {
             "balance": available // CENT_MICRO,
-            "balance_dollars": format_price(available // FEE_TICK_MICRO),
+            "balance_dollars": format_price(available // TICK_MICRO),
             "portfolio_value": self.portfolio_value_micro(best_bid) // CENT_MICRO,
             "updated_ts": now_ns // 1_000_000_000,
         }
