@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 from kalshi_rl.core.events import Side
 from kalshi_rl.core.units import COUNT_SCALE, PRICE_SCALE
-from kalshi_rl.execution.fees import KALSHI_FEES
+from kalshi_rl.execution.fees import DEFAULT_FEE_MODEL
 from kalshi_rl.sim.model import MarketModel, MarketModelConfig, ModelDelta
 
 DEPTH = 4
@@ -131,7 +131,7 @@ class Account:
         for price, units in fills:
             value = price * units / (PRICE_SCALE * COUNT_SCALE)
             self.cash += -value if pays else value
-            self.fees += KALSHI_FEES.fee_ticks(units, price) / PRICE_SCALE
+            self.fees += DEFAULT_FEE_MODEL.trade_fee_micro(units, price, True) / 1_000_000
         self.trades += 1
 
     def order(self, tick: Tick, direction: int, contracts: int) -> bool:
