@@ -18,6 +18,7 @@ from kalshi_rl.config import Settings
 from kalshi_rl.core.errors import ConfigError
 from kalshi_rl.core.units import format_price
 from kalshi_rl.data.collector import Collector, CollectorConfig, CollectorSummary
+from kalshi_rl.data.shared_state import SharedOrderbookState
 from kalshi_rl.data.write_queue import WriteQueueConfig
 from kalshi_rl.kalshi.auth import Credentials
 from kalshi_rl.kalshi.hosts import LOOPBACK_HOSTS, rest_url_for
@@ -154,7 +155,7 @@ class LiveView:
                 str(stats.last_seq if stats else "-"),
                 str(stats.gaps if stats else 0),
                 str(stats.resyncs if stats else 0),
-                "closed" if shared.status.closed else "stale" if book.stale else "live",
+                _state(shared, stats.unsubscribable if stats else ""),
             )
         queue = c.queue
         sinks = ", ".join(
@@ -172,6 +173,15 @@ class LiveView:
             f"reconnects {ws.reconnects if ws else 0} | quarantined {sum(s.quarantined for s in feed.stats.values()) + feed.quarantined_unattributed if feed else 0}"
         )
         return table
+
+
+def _state(shared: SharedOrderbookState, unsubscribable: str) -> str:
+    if unsubscribable:
+        return "[red]unsubscribable[/]"
+    phase = shared.status.phase
+    if phase not in ("active", "unknown"):
+        return phase  # created, paused, closed, determined, settled
+    return "stale" if shared.state.stale else "live"
 
 
 def _price(ticks: int | None) -> str:
@@ -202,8 +212,9 @@ def summary_table(summary: CollectorSummary) -> Table:
         "stale",
         "quarantined",
         "sampled out",
+        "phase",
     ):
-        table.add_column(name, justify="right" if name != "market" else "left")
+        table.add_column(name, justify="right" if name not in ("market", "phase") else "left")
     for market, s in summary.markets.items():
         table.add_row(
             market,
@@ -215,11 +226,15 @@ def summary_table(summary: CollectorSummary) -> Table:
             f"{s.stale_skipped:,}",
             f"{s.quarantined:,}",
             f"{s.sampled_out:,}",
+            "[red]UNSUBSCRIBABLE[/]" if s.unsubscribable else s.phase,
         )
     sinks = "; ".join(
         f"{name}: {sum(st.rows_written.values()):,} rows written"
         + ("" if st.healthy else f", NOT written: {st.backlog_rows:,} ({st.last_error})")
         for name, st in summary.sinks.items()
     )
-    table.caption = f"{sinks} | reconnects {summary.ws.reconnects} | gaps {summary.ws.gaps}"
+    refused = "; ".join(f"{m}: {s.unsubscribable}" for m, s in summary.markets.items() if s.unsubscribable)
+    table.caption = f"{sinks} | reconnects {summary.ws.reconnects} | gaps {summary.ws.gaps}" + (
+        f"\n[red]never subscribed (the exchange refused them): {refused}[/]" if refused else ""
+    )
     return table

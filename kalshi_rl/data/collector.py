@@ -2,6 +2,12 @@
 
 KalshiWsClient -> OrderbookClient -> SharedOrderbookState (one per market) and
 OrderbookWriteQueue -> Parquet lake (always) + PostgreSQL (when configured).
+
+Before streaming it fetches each market's REST metadata and, once per event and series, the
+fee schedule that applies (the series' ``fee_type``/``fee_multiplier``, or the event's
+override); they are stored in the lake's ``markets`` table and kept in each market's status.
+A series or event that cannot be fetched leaves Kalshi's default schedule in force, logged and
+recorded as such (``fee_source`` = default).
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kalshi_rl.core.errors import ExchangeError
+from kalshi_rl.core.errors import DataNotFoundError, ExchangeError
 from kalshi_rl.core.events import MarketInfo
+from kalshi_rl.core.fee_schedule import FeeSchedule
 from kalshi_rl.data.lake.writer import LakeWriter, recover_journals
 from kalshi_rl.data.orderbook_client import MarketStats, OrderbookClient
 from kalshi_rl.data.shared_state import SharedOrderbookState
@@ -24,7 +31,7 @@ from kalshi_rl.data.storage.database import libpq_conninfo, open_database, parse
 from kalshi_rl.data.storage.postgres_sink import PostgresSink, SinkStats
 from kalshi_rl.data.write_queue import OrderbookWriteQueue, WriteQueueConfig
 from kalshi_rl.kalshi.auth import Credentials
-from kalshi_rl.kalshi.rest import KalshiRestClient
+from kalshi_rl.kalshi.rest import EventInfo, KalshiRestClient, SeriesInfo
 from kalshi_rl.kalshi.ws_client import KalshiWsClient, WsConfig, WsStats
 
 logger = logging.getLogger(__name__)
@@ -85,8 +92,11 @@ class Collector:
         self.feed.request_snapshot = self.ws.request_snapshot
         rest = KalshiRestClient(self.config.rest_url)
         try:
+            fees = _FeeFetcher(rest)
             for ticker in self.config.ws.market_tickers:
-                self.feed.record_market_info(await rest.get_market(ticker))
+                info = await rest.get_market(ticker)
+                series_ticker, series_fee, event_fee = await fees.of(info)
+                self.feed.record_market_info(info, series_ticker, series_fee, event_fee)
         finally:
             await rest.aclose()
 
@@ -130,6 +140,10 @@ class Collector:
         finally:
             await rest.aclose()
 
+    def unsubscribable(self) -> dict[str, str]:
+        """Markets the exchange refused to subscribe, with the reason."""
+        return dict(self.ws.stats.unsubscribable) if self.ws else {}
+
     def summary(self) -> CollectorSummary:
         assert self.feed is not None and self.ws is not None
         return CollectorSummary(
@@ -141,3 +155,40 @@ class Collector:
             frames=self.feed.frames,
             quarantined_unattributed=self.feed.quarantined_unattributed,
         )
+
+
+class _FeeFetcher:
+    """Each market's series and event fee schedules, every event and series fetched once."""
+
+    def __init__(self, rest: KalshiRestClient) -> None:
+        self.rest = rest
+        self._events: dict[str, EventInfo | None] = {}
+        self._series: dict[str, SeriesInfo | None] = {}
+
+    async def of(self, info: MarketInfo) -> tuple[str | None, FeeSchedule | None, FeeSchedule | None]:
+        """``(series_ticker, series fee, event override)`` of ``info``'s market (``None``: unknown)."""
+        event = await self._event(info.event_ticker) if info.event_ticker else None
+        raw_series = info.raw.get("series_ticker")
+        series_ticker = event.series_ticker if event else raw_series if isinstance(raw_series, str) else None
+        series = await self._series_info(series_ticker) if series_ticker else None
+        if series is None and event is None:
+            logger.warning("%s: no series fee schedule known; Kalshi's default schedule applies", info.ticker)
+        return series_ticker, series.fee if series else None, event.fee_override if event else None
+
+    async def _event(self, ticker: str) -> EventInfo | None:
+        if ticker not in self._events:
+            try:
+                self._events[ticker] = await self.rest.get_event(ticker)
+            except (DataNotFoundError, ExchangeError) as exc:
+                logger.warning("event %s: %s", ticker, exc)
+                self._events[ticker] = None
+        return self._events[ticker]
+
+    async def _series_info(self, ticker: str) -> SeriesInfo | None:
+        if ticker not in self._series:
+            try:
+                self._series[ticker] = await self.rest.get_series(ticker)
+            except (DataNotFoundError, ExchangeError) as exc:
+                logger.warning("series %s: %s", ticker, exc)
+                self._series[ticker] = None
+        return self._series[ticker]

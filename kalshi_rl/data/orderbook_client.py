@@ -82,6 +82,7 @@ class OrderbookClient:
         self.frames = 0
         self.quarantined_unattributed = 0
         self.event_frames = 0
+        self._series_ticker: dict[str, str] = {}
         self._segment_base = session_start_ms * 1_000_000
         self._segments = 0
         self._segment: dict[str, int] = dict.fromkeys(books, 0)
@@ -343,6 +344,9 @@ class OrderbookClient:
         event_fee: FeeSchedule | None = None,
     ) -> None:
         """Store REST metadata with the data (close time, settlement, price grid, fees)."""
+        if series_ticker:
+            self._series_ticker[info.ticker] = series_ticker
+        series_ticker = self._series_ticker.get(info.ticker)
         shared = self.books.get(info.ticker)
         if shared is not None:
             shared.set_info(info)

@@ -22,20 +22,28 @@ from kalshi_rl.core.errors import DataNotFoundError, InvalidValueError
 from kalshi_rl.core.events import BookSnapshot, Level, Side
 from kalshi_rl.data.lake.reader import LakeReader
 from kalshi_rl.data.orderbook_state import OrderbookState
+from kalshi_rl.data.replay_meta import MarketMeta, market_meta
 
-BREAK_KINDS = ("gap", "disconnect", "inconsistent", "resubscribe")
+__all__ = [
+    "BREAK_KINDS",
+    "MarketMeta",
+    "ReplayData",
+    "Segment",
+    "lake_time_range",
+    "preload_lake",
+    "replay_book",
+]
 
-
-@dataclass(frozen=True)
-class MarketMeta:
-    """What the env needs to know about a market: its close and its settlement."""
-
-    ticker: str
-    open_time_ms: int | None = None
-    close_time_ms: int | None = None
-    result: str | None = None
-    settlement_ticks: int | None = None
-    determined_ns: int | None = None
+BREAK_KINDS = (
+    "gap",
+    "disconnect",
+    "inconsistent",
+    "resubscribe",
+    "unreadable",
+    "crossed",
+    "encoding_mismatch",
+)
+"""``book_events`` kinds after which a book is no longer known (``OrderbookClient``)."""
 
 
 @dataclass
@@ -209,7 +217,7 @@ def preload_lake(lake_dir: Path, markets: tuple[str, ...], start_ns: int, end_ns
             )
         )
     data = ReplayData(
-        tuple(markets), start_ns, end_ns, segments, _market_meta(reader, tickers, end_ns), "lake"
+        tuple(markets), start_ns, end_ns, segments, market_meta(reader, tickers, start_ns, end_ns), "lake"
     )
     data.fingerprint = _fingerprint(segments)
     return data
@@ -295,27 +303,6 @@ def split_by_segment(columns: dict[str, np.ndarray]) -> dict[int, tuple[np.ndarr
         int(seg[a]): (ts[a:b], is_yes[a:b], price[a:b], delta[a:b])
         for a, b in zip(starts, stops, strict=True)
     }
-
-
-def _market_meta(reader: LakeReader, tickers: list[str], end_ns: int) -> dict[str, MarketMeta]:
-    meta = {t: MarketMeta(t) for t in tickers}
-    if "markets" in reader.present:
-        for ticker, open_ms, close_ms in reader.query(
-            "SELECT market_ticker, arg_max(open_time_ms, ts_recv_ns), arg_max(close_time_ms, ts_recv_ns) "
-            "FROM markets WHERE market_ticker IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1",
-            [tickers],
-        ):
-            meta[ticker] = MarketMeta(ticker, open_ms, close_ms)
-    if "lifecycle" in reader.present:
-        for ticker, result, settlement, at_ns in reader.query(
-            "SELECT market_ticker, arg_min(result, ts_recv_ns), arg_min(settlement_ticks, ts_recv_ns), min(ts_recv_ns) "
-            "FROM lifecycle WHERE event_type = 'determined' AND market_ticker IN (SELECT unnest(?::VARCHAR[])) "
-            "AND ts_recv_ns <= ? GROUP BY 1",
-            [tickers, end_ns],
-        ):
-            old = meta[ticker]
-            meta[ticker] = MarketMeta(ticker, old.open_time_ms, old.close_time_ms, result, settlement, at_ns)
-    return meta
 
 
 def replay_book(segment: Segment, until_ns: int) -> OrderbookState:

@@ -1,21 +1,50 @@
-"""Kalshi REST: public market metadata (``GET /markets/{ticker}``), parsed to ``MarketInfo``."""
+"""Kalshi REST: public market metadata, parsed to exact values.
+
+``GET /markets/{ticker}`` -> ``MarketInfo``; ``GET /series/{ticker}`` -> ``SeriesInfo`` (its fee
+type and multiplier); ``GET /events/{ticker}`` -> ``EventInfo`` (its series, and its fee
+override). Shapes from Kalshi's OpenAPI 3.31.0 (``Market``, ``Series``, ``EventData``).
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from kalshi_rl.core.errors import DataNotFoundError, ExchangeError, InvalidValueError
 from kalshi_rl.core.events import MarketInfo
+from kalshi_rl.core.fee_schedule import FeeSchedule, FeeSource
 from kalshi_rl.core.units import parse_price_dollars
 from kalshi_rl.kalshi.timestamps import any_ts_to_ms
 
 
+@dataclass(frozen=True)
+class SeriesInfo:
+    """A series (``GET /series/{ticker}``): what its markets' fees are."""
+
+    ticker: str
+    fee: FeeSchedule
+    title: str = ""
+    frequency: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    """An event (``GET /events/{ticker}``): its series and its fee override, if any."""
+
+    event_ticker: str
+    series_ticker: str
+    fee_override: FeeSchedule | None = None
+    title: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
 def parse_market(payload: dict[str, Any], fetched_ns: int = 0) -> MarketInfo:
     """Return the ``MarketInfo`` in a ``{"market": {...}}`` response body."""
-    market = payload.get("market", payload)
+    market = payload.get("market", payload) if isinstance(payload, dict) else payload
     try:
         settlement = market.get("settlement_value_dollars")
         ranges = tuple(
@@ -49,6 +78,70 @@ def parse_market(payload: dict[str, Any], fetched_ns: int = 0) -> MarketInfo:
         raise ExchangeError(f"unexpected market payload ({type(exc).__name__}: {exc})") from None
 
 
+def _number(value: Any, what: str) -> float | int:
+    """A JSON number (OpenAPI ``number``/``double``): never a string, never a boolean."""
+    if type(value) not in (int, float):
+        raise InvalidValueError(f"{what} must be a JSON number, got {value!r}")
+    return value
+
+
+def _text(body: dict[str, Any], key: str, what: str) -> str:
+    value = body.get(key)
+    if type(value) is not str or not value:
+        raise InvalidValueError(f"{what} needs a non-empty string {key}, got {value!r}")
+    return value
+
+
+def parse_series(payload: dict[str, Any]) -> SeriesInfo:
+    """Return the ``SeriesInfo`` in a ``{"series": {...}}`` body (``fee_type``, ``fee_multiplier``
+    required), or raise ``ExchangeError`` saying what is wrong."""
+    series = payload.get("series") if isinstance(payload, dict) else None
+    try:
+        if not isinstance(series, dict):
+            raise InvalidValueError(f"expected {{'series': {{...}}}}, got {str(payload)[:200]}")
+        ticker = _text(series, "ticker", "series")
+        if "fee_type" not in series or "fee_multiplier" not in series:
+            raise InvalidValueError("series needs fee_type and fee_multiplier")
+        multiplier = _number(series["fee_multiplier"], "fee_multiplier")
+        fee = FeeSchedule.parse(series["fee_type"], multiplier, FeeSource.SERIES)
+    except InvalidValueError as exc:
+        raise ExchangeError(f"unexpected series payload: {exc}") from None
+    return SeriesInfo(
+        ticker, fee, str(series.get("title") or ""), str(series.get("frequency") or ""), dict(series)
+    )
+
+
+def parse_event(payload: dict[str, Any]) -> EventInfo:
+    """Return the ``EventInfo`` in a ``{"event": {...}, "markets": [...]}`` body.
+
+    ``fee_type_override`` and ``fee_multiplier_override`` are both set (an override) or both
+    absent/null (none); anything else raises ``ExchangeError``.
+    """
+    event = payload.get("event") if isinstance(payload, dict) else None
+    try:
+        if not isinstance(event, dict):
+            raise InvalidValueError(f"expected {{'event': {{...}}}}, got {str(payload)[:200]}")
+        fee_type, multiplier = event.get("fee_type_override"), event.get("fee_multiplier_override")
+        if (fee_type is None) != (multiplier is None):
+            raise InvalidValueError(
+                f"fee_type_override {fee_type!r} and fee_multiplier_override {multiplier!r} must be set together"
+            )
+        override = None
+        if fee_type is not None:
+            override = FeeSchedule.parse(
+                fee_type, _number(multiplier, "fee_multiplier_override"), FeeSource.EVENT_OVERRIDE
+            )
+        return EventInfo(
+            _text(event, "event_ticker", "event"),
+            _text(event, "series_ticker", "event"),
+            override,
+            str(event.get("title") or ""),
+            dict(event),
+        )
+    except InvalidValueError as exc:
+        raise ExchangeError(f"unexpected event payload: {exc}") from None
+
+
 class KalshiRestClient:
     """A small async client for the public REST endpoints the collector needs."""
 
@@ -56,26 +149,35 @@ class KalshiRestClient:
         self.base_url = base_url.rstrip("/")
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s)
 
-    async def get_market(self, ticker: str) -> MarketInfo:
-        """Fetch one market's metadata; unknown tickers raise ``DataNotFoundError``."""
+    async def _get(self, path: str, what: str) -> Any:
         try:
-            response = await self._http.get(f"/markets/{ticker}")
+            response = await self._http.get(path)
         except httpx.HTTPError as exc:
             raise ExchangeError(
                 f"cannot reach {self.base_url} ({type(exc).__name__}); check the REST URL "
                 "(KALSHI_REST_URL / --rest-url) and your network"
             ) from None
         if response.status_code == 404:
-            raise DataNotFoundError(f"unknown market {ticker!r} at {self.base_url}")
+            raise DataNotFoundError(f"unknown {what} at {self.base_url}")
         if response.status_code != 200:
-            raise ExchangeError(
-                f"GET /markets/{ticker} answered {response.status_code}: {response.text[:200]}"
-            )
+            raise ExchangeError(f"GET {path} answered {response.status_code}: {response.text[:200]}")
         try:
-            payload = response.json()
+            return response.json()
         except ValueError:
-            raise ExchangeError(f"GET /markets/{ticker} did not answer JSON") from None
+            raise ExchangeError(f"GET {path} did not answer JSON") from None
+
+    async def get_market(self, ticker: str) -> MarketInfo:
+        """Fetch one market's metadata; unknown tickers raise ``DataNotFoundError``."""
+        payload = await self._get(f"/markets/{ticker}", f"market {ticker!r}")
         return parse_market(payload, time.time_ns())
+
+    async def get_series(self, ticker: str) -> SeriesInfo:
+        """Fetch a series (its fee type and multiplier); unknown ones raise ``DataNotFoundError``."""
+        return parse_series(await self._get(f"/series/{ticker}", f"series {ticker!r}"))
+
+    async def get_event(self, ticker: str) -> EventInfo:
+        """Fetch an event (its series and fee override); unknown ones raise ``DataNotFoundError``."""
+        return parse_event(await self._get(f"/events/{ticker}", f"event {ticker!r}"))
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
+from fractions import Fraction
 from typing import Any
 
 import pytest
 
 from kalshi_rl.core.errors import ExchangeError
 from kalshi_rl.core.events import MarketInfo
-from kalshi_rl.kalshi.rest import parse_market
+from kalshi_rl.core.fee_schedule import FeeSchedule, FeeSource, FeeType
+from kalshi_rl.kalshi.rest import parse_event, parse_market, parse_series
 from kalshi_rl.kalshi.timestamps import rfc3339_to_ms
 
 # A production body (kalshi-wire.md §5), rules text elided as in the notes.
@@ -148,3 +150,124 @@ def test_minimal_market_leaves_optional_fields_empty() -> None:
 def test_unexpected_market_payload_raises_exchange_error(body: dict[str, Any]) -> None:
     with pytest.raises(ExchangeError, match="unexpected market payload"):
         parse_market(body)
+
+
+# -- GET /series/{ticker} and GET /events/{ticker} (OpenAPI 3.31.0 Series, EventData) ----------
+
+_SERIES = {
+    "series": {
+        "ticker": "KXBTCD",
+        "frequency": "daily",
+        "title": "Bitcoin price",
+        "category": "Crypto",
+        "categories": ["Crypto"],
+        "tags": None,
+        "settlement_sources": None,
+        "contract_url": "https://kalshi.com/x.pdf",
+        "contract_terms_url": "https://kalshi.com/y.pdf",
+        "fee_type": "quadratic_with_maker_fees",
+        "fee_multiplier": 0.5,
+        "additional_prohibitions": None,
+    }
+}
+_EVENT = {
+    "event": {
+        "event_ticker": "KXBTCD-26MAY2018",
+        "series_ticker": "KXBTCD",
+        "sub_title": "May 20, 6pm",
+        "title": "Bitcoin price on May 20 at 6pm?",
+        "collateral_return_type": "",
+        "mutually_exclusive": False,
+        "settlement_sources": None,
+    },
+    "markets": [],
+}
+
+
+def _with(body: dict[str, Any], key: str, **changes: Any) -> dict[str, Any]:
+    copy_ = copy.deepcopy(body)
+    for field_name, value in changes.items():
+        if value is ...:
+            copy_[key].pop(field_name, None)
+        else:
+            copy_[key][field_name] = value
+    return copy_
+
+
+def test_series_fee_type_and_multiplier_parse_exactly() -> None:
+    series = parse_series(_SERIES)
+    assert series.ticker == "KXBTCD"
+    assert series.fee == FeeSchedule(FeeType.QUADRATIC_WITH_MAKER_FEES, Fraction(1, 2), FeeSource.SERIES)
+
+
+@pytest.mark.parametrize("multiplier", [1, 0.25, 0.07, 2])
+def test_series_multiplier_is_a_json_number_kept_exact(multiplier: float) -> None:
+    assert parse_series(_with(_SERIES, "series", fee_multiplier=multiplier)).fee.multiplier == Fraction(
+        str(multiplier)
+    )
+
+
+@pytest.mark.parametrize(
+    "fee_type", ["quadratic", "quadratic_with_maker_fees", "quadratic_with_combo_maker_fees", "flat"]
+)
+def test_every_documented_series_fee_type_parses(fee_type: str) -> None:
+    assert parse_series(_with(_SERIES, "series", fee_type=fee_type)).fee.fee_type.value == fee_type
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"fee_type": "cubic"}, "unknown fee_type 'cubic'"),
+        ({"fee_type": None}, "fee_type must be a string"),
+        ({"fee_type": ...}, "needs fee_type and fee_multiplier"),
+        ({"fee_multiplier": ...}, "needs fee_type and fee_multiplier"),
+        ({"fee_multiplier": "0.5"}, "must be a JSON number"),
+        ({"fee_multiplier": True}, "must be a JSON number"),
+        ({"fee_multiplier": None}, "must be a JSON number"),
+        ({"fee_multiplier": -1}, "must be >= 0"),
+        ({"ticker": ""}, "non-empty string ticker"),
+    ],
+)
+def test_a_malformed_series_is_refused_with_the_reason(changes: dict[str, Any], words: str) -> None:
+    with pytest.raises(ExchangeError, match="unexpected series payload") as caught:
+        parse_series(_with(_SERIES, "series", **changes))
+    assert words in str(caught.value)
+
+
+@pytest.mark.parametrize("body", [{}, {"series": []}, {"series": "KXBTCD"}, []])
+def test_a_series_body_of_the_wrong_shape_is_refused(body: Any) -> None:
+    with pytest.raises(ExchangeError, match="unexpected series payload"):
+        parse_series(body)
+
+
+def test_event_without_override_parses_its_series() -> None:
+    event = parse_event(_EVENT)
+    assert (event.event_ticker, event.series_ticker, event.fee_override) == (
+        "KXBTCD-26MAY2018",
+        "KXBTCD",
+        None,
+    )
+    nulls = parse_event(_with(_EVENT, "event", fee_type_override=None, fee_multiplier_override=None))
+    assert nulls.fee_override is None
+
+
+def test_event_fee_override_parses_exactly() -> None:
+    event = parse_event(_with(_EVENT, "event", fee_type_override="flat", fee_multiplier_override=1.5))
+    assert event.fee_override == FeeSchedule(FeeType.FLAT, Fraction(3, 2), FeeSource.EVENT_OVERRIDE)
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"fee_type_override": "flat"}, "must be set together"),
+        ({"fee_multiplier_override": 1}, "must be set together"),
+        ({"fee_type_override": "flat", "fee_multiplier_override": "1"}, "must be a JSON number"),
+        ({"fee_type_override": "linear", "fee_multiplier_override": 1}, "unknown fee_type 'linear'"),
+        ({"series_ticker": ...}, "non-empty string series_ticker"),
+        ({"event_ticker": 5}, "non-empty string event_ticker"),
+    ],
+)
+def test_a_malformed_event_is_refused_with_the_reason(changes: dict[str, Any], words: str) -> None:
+    with pytest.raises(ExchangeError, match="unexpected event payload") as caught:
+        parse_event(_with(_EVENT, "event", **changes))
+    assert words in str(caught.value)

@@ -68,6 +68,12 @@ class LakeReader:
         except duckdb.Error as exc:
             raise StorageError(f"cannot read the lake at {self.root}: {exc}") from None
 
+    def columns(self, table: str) -> set[str]:
+        """The columns of ``table`` in any of its files (an older lake may lack newer ones)."""
+        if table not in self.present:
+            return set()
+        return {row[0] for row in self.query(f"DESCRIBE {table}")}
+
     def count(self, table: str) -> int:
         return self.query(f"SELECT count(*) FROM {table}")[0][0] if table in self.present else 0
 
