@@ -35,7 +35,12 @@ class EnvConfig:
             raise ValueError("the fill latency must be shorter than a tick")
 
     def contract(self) -> dict[str, object]:
-        """The train/serve contract: what the actor must reproduce exactly (JSON-normal form)."""
+        """The train/serve contract: what the actor must reproduce exactly (JSON-normal form).
+
+        ``fill`` includes the fee policy (``fill.fees``: each market's own schedule or a fixed
+        one, the per-contract fee of flat-fee markets, the member's balance precision and the
+        rounding rule), so a model is never served under fees other than those it learnt with.
+        """
         contract = {
             "observation_spec": self.spec.to_dict(),
             "observation_fingerprint": self.spec.fingerprint(),

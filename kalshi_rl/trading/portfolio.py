@@ -125,7 +125,10 @@ class Portfolio:
         try:
             return self.fees.model_for(schedule, ticker)
         except FeeScheduleError as exc:
-            raise invalid_order(f"{exc}; the paper client cannot compute this market's fees") from None
+            # The paper client's fee policy is the model's (its train/serve contract).
+            raise invalid_order(
+                f"{exc} when training the model; this market's fees cannot be computed"
+            ) from None
 
     @property
     def cash_micro(self) -> int:
