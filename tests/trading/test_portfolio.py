@@ -172,6 +172,19 @@ async def test_a_flat_fee_market_refuses_orders_unless_its_fee_is_configured() -
     assert fill["fee_cost"] == "0.200000"  # 10 x $0.02, whatever the price
 
 
+async def test_a_market_that_turns_flat_keeps_its_balance_readable_and_refuses_new_orders() -> None:
+    book = make_book(**BOOK, info=market_info())
+    client = paper(book)
+    await client.create_order(TICKER, "yes", "limit", 1, "0.4000")  # rests: the ask is 0.52
+    # Its worst case: 0.40 + 0.07 x 0.4 x 0.6 = 0.0168 + 12 cents of rounding slack.
+    assert (await client.get_balance())["balance_dollars"] == "999.4632"
+    book.set_fees(None, FeeSchedule(FeeType.FLAT, Fraction(1), FeeSource.EVENT_OVERRIDE))
+    assert (await client.get_balance())["balance_dollars"] == "999.4800"  # the price and slack only
+    with pytest.raises(KalshiApiError) as error:
+        await client.create_order(TICKER, "yes", "limit", 1, "0.4000")
+    assert error.value.code == "invalid_order" and "flat" in str(error.value)
+
+
 @pytest.mark.parametrize(
     ("result", "revenue", "balance", "realized"),
     [("yes", 1000, "1004.6200", "4.6200"), ("no", 0, "994.6200", "-5.3800")],
