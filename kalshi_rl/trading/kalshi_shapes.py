@@ -3,9 +3,10 @@
 The references are Kalshi's OpenAPI 3.31.0 (REST: ``CreateOrderV2Response``, ``Order``,
 ``Fill``, ``MarketPosition``, ``EventPosition``, ``Settlement``, ``GetBalanceResponse``, the
 V2 cancel/amend/decrease/batch responses) and AsyncAPI 2.0.0 (WS: ``fill``, ``user_order``,
-``market_position``), both from TexasCoding/kalshi-python-sdk ``specs/`` @ bcd7533. Fields the
-documents mark optional are *omitted* when we have no value, unless the document makes them
-nullable; nothing the documents do not list is sent.
+``market_position``), both from TexasCoding/kalshi-python-sdk ``specs/`` @ bcd7533. An optional field we have no
+value for is *omitted*, except where the OpenAPI marks it ``x-omitempty: false`` (Kalshi's
+server then sends it as ``null``: the amend response's counts and averages, a batch entry's
+counts, averages and ``ts_ms``); nothing the documents do not list is sent.
 
 Formatting: prices as 4-decimal dollar strings, counts as 2-decimal fixed-point strings, order
 costs and fees as 6-decimal dollars (as Kalshi's ``fee_cost`` and ``user_order`` do), other
@@ -120,14 +121,18 @@ def ack_json(order: PaperOrder, now_ns: int) -> dict[str, Any]:
     return ack
 
 
+AMEND_NULLABLE = ("remaining_count", "fill_count", "average_fill_price", "average_fee_paid")
+BATCH_NULLABLE = ("fill_count", "remaining_count", "average_fill_price", "average_fee_paid", "ts_ms")
+
+
 def amend_json(order: PaperOrder, fills: list[PaperFill], size_changed: bool, now_ns: int) -> dict[str, Any]:
     """``AmendOrderV2Response``: counts only "when fills occurred or remaining size changed",
-    averages only when fills occurred (of the amend's own fills)."""
+    averages only when fills occurred (of the amend's own fills); null otherwise."""
     answer: dict[str, Any] = {"order_id": order.order_id, "client_order_id": order.client_order_id}
+    answer.update(dict.fromkeys(AMEND_NULLABLE))
     if fills or size_changed:
-        summary = _fills_summary(fills)
         answer["remaining_count"] = format_count(order.remaining_units)
-        answer.update(summary)
+        answer.update(_fills_summary(fills))
     answer["ts_ms"] = now_ns // 1_000_000
     return answer
 
@@ -152,27 +157,33 @@ def decrease_json(order: PaperOrder, now_ns: int) -> dict[str, Any]:
     }
 
 
+def batch_create_entry(ack: dict[str, Any]) -> dict[str, Any]:
+    """A successful batch-create entry: the create's answer, averages null when nothing filled
+    (and no ``error``: absent, not null)."""
+    return {**dict.fromkeys(BATCH_NULLABLE), **ack}
+
+
 def batch_create_error(client_order_id: object, error: KalshiApiError) -> dict[str, Any]:
-    """A failed batch-create entry: no order id, counts or ``ts_ms`` ("Absent when the request
-    errored"); the client order id only when the request gave a usable one."""
+    """A failed batch-create entry: no order id; counts, averages and ``ts_ms`` null ("Absent
+    when the request errored"); the client order id only when the request gave a usable one."""
     entry: dict[str, Any] = {}
     if isinstance(client_order_id, str):
         entry["client_order_id"] = client_order_id
+    entry.update(dict.fromkeys(BATCH_NULLABLE))
     entry["error"] = error.error
     return entry
 
 
 def batch_cancel_error(order_id: str, error: KalshiApiError) -> dict[str, Any]:
-    """A failed batch-cancel entry: ``reduced_by`` "Zero if the cancel errored", no ``ts_ms``."""
-    return {"order_id": order_id, "reduced_by": "0.00", "error": error.error}
+    """A failed batch-cancel entry: ``reduced_by`` "Zero if the cancel errored", ``ts_ms`` null."""
+    return {"order_id": order_id, "reduced_by": "0.00", "ts_ms": None, "error": error.error}
 
 
 def order_json(order: PaperOrder, user_id: str) -> dict[str, Any]:
     """Kalshi's ``Order`` (``GET /portfolio/orders``)."""
     request = order.request
     yes = order.yes_price_ticks
-    expiry = order.expiration_ns
-    return {
+    shaped: dict[str, Any] = {
         "order_id": order.order_id,
         "user_id": user_id,
         "client_order_id": order.client_order_id,
@@ -192,15 +203,17 @@ def order_json(order: PaperOrder, user_id: str) -> dict[str, Any]:
         "maker_fill_cost_dollars": dollars6(order.maker_cost_micro),
         "taker_fees_dollars": dollars6(order.taker_fee_micro),
         "maker_fees_dollars": dollars6(order.maker_fee_micro),
-        "expiration_time": None if expiry is None else rfc3339(expiry),
         "created_time": rfc3339(order.created_ns),
         "last_update_time": rfc3339(order.updated_ns),
         "self_trade_prevention_type": request.self_trade_prevention_type,
-        "order_group_id": None,
         "cancel_order_on_pause": request.cancel_order_on_pause,
         "subaccount_number": 0,
         "exchange_index": order.exchange_index,
     }
+    expiry = order.expiration_ns
+    if expiry is not None:  # no order group: ``order_group_id`` is left out like an unset expiry
+        shaped["expiration_time"] = rfc3339(expiry)
+    return shaped
 
 
 def user_order_message(order: PaperOrder, user_id: str) -> dict[str, Any]:

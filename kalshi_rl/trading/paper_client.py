@@ -260,7 +260,7 @@ class KalshiPaperTradingClient(PaperReads):
 
         async def one(item: object) -> dict[str, Any]:
             try:
-                return await self._submit(lambda: parse_v2_body(item), tokens=0)
+                return shapes.batch_create_entry(await self._submit(lambda: parse_v2_body(item), tokens=0))
             except KalshiApiError as exc:
                 cid = item.get("client_order_id") if isinstance(item, dict) else None
                 return shapes.batch_create_error(cid, exc)

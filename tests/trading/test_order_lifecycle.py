@@ -124,11 +124,11 @@ async def test_amend_changes_price_and_size_and_a_crossing_price_fills_at_once()
     ack = await client.create_order(TICKER, "yes", "limit", 10, "0.5000")
     amended = await client.amend_order(ack["order_id"], 12, "0.5300")
     assert (amended["fill_count"], amended["remaining_count"]) == ("0.00", "12.00")  # the size changed
-    assert "average_fill_price" not in amended  # only when the amend filled
+    assert amended["average_fill_price"] is None  # only when the amend filled (x-omitempty: false)
     order = await _order(client, ack["order_id"])
     assert (order["yes_price_dollars"], order["remaining_count_fp"]) == ("0.5300", "12.00")
     unchanged = await client.amend_order(ack["order_id"], 12, "0.5200")
-    assert list(unchanged) == ["order_id", "client_order_id", "ts_ms"]  # nothing filled, same size
+    assert [k for k, v in unchanged.items() if v is not None] == ["order_id", "client_order_id", "ts_ms"]
     crossed = await client.amend_order(ack["order_id"], 12, 56)  # legacy int cents
     assert (crossed["fill_count"], crossed["remaining_count"]) == ("10.00", "2.00")
     assert crossed["average_fill_price"] == "0.5600"
@@ -286,15 +286,17 @@ async def test_batch_create_and_cancel_report_errors_per_item() -> None:
     )
     first, second, third, fourth = answer["orders"]
     assert "error" not in first and "error" not in second  # no "error": null on a success
-    assert (
-        third == {"client_order_id": "c3", "error": third["error"]}
-        and third["error"]["code"] == "invalid_price"
+    assert first["average_fill_price"] is None  # nothing filled: null, as Kalshi sends it
+    nulls = dict.fromkeys(
+        ("fill_count", "remaining_count", "average_fill_price", "average_fee_paid", "ts_ms")
     )
-    assert set(fourth) == {"error"} and fourth["error"]["code"] == "invalid_parameters"
+    assert third == {"client_order_id": "c3", **nulls, "error": third["error"]}  # no order_id
+    assert third["error"]["code"] == "invalid_price"
+    assert fourth == {**nulls, "error": fourth["error"]} and fourth["error"]["code"] == "invalid_parameters"
     canceled = await client.batch_cancel_orders([{"order_id": first["order_id"]}, {"order_id": "nope"}])
     ok, failed = canceled["orders"]
     assert "error" not in ok and ok["reduced_by"] == "2.00"
-    assert failed == {"order_id": "nope", "reduced_by": "0.00", "error": failed["error"]}  # no ts_ms
+    assert failed == {"order_id": "nope", "reduced_by": "0.00", "ts_ms": None, "error": failed["error"]}
     assert failed["error"]["code"] == "not_found"
     assert [o["order_id"] for o in client.orders_open()] == [second["order_id"]]
 
