@@ -40,11 +40,13 @@ def exchange_index_of(shared: SharedOrderbookState) -> int:
 
 
 def event_ticker_of(shared: SharedOrderbookState) -> str:
-    """The market's event: REST's ``event_ticker``, else the ticker without its last part
-    (Kalshi's ``SERIES-EVENT-MARKET`` convention)."""
-    info = shared.status.info
-    if info is not None and info.event_ticker:
-        return info.event_ticker
+    """The market's event (REST, or the lifecycle ``created`` frame), else the ticker without
+    its last part (Kalshi's ``SERIES-EVENT-MARKET`` convention)."""
+    status = shared.status
+    if status.event_ticker:
+        return status.event_ticker
+    if status.info is not None and status.info.event_ticker:
+        return status.info.event_ticker
     return shared.market_ticker.rsplit("-", 1)[0]
 
 

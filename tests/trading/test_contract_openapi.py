@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 
+from kalshi_rl.trading.kalshi_shapes import SUCCESS_STATUS
 from kalshi_rl.trading.orders import KalshiApiError
 from kalshi_rl.trading.paper_client import KalshiPaperTradingClient
 from tests.trading.conftest import T0_NS, TICKER, Clock, add_yes_ask, determine, make_book, market_info, paper
@@ -451,3 +452,18 @@ async def test_a_rate_limited_request_answers_429_with_the_documented_body(clock
     with pytest.raises(KalshiApiError) as error:
         await client.get_balance()
     assert (error.value.status, error.value.body) == (429, {"error": "too many requests"})
+
+
+async def test_success_statuses_are_the_documented_ones() -> None:
+    """OpenAPI 3.31.0: create and batch create answer 201, cancel-all 204 (no body)."""
+    assert SUCCESS_STATUS == {
+        "create_order": 201,
+        "create_order_v2": 201,
+        "batch_create_orders": 201,
+        "cancel_all_orders": 204,
+    }
+    client = paper(make_book(**BOOK))
+    for price in ("0.4000", "0.4100"):
+        await client.create_order_json(v2("bid", "1.00", price))
+    assert await client.cancel_all_orders() is None
+    assert client.orders_open() == [] and client.portfolio.reserved_micro() == 0
