@@ -224,6 +224,9 @@ class FeedStream:
             for other in sub.markets:
                 self.resync_deadline.pop(other, None)  # every book of the sid is re-asked, now
             self._request_snapshots(sub, sub.markets)
+            for twin in self.subs.of_channel(ORDERBOOK):
+                if twin.yes_price != sub.yes_price:  # expects what this sid was found not to speak:
+                    self._request_snapshots(twin, twin.markets)  # its snapshots get checked too
             return
         detail = f"crossed snapshot: YES bid {format_price(yes)} + NO bid {format_price(no)} >= 1"
         self.handler.on_quarantine(raw, recv_ns, detail, market)

@@ -22,7 +22,7 @@ from kalshi_rl.data.shared_state import SharedOrderbookState
 from kalshi_rl.data.sinks import LakeSink
 from kalshi_rl.data.write_queue import OrderbookWriteQueue, WriteQueueConfig
 from kalshi_rl.kalshi import encode
-from kalshi_rl.kalshi.messages import parse_frame
+from kalshi_rl.kalshi.messages import Subscribed, parse_frame
 from kalshi_rl.kalshi.stream import crossed, mirrored
 from kalshi_rl.kalshi.ws_client import ORDERBOOK, KalshiWsClient, WsConfig
 
@@ -191,3 +191,17 @@ async def test_a_crossing_delta_is_undone_quarantined_and_resynced(tmp_path: Pat
     assert kinds == [("crossed",)] and "crosses the book" in reasons[0][0]
     assert encodings == [(False,)]
     assert not (tmp_path / "deltas").exists()  # the crossing delta was not stored
+
+
+def test_a_mismatch_on_one_sid_gets_the_other_book_sids_checked_too() -> None:
+    handler = Recorder()
+    config = WsConfig(url="ws://unused", market_tickers=(MARKET, "KX-OTHER"), channels=(ORDERBOOK,))
+    client = KalshiWsClient(config, handler)
+    client.replay_connection({ORDERBOOK: 1})
+    client.stream.adopt(Subscribed(None, ORDERBOOK, 2))  # a second book sid (a split subscription)
+    client.stream.subs.by_sid[1].markets, client.stream.subs.by_sid[2].markets = (MARKET,), ("KX-OTHER",)
+    sent(client)
+    client.feed(snapshot(YES_BIDS, YES_LEG), 1)
+    requests = [(r["params"]["sids"], r["params"]["market_tickers"]) for r in sent(client)]  # type: ignore[index]
+    assert requests == [([1], [MARKET]), ([2], ["KX-OTHER"])]
+    assert client.stream.subs.by_sid[2].yes_price is False  # checked by its own snapshot, not assumed
