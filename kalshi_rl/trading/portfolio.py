@@ -21,8 +21,7 @@ match the order may make (what each match's rounding can add). Closing is credit
 cheapest orders first, so the reserve is the true worst case. Kalshi's ``balance`` is what is
 available for trading: cash minus these reserves.
 
-``settlement_of`` and ``check_open`` read a market's lifecycle status: when it stops trading,
-and what it settles at.
+When a market trades, and what it settles at, is ``market_rules``' (the paper client's).
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ from kalshi_rl.core.errors import FeeScheduleError
 from kalshi_rl.core.events import Side
 from kalshi_rl.core.fee_schedule import DEFAULT_FEE_SCHEDULE
 from kalshi_rl.core.units import PRICE_SCALE, format_count, format_price
-from kalshi_rl.data.shared_state import MarketStatus, SharedOrderbookState
+from kalshi_rl.data.shared_state import SharedOrderbookState
 from kalshi_rl.execution.fees import FeeModel, FeePolicy, FillFee, OrderFeeAccumulator
 from kalshi_rl.execution.position import MICRO_PER_DOLLAR, PositionLedger
 from kalshi_rl.trading.kalshi_shapes import dollars, rfc3339
@@ -43,34 +42,6 @@ from kalshi_rl.trading.orders import KalshiApiError, invalid_order
 
 CENT_MICRO = MICRO_PER_DOLLAR // 100
 TICK_MICRO = MICRO_PER_DOLLAR // PRICE_SCALE
-
-
-def settlement_of(status: MarketStatus) -> tuple[int, str] | None:
-    """A market's settlement (YES value in ticks, Kalshi's ``market_result``), once known."""
-    ticks = status.settlement_ticks
-    if ticks is None:
-        ticks = {"yes": PRICE_SCALE, "no": 0}.get(status.result or "")
-    if ticks is None:
-        return None
-    result = status.result
-    if result not in ("yes", "no", "scalar", "void"):
-        result = {PRICE_SCALE: "yes", 0: "no"}.get(ticks, "scalar")
-    return ticks, str(result)
-
-
-def check_open(shared: SharedOrderbookState, now_ns: int) -> None:
-    """Raise ``market_closed`` if the market is closed, settled or past its close time."""
-    status = shared.status
-    close_ms = status.close_time_ms
-    if settlement_of(status) is not None:
-        reason = "settled"
-    elif status.closed:
-        reason = "closed"
-    elif close_ms is not None and now_ns // 1_000_000 >= close_ms:
-        reason = f"past its close time ({close_ms} ms)"
-    else:
-        return
-    raise KalshiApiError(400, "market_closed", f"market {shared.market_ticker} is {reason}")
 
 
 @dataclass
@@ -180,23 +151,11 @@ class Portfolio:
             )
         self.commitments[order_id] = claim
 
-    def check_reduce_only(self, ticker: str, side: Side, units: int) -> None:
-        """Refuse a reduce-only buy of ``units`` of ``side`` that would not only close a position."""
-        held = self.ledger(ticker).held(side.opposite)
-        if units > held:
-            raise invalid_order(
-                f"reduce-only order for {format_count(units)} {side.value} would increase the position "
-                f"(holding {format_count(held)} {side.opposite.value})"
-            )
-
     def commit(self, order_id: str, claim: Commitment) -> None:
         self.commitments[order_id] = claim
 
     def release(self, order_id: str) -> None:
         self.commitments.pop(order_id, None)
-
-    def resting_count(self, ticker: str) -> int:
-        return sum(1 for c in self.commitments.values() if c.ticker == ticker and c.resting)
 
     # -- fills and settlement ----------------------------------------------------------------
 
@@ -261,7 +220,6 @@ class Portfolio:
             "realized_pnl_dollars": dollars(ledger.realized_micro),
             "fees_paid_dollars": dollars(ledger.fees_micro),
             "last_updated_ts": rfc3339(self._updated_ns.get(ticker, 0)),
-            "resting_orders_count": self.resting_count(ticker),
         }
 
     def position_message(self, ticker: str, user_id: str) -> dict[str, Any]:
