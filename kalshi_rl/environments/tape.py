@@ -12,7 +12,6 @@ force when it executes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -123,14 +122,13 @@ def record_tape(
 
 def fee_changes(meta: MarketMeta, first_ns: int, last_ns: int) -> tuple[tuple[int, FeeSchedule], ...]:
     """The market's schedule at ``first_ns`` and its changes up to ``last_ns``."""
-    changes: tuple[tuple[int, FeeSchedule], ...] = _meta_fees(meta)
-    if not changes:
+    if not meta.fees:
         return ((first_ns, DEFAULT_FEE_SCHEDULE),)
-    kept = [(max(at_ns, first_ns), schedule) for at_ns, schedule in changes if at_ns <= last_ns]
-    start = max((i for i, (at_ns, _) in enumerate(kept) if at_ns <= first_ns), default=0)
-    return tuple(kept[start:])
-
-
-def _meta_fees(meta: MarketMeta) -> Any:
-    # MarketMeta.fees is being added by the data side (issue 10); until then: the default.
-    return getattr(meta, "fees", ())
+    current = meta.fees[0][1]  # the first known one if the data starts after first_ns
+    inside = []
+    for at_ns, schedule in meta.fees:
+        if at_ns <= first_ns:
+            current = schedule
+        elif at_ns <= last_ns:
+            inside.append((at_ns, schedule))
+    return ((first_ns, current), *inside)

@@ -18,10 +18,11 @@ from kalshi_rl.data.replay import MarketMeta
 from kalshi_rl.environments.action_space import Action
 from kalshi_rl.environments.contract import EnvConfig, env_config_from_contract
 from kalshi_rl.environments.fee_timeline import FeeTimeline, fee_schedules_seen
-from kalshi_rl.environments.kalshi_env import KalshiTradingEnv
+from kalshi_rl.environments.kalshi_env import KalshiTradingEnv, build_tapes
 from kalshi_rl.environments.tape import EXEC_DEPTH, Tape, fee_changes
 from kalshi_rl.execution.fees import DIRECT_PRECISION_MICRO, FeePolicy
 from kalshi_rl.execution.fill_engine import FillConfig
+from tests.environments.conftest import make_data, make_segment
 
 SECOND = 1_000_000_000
 T0 = 1_800_000_000 * SECOND
@@ -143,9 +144,35 @@ def test_a_timeline_uses_its_first_schedule_before_the_first_change() -> None:
 
 
 def test_a_tape_keeps_the_schedule_in_force_at_its_start_and_the_changes_inside_it() -> None:
-    meta = MarketMeta("KX")
-    assert fee_changes(meta, T0, T0 + 10 * SECOND) == ((T0, DEFAULT_FEE_SCHEDULE),)  # nothing known
-    object.__setattr__(
-        meta, "fees", ((T0 - 5 * SECOND, SERIES), (T0 + SECOND, OVERRIDE), (T0 + 20 * SECOND, SERIES))
-    )
+    nothing_known = MarketMeta("KX")
+    assert fee_changes(nothing_known, T0, T0 + 10 * SECOND) == ((T0, DEFAULT_FEE_SCHEDULE),)
+    changes = ((T0 - 5 * SECOND, SERIES), (T0 + SECOND, OVERRIDE), (T0 + 20 * SECOND, SERIES))
+    meta = MarketMeta("KX", fees=changes)
     assert fee_changes(meta, T0, T0 + 10 * SECOND) == ((T0, SERIES), (T0 + SECOND, OVERRIDE))
+    assert fee_changes(meta, T0 + 30 * SECOND, T0 + 40 * SECOND) == ((T0 + 30 * SECOND, SERIES),)
+    late = MarketMeta("KX", fees=((T0 + 20 * SECOND, OVERRIDE),))  # known only from later on
+    assert fee_changes(late, T0, T0 + 10 * SECOND) == ((T0, OVERRIDE),)
+
+
+def test_replayed_data_carries_its_fee_changes_into_the_fills() -> None:
+    """From ``ReplayData`` (the lake's MarketMeta.fees) to the env: trading is free from the moment
+    the event's override (multiplier 0) takes effect, 30 s into the market."""
+    segment = make_segment("KX-A", seconds=60)
+    free = FeeSchedule(FeeType.QUADRATIC, Fraction(0), FeeSource.EVENT_OVERRIDE)
+    meta = MarketMeta("KX-A", fees=((segment.snapshot_ns, SERIES), (segment.snapshot_ns + 30 * SECOND, free)))
+    config = EnvConfig(episode_ticks=1_000, min_episode_ticks=10)
+    env = KalshiTradingEnv(build_tapes(make_data([segment], {"KX-A": meta}), config), config, sequential=True)
+    env.reset(seed=0)
+    latency_ns = int(config.fill.latency_max_ms * 1_000_000)
+    charged = []
+    for tick_ns in env.tapes[0].tick_ns.tolist()[:-1]:
+        fill = env.step(int(Action.BUY_YES if env.ledger.position_units < 3_000 else Action.SELL_YES))[4].get(
+            "fill"
+        )
+        if fill and fill["units"]:
+            charged.append(
+                (tick_ns + latency_ns >= segment.snapshot_ns + 30 * SECOND, fill["trade_fee_micro"])
+            )
+    assert {after for after, _ in charged} == {False, True}
+    assert all(fee > 0 for after, fee in charged if not after)
+    assert all(fee == 0 for after, fee in charged if after)
