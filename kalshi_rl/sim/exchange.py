@@ -152,8 +152,12 @@ class SimExchange:
             self._server = None
 
     def pause(self) -> None:
-        """Freeze every book (lifecycle keeps running)."""
+        """Freeze every book (lifecycle and schedule keep running)."""
         self._running.clear()
+
+    def stop_schedule(self) -> None:
+        """Cancel what the ``ScheduleConfig`` has not done yet (a pause in progress stays on)."""
+        self.lifecycle.stop_schedule()
 
     def resume(self) -> None:
         """Let the books move again."""

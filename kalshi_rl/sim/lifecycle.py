@@ -7,7 +7,8 @@ in time order, and sends each on the ``market_lifecycle_v2`` channel as Kalshi d
 
 - ``event_lifecycle`` when an event is created, then ``created`` for each of its markets
   (``open_ts``, ``close_ts``, ``additional_metadata``, ``price_level_structure``,
-  ``price_ranges``, ``exchange_index``); opening and closing send nothing;
+  ``price_ranges``, ``exchange_index``); opening and closing send nothing (a market that
+  opens later has an empty book until then; its makers' quotes arrive as deltas at the open);
 - ``deactivated`` / ``activated`` with ``is_deactivated`` (a pause; on re-activation every
   resting order is cancelled, as Kalshi does);
 - ``close_date_updated`` with ``close_ts`` (and ``activated`` when that reopens a closed market);
@@ -100,6 +101,10 @@ class LifecycleDriver:
         self.schedule = Schedule(self.config.schedule, start_ms)
         self._wake.set()
 
+    def stop_schedule(self) -> None:
+        """Drop every scheduled action still pending (timed lifecycle steps go on)."""
+        self.schedule = None
+
     # -- the clock ----------------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -136,6 +141,8 @@ class LifecycleDriver:
         event_type, fields = step
         if event_type in ("opened", "closed"):  # Kalshi sends nothing for these
             self.ledger.act(now, event_type, market.ticker)
+            for side, price, size in market.opening_levels():  # the makers quote at the open
+                self.outlet.book_change(market, side, price, size, now)
             self.outlet.refresh()
             return
         if market.status == FINALIZED:
@@ -209,6 +216,9 @@ class LifecycleDriver:
         )
         event = catalog.create_event(cfg.series, markets or cfg.markets, timing, self.base_grid, now)
         self._live.extend(event.markets)
+        if timing.open_ms > now:
+            for market in event.markets:
+                market.withhold_book()
         self.ledger.act(
             now, "event_created", event.event_ticker, {"markets": [m.ticker for m in event.markets]}
         )

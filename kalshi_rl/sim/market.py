@@ -79,6 +79,7 @@ class SimMarket:
         """Sum of count units x YES price ticks over every trade (whole dollars on the wire)."""
         self.last_ticker: TickerValues | None = None
         """The values of the last ``ticker`` message (a new one goes out when they change)."""
+        self._opening: list[tuple[Side, int, int]] = []
 
     @property
     def title(self) -> str:
@@ -114,6 +115,18 @@ class SimMarket:
         self.last_trade_units = trade.count_units
         self.volume_units += trade.count_units
         self.notional_units_ticks += trade.count_units * trade.yes_price_ticks
+
+    def withhold_book(self) -> None:
+        """Take the makers' opening book off until the market opens (an unopened market has none)."""
+        book = self.model.book
+        self._opening = [(side, price, size) for side in Side for price, size in book.levels(side)]
+        for side, price, size in self._opening:
+            book.apply(side, price, -size)
+
+    def opening_levels(self) -> list[tuple[Side, int, int]]:
+        """Return (and forget) the withheld opening book, to be placed when the market opens."""
+        levels, self._opening = self._opening, []
+        return levels
 
     # -- the timed lifecycle ------------------------------------------------------------------
 
