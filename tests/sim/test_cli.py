@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -58,3 +59,68 @@ def test_sim_refuses_bad_settings_in_one_line() -> None:
     assert result.returncode == 1
     assert "markets must be between 1 and 100" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sim_help_lists_the_schedule_and_the_limits() -> None:
+    result = subprocess.run(
+        [KALSHI_RL, "sim", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stderr
+    for flag in (
+        "--pause-every",
+        "--pause-seconds",
+        "--fee-update-every",
+        "--close-date-update-at",
+        "--price-grid-update-at",
+        "--metadata-update-at",
+        "--encoding-switch-at",
+        "--create-event-at",
+        "--price-encoding",
+        "--max-markets-per-subscription",
+        "--command-rate",
+        "--strike-tickers",
+        "--fee-type",
+    ):
+        assert flag in result.stdout, flag
+
+
+def test_sim_runs_its_schedule_with_strike_tickers() -> None:
+    proc = subprocess.Popen(
+        [
+            KALSHI_RL, "sim", "--port", "0", "--json", "--strike-tickers", "--rate", "100",
+            "--fee-update-every", "0.5", "--fee-type", "flat", "--fee-multiplier", "0.5",
+            *[arg for at in ("1", "2", "3", "5", "8") for arg in ("--create-event-at", at)],
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.rstrip() == "}":
+                break
+        info = json.loads("".join(lines))
+        assert info["tickers"] == ["KXSIM-26JAN08-T99.99", "KXSIM-26JAN08-T199.99"]
+        series = httpx.get(f"{info['rest_url']}/series/KXSIM", timeout=5).json()["series"]
+        assert (series["fee_type"], series["fee_multiplier"]) == ("flat", 0.5)
+        seen: set[str] = set()
+        with connect(info["ws_url"], open_timeout=5) as ws:
+            ws.send(
+                json.dumps({"id": 1, "cmd": "subscribe", "params": {"channels": ["market_lifecycle_v2"]}})
+            )
+            while not {"event_lifecycle", "event_fee_update", "created"} <= seen:
+                frame = json.loads(ws.recv(timeout=10))
+                seen.add(
+                    frame["msg"].get("event_type", frame["type"]) if frame["type"] != "subscribed" else ""
+                )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 0, stderr
