@@ -1,11 +1,13 @@
 """``TradingActor``: the inference-only paper-trading loop (spec §4.4).
 
-Every tick of the grid (``tick_ms`` from the model's contract, the env's step) it reads the ONE
-``SharedOrderbookState`` of its market, builds the observation with the env's own builder by the
-env's own rules (``LiveObserver``), asks the policy for an action (a numpy forward pass; no SB3,
-no training code), turns it into an order with the env's action map and position limit, sends
-it through the paper client, logs the action through ``ActionWriteQueue`` (never awaiting the
-database) and broadcasts it to subscribers (dropping the oldest message of a slow one).
+Every tick of the grid (``tick_ms`` from the model's contract, the env's step; wall-clock
+stamps, monotonic scheduling: ``TickGrid``) it reads the ONE ``SharedOrderbookState`` of its
+market, builds the observation with the env's own builder by the env's own rules
+(``LiveObserver``), asks the policy for an action (a numpy forward pass; no SB3, no training
+code), turns it into an order with the env's action map and position limit, sends it through
+the paper client, logs the action through ``ActionWriteQueue`` (never awaiting the database)
+and broadcasts it to subscribers. A tick without an observation (stale book) is held and the
+reason published; a grid tick that passes while the actor is busy is counted missed.
 
 Hot reload: a background task polls the registry and the checkpoint's mtime, loads a new
 checkpoint in a worker thread, checks that its train/serve contract equals the running one, and
@@ -28,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from kalshi_rl.core.errors import KalshiRLError, LiveModeRefusedError
-from kalshi_rl.core.units import PRICE_SCALE, format_count
+from kalshi_rl.core.units import format_count
 from kalshi_rl.data.registry import ModelRegistry
 from kalshi_rl.data.shared_state import SharedOrderbookState
 from kalshi_rl.data.sql_queue import ActionWriteQueue
@@ -36,12 +38,12 @@ from kalshi_rl.environments.action_space import ACTION_NAMES, Action, decode_act
 from kalshi_rl.environments.observation_space import LiveObserver, PositionState
 from kalshi_rl.execution.position import MICRO_PER_DOLLAR, PositionLedger
 from kalshi_rl.trading.actor_config import ActorConfig, ActorMetrics, TradingClient
+from kalshi_rl.trading.actor_stream import ActionStream, action_message, hold_message, hold_reason
 from kalshi_rl.trading.model_source import LoadedModel, ModelSource
+from kalshi_rl.trading.tick_grid import Tick, TickGrid, format_wall_ns
 
 logger = logging.getLogger(__name__)
 
-_SPIN_NS = 2_000_000
-"""Sleep until 2 ms before a tick, then spin to it, so decisions start on the tick."""
 _WARM_STOP_NS = 400_000
 """Warm the decision path until this long before the tick (one cold pass takes ~300 µs)."""
 
@@ -73,12 +75,14 @@ class TradingActor:
         self.episode_id: uuid.UUID | None = None
         self.recent: deque[dict[str, Any]] = deque(maxlen=50)
         self._pending: LoadedModel | None = None
-        self._subscribers: list[asyncio.Queue[dict[str, Any]]] = []
+        self.stream = ActionStream(config.broadcast_queue)
         self._observer: LiveObserver | None = None
         self._equity_micro = 0.0
         self._reloader: asyncio.Task[None] | None = None
         self._rng = np.random.default_rng(config.seed)
         self._scratch_rng = np.random.default_rng(config.seed + 1)  # warm-up draws only
+        self._stale_since_ns: int | None = None  # first tick that found the book stale
+        self._held = 0  # ticks held since the last decision
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -109,37 +113,56 @@ class TradingActor:
         )
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Tick on the grid until ``stop`` is set; never skips a tick to load a model."""
+        """Tick on the grid until ``stop`` is set: each grid tick is decided, held or missed."""
         if self.model is None:
             await self.start()
         assert self.model is not None
+        grid = TickGrid(self.config.clock, self.model.env.tick_ms * 1_000_000)
         try:
             while not stop.is_set():
-                tick_ns = self.model.env.tick_ms * 1_000_000
-                now = time.time_ns()
-                next_tick = now + (-now) % tick_ns
-                wake = next_tick - _SPIN_NS
-                if wake > now:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), (wake - now) / 1e9)
-                if stop.is_set():
+                if not await self._wait_for(grid.upcoming(), stop):
                     break
-                while time.time_ns() < next_tick - _WARM_STOP_NS:
-                    self._warm_up(next_tick)
-                while time.time_ns() < next_tick:  # asyncio timers fire up to ~1 ms late: spin the rest
-                    pass
-                late = time.time_ns() - next_tick
-                if late >= tick_ns:
-                    self.metrics.missed_ticks += late // tick_ns
+                tick = grid.take()
+                if tick is None:
+                    continue
+                self.metrics.clock_steps = grid.steps
+                if tick.missed:
+                    self.metrics.missed_ticks += tick.missed
+                    logger.warning(
+                        "missed %d tick(s) before %s: the last decision or the wake-up ran late",
+                        tick.missed,
+                        format_wall_ns(tick.wall_ns),
+                    )
                 collecting = gc.isenabled()
                 gc.disable()  # a collection due now runs right after the tick, not inside it
                 try:
-                    await self.on_tick(next_tick)
+                    await self.on_tick(tick.wall_ns, tick.due_ns)
                 finally:
                     if collecting:
                         gc.enable()
         finally:
             await self.close()
+
+    async def _wait_for(self, tick: Tick, stop: asyncio.Event) -> bool:
+        """Wait until ``tick`` falls due (at once if it has); False if ``stop`` is set meanwhile.
+
+        With ``spin_us``, its last ``spin_us`` are spent warming the decision path up, yielding
+        to the loop between passes: asyncio timers fire up to a millisecond late, and a cold
+        decision path runs several times slower than a warm one (but see ``ActorConfig``).
+        """
+        clock = self.config.clock
+        wake = tick.due_ns - self.config.spin_us * 1_000
+        now = clock.monotonic_ns()
+        if wake > now:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), (wake - now) / 1e9)
+        else:
+            await asyncio.sleep(0)  # late: still let the feed run between two ticks
+        while (now := clock.monotonic_ns()) < tick.due_ns and not stop.is_set():
+            if self.config.spin_us and now < tick.due_ns - _WARM_STOP_NS:
+                self._warm_up(tick.wall_ns)
+            await asyncio.sleep(0)
+        return not stop.is_set()
 
     async def close(self) -> None:
         if self._reloader is not None:
@@ -160,9 +183,7 @@ class TradingActor:
                 },
                 metadata={
                     "model": self.model.label if self.model else None,
-                    "reloads": self.metrics.reloads,
-                    "orders": self.metrics.orders,
-                    "missed_ticks": self.metrics.missed_ticks,
+                    **self.metrics.counts(),
                 },
             )
             self.episode_id = None
@@ -189,7 +210,9 @@ class TradingActor:
         limit = model.env.actions.position_limit_units
         return PositionState(ledger.position_units, ledger.average_cost_ticks(), limit)
 
-    async def on_tick(self, tick_ns: int) -> None:
+    async def on_tick(self, tick_ns: int, due_ns: int | None = None) -> None:
+        """Decide at the tick stamped ``tick_ns`` (wall clock) that fell due at ``due_ns``
+        (monotonic; latency counts from it, or from this call if None)."""
         started = time.perf_counter()
         if self._pending is not None:  # swap between ticks, never during one
             self.model, self._pending = self._pending, None
@@ -202,8 +225,11 @@ class TradingActor:
         ledger = self.client.ledger(self.config.market_ticker)
         observation = self._observer.observe(self.shared, self._position(model), tick_ns)
         if observation is None:
-            self.metrics.skipped_stale += 1
+            self._hold(tick_ns)
             return
+        if self.metrics.hold_reason:
+            logger.info("trading again after %d held tick(s)", self._held)
+            self.metrics.hold_reason, self._held, self._stale_since_ns = "", 0, None
         if self.config.deterministic:
             action, confidence = model.policy.act(observation)
         else:
@@ -214,7 +240,7 @@ class TradingActor:
         result: dict[str, Any] | None = None
         executed = False
         if intent is not None:
-            side, direction = _order_of(Action(action))
+            side, direction = _ORDERS[Action(action)]
             details.update(
                 side=side, action=direction, quantity=format_count(intent.count_units), order_type="market"
             )
@@ -237,10 +263,11 @@ class TradingActor:
                 }
                 self.metrics.rejected += 1
         # Measured from the tick itself (wake-up jitter included) to the decision or the order's
-        # ack; a tick stamped in the future (replayed in tests) counts from on_tick's start.
-        now_ns = time.time_ns()
+        # ack, on the monotonic clock (a wall-clock step cannot skew it).
         elapsed_us = (
-            (now_ns - tick_ns) / 1_000 if now_ns >= tick_ns else (time.perf_counter() - started) * 1e6
+            (self.config.clock.monotonic_ns() - due_ns) / 1_000
+            if due_ns is not None
+            else (time.perf_counter() - started) * 1e6
         )
         self.metrics.latencies_us.append(elapsed_us)  # type: ignore[union-attr]
         if intent is not None:
@@ -252,6 +279,20 @@ class TradingActor:
         self._equity_micro = equity
         self.metrics.total_reward += reward
         self._log(tick_ns, action, details, observation, reward, executed, result, confidence, ledger, mark)
+
+    def _hold(self, tick_ns: int) -> None:
+        """No observation at this tick: hold (no order) and say why (metrics, stream, log)."""
+        if self.shared.state.stale and self._stale_since_ns is None:
+            self._stale_since_ns = tick_ns
+        reason = hold_reason(self.shared, self._stale_since_ns or tick_ns)
+        if reason != self.metrics.hold_reason:
+            logger.warning("%s: holding (no order): %s", self.config.market_ticker, reason)
+        self.metrics.skipped_stale += 1
+        self.metrics.hold_reason = reason
+        self._held += 1
+        label = self.model.label if self.model else None
+        ticker = self.config.market_ticker
+        self.stream.publish(hold_message(ticker, tick_ns, reason, self.metrics.skipped_stale, label))
 
     def _log(
         self,
@@ -266,61 +307,35 @@ class TradingActor:
         ledger: PositionLedger,
         mark: float | None,
     ) -> None:
-        timestamp = tick_ns // 1_000_000
+        label = self.model.label if self.model else None
         if self.actions is not None:
             self.actions.enqueue_action(
                 {
                     "episode_id": self.episode_id,
-                    "timestamp": timestamp,
+                    "timestamp": tick_ns // 1_000_000,
                     "market_ticker": self.config.market_ticker,
                     "action": action,
-                    "action_details": {**details, "model": self.model.label if self.model else None},
+                    "action_details": {**details, "model": label},
                     "state_hash": hashlib.md5(observation.tobytes()).hexdigest(),
                     "reward": reward,
                     "executed": executed,
                     "execution_result": result,
                 }
             )
-        unrealized = ledger.unrealized_micro(mark) / MICRO_PER_DOLLAR if mark is not None else 0.0
-        price = result.get("average_fill_price") if result else None
-        event = {
-            "type": "action",
-            "data": {
-                "timestamp": timestamp,
-                "market_ticker": self.config.market_ticker,
-                "action": details["name"],
-                "details": {
-                    "side": details.get("side"),
-                    "price": price,
-                    "quantity": details.get("quantity"),
-                    "order_type": details.get("order_type"),
-                },
-                "state": {
-                    "position": format_count(ledger.position_units),
-                    "avg_price": round(ledger.average_cost_ticks() / PRICE_SCALE, 6),
-                    "unrealized_pnl": round(unrealized, 6),
-                },
-                "confidence": round(confidence, 6),
-                "model": self.model.label if self.model else None,
-                "executed": executed,
-            },
-        }
-        self.recent.append(event["data"])  # type: ignore[arg-type]
-        for queue in self._subscribers:
-            if queue.full():
-                queue.get_nowait()  # a slow subscriber loses its oldest message, never blocks us
-            queue.put_nowait(event)
+        message = action_message(
+            self.config.market_ticker, tick_ns, details, result, ledger, mark, confidence, label, executed
+        )
+        self.recent.append(message["data"])
+        self.stream.publish(message)
 
     # -- subscribers and hot reload -----------------------------------------------------------
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=self.config.broadcast_queue)
-        self._subscribers.append(queue)
-        return queue
+        """A queue of this actor's ``action`` and ``hold`` messages (see ``actor_stream``)."""
+        return self.stream.subscribe()
 
     def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        with contextlib.suppress(ValueError):
-            self._subscribers.remove(queue)
+        self.stream.unsubscribe(queue)
 
     async def switch_model(self, ref: str) -> LoadedModel:
         """Trade with another model from the next tick (same contract required)."""
@@ -372,11 +387,10 @@ class TradingActor:
             raise ValueError(f"unknown mode {mode!r}: only 'paper'")
 
 
-def _order_of(action: Action) -> tuple[str, str]:
-    """The Kalshi (side, action) of an env action (sells are reduce-only)."""
-    return {
-        Action.BUY_YES: ("yes", "buy"),
-        Action.SELL_YES: ("yes", "sell"),
-        Action.BUY_NO: ("no", "buy"),
-        Action.SELL_NO: ("no", "sell"),
-    }[action]
+_ORDERS = {
+    Action.BUY_YES: ("yes", "buy"),
+    Action.SELL_YES: ("yes", "sell"),
+    Action.BUY_NO: ("no", "buy"),
+    Action.SELL_NO: ("no", "sell"),
+}
+"""The Kalshi (side, action) of each trading action (sells are reduce-only)."""

@@ -1,22 +1,32 @@
-"""TradingActor on the real local exchange: hot reload without a missed tick, refusals, logging."""
+"""TradingActor on the real local exchange: hot reload without a missed tick, refusals, logging;
+and on a hand-made live book: ticks that a long decision passes over, a stale book."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import itertools
+import logging
 import os
 import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
 from kalshi_rl.agents.training import Trainer, TrainRequest
 from kalshi_rl.core.errors import LiveModeRefusedError
+from kalshi_rl.core.events import BookSnapshot
 from kalshi_rl.data.collector import CollectorConfig
 from kalshi_rl.data.registry import ModelRegistry
 from kalshi_rl.data.replay import lake_time_range, preload_lake
+from kalshi_rl.data.shared_state import SharedOrderbookState
 from kalshi_rl.data.storage.database import open_database
 from kalshi_rl.data.storage.schema import rl_fills, rl_orders, trading_actions, trading_episodes
 from kalshi_rl.environments.contract import EnvConfig
@@ -24,8 +34,11 @@ from kalshi_rl.execution.fill_engine import FillConfig
 from kalshi_rl.execution.position import PositionLedger
 from kalshi_rl.kalshi.ws_client import WsConfig
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
+from kalshi_rl.trading.actor import TradingActor
 from kalshi_rl.trading.actor_config import ActorConfig
+from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, PaperConfig
 from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
+from kalshi_rl.trading.tick_grid import format_wall_ns
 
 pytestmark = pytest.mark.slow
 TINY = {"n_steps": 32, "batch_size": 32, "n_epochs": 1, "net_arch": [8]}
@@ -156,13 +169,13 @@ async def _check_ticks_are_free_of_gc_and_warm_up_changes_nothing(actor) -> None
     inside, during, after = [False], [], []
     on_tick = actor.on_tick
 
-    async def tick_making_garbage(tick_ns: int) -> None:
+    async def tick_making_garbage(tick_ns: int, due_ns: int | None = None) -> None:
         inside[0] = True
         try:
             for _ in range(5_000):  # well past gen0's threshold of container allocations
                 cycle: list[object] = []
                 cycle.append(cycle)
-            await on_tick(tick_ns)
+            await on_tick(tick_ns, due_ns)
         finally:
             inside[0] = False
 
@@ -171,7 +184,7 @@ async def _check_ticks_are_free_of_gc_and_warm_up_changes_nothing(actor) -> None
             (during if inside[0] else after).append(info["generation"])
 
     gc.callbacks.append(seen)
-    actor.on_tick = tick_making_garbage
+    actor.on_tick = tick_making_garbage  # type: ignore[method-assign]
     try:
         ticks = actor.metrics.ticks
         await wait_for(lambda: actor.metrics.ticks >= ticks + 3)
@@ -191,3 +204,142 @@ def test_live_mode_is_refused_everywhere(tmp_path: Path) -> None:
             ),
             open_database(None, tmp_path),
         )
+
+
+# -- an actor on a hand-made live book -------------------------------------------------------
+
+TICKER = "KXTEST-26JAN01-T50"
+
+
+def register_model(sim_lake, root: Path, name: str) -> ModelRegistry:  # type: ignore[no-untyped-def]
+    """A registry in ``root`` with model ``name`` (200 ms ticks) trained on the sim's lake."""
+    registry = ModelRegistry(open_database(None, root))
+    train(registry, root / "models", sim_lake, name)
+    return registry
+
+
+@pytest.fixture(scope="module")
+def registry(sim_lake, tmp_path_factory: pytest.TempPathFactory) -> ModelRegistry:  # type: ignore[no-untyped-def]
+    return register_model(sim_lake, tmp_path_factory.mktemp("actor"), "tick")
+
+
+def live_book() -> SharedOrderbookState:
+    """A fresh book (YES 0.40 bid, 0.50 ask) whose gap-free segment began a minute ago."""
+    shared = SharedOrderbookState(TICKER)
+    start = time.time_ns() - 60 * 10**9
+    shared.state.apply_snapshot(
+        BookSnapshot(TICKER, 1, 1, ((4_000, 10_000),), ((5_000, 10_000),), None, start)
+    )
+    shared.segment, shared.segment_start_ns = 1, start
+    shared.touch()
+    return shared
+
+
+def actor_on(shared: SharedOrderbookState, registry: ModelRegistry, **config: Any) -> TradingActor:
+    """An actor trading model ``tick`` on ``shared`` through a paper client without latency."""
+    client = KalshiPaperTradingClient({TICKER: shared}, PaperConfig(latency_min_ms=0.0, latency_max_ms=0.0))
+    return TradingActor(ActorConfig(TICKER, "tick", **config), registry, client, shared)
+
+
+@contextlib.asynccontextmanager
+async def trading(actor: TradingActor) -> AsyncIterator[list[tuple[int, int]]]:
+    """Run ``actor`` (its paper client too); yield, for each tick it decides or holds, its stamp
+    and the (real, monotonic) time the actor got to it."""
+    await actor.start()
+    ticks: list[tuple[int, int]] = []
+    on_tick = actor.on_tick
+
+    async def recording(tick_ns: int, due_ns: int | None = None) -> None:
+        ticks.append((tick_ns, time.monotonic_ns()))
+        await on_tick(tick_ns, due_ns)
+
+    actor.on_tick = recording  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    await actor.client.start()  # type: ignore[attr-defined]
+    run = asyncio.create_task(actor.run(stop))
+    try:
+        yield ticks
+    finally:
+        stop.set()
+        await run
+        await actor.client.close()  # type: ignore[attr-defined]
+
+
+class OverrunningPolicy:
+    """The model's policy, except that its ``at``-th decision blocks until 3.5 ticks after its tick."""
+
+    def __init__(self, policy: Any, ticks: list[tuple[int, int]], tick_ns: int, at: int) -> None:
+        self.policy, self.ticks, self.tick_ns, self.at = policy, ticks, tick_ns, at
+        self.calls = 0
+        self.overran_at: int | None = None
+
+    def act(self, observation: np.ndarray) -> tuple[int, float]:
+        self.calls += 1
+        if self.calls == self.at:
+            self.overran_at = self.ticks[-1][0]
+            time.sleep(max(0, self.overran_at + 7 * self.tick_ns // 2 - time.time_ns()) / 1e9)
+        return self.policy.act(observation)  # type: ignore[no-any-return]
+
+    def sample(self, observation: np.ndarray, rng: np.random.Generator) -> tuple[int, float]:
+        return self.policy.sample(observation, rng)  # type: ignore[no-any-return]  # the warm-up's
+
+
+async def test_a_decision_that_overruns_counts_every_grid_tick_it_passed_over(
+    registry: ModelRegistry,
+) -> None:
+    actor = actor_on(live_book(), registry)
+    async with trading(actor) as ticks:
+        assert actor.model is not None
+        tick_ns = actor.model.env.tick_ms * 1_000_000
+        policy = OverrunningPolicy(actor.model.policy, ticks, tick_ns, at=3)
+        actor.model = replace(actor.model, policy=policy)  # type: ignore[arg-type]
+        await wait_for(lambda: policy.overran_at is not None and actor.metrics.ticks >= policy.at + 3)
+    assert policy.overran_at is not None
+    stamps = [stamp for stamp, _ in ticks]
+    # Every grid tick between the first and the last is either decided or counted missed.
+    assert all(stamp % tick_ns == 0 for stamp in stamps)
+    passed_over = sum((b - a) // tick_ns - 1 for a, b in itertools.pairwise(stamps))
+    assert actor.metrics.missed_ticks == passed_over >= 2
+    # The overrunning decision ended 3.5 ticks after its tick: the next two grid ticks passed
+    # meanwhile (missed), the third was decided (late) at once.
+    overran = stamps.index(policy.overran_at)
+    assert stamps[overran + 1] - stamps[overran] == 3 * tick_ns
+    assert actor.metrics.ticks == len(stamps) == actor.metrics.decisions
+
+
+async def test_a_stale_book_holds_without_orders_and_says_why(
+    registry: ModelRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="kalshi_rl.trading.actor")
+    shared = live_book()
+    actor = actor_on(shared, registry, deterministic=False)  # sampled actions: it trades while it can
+    messages = actor.subscribe()
+    async with trading(actor):
+        await wait_for(lambda: actor.metrics.decisions >= 3)
+        last_update_ns = shared.state.last_update_ns
+        shared.state.stale = True  # what the feed does on a sequence gap, until the resync's snapshot
+        shared.touch()
+        await wait_for(lambda: actor.metrics.skipped_stale >= 1)
+        decisions, orders = actor.metrics.decisions, actor.metrics.orders
+        await wait_for(lambda: actor.metrics.skipped_stale >= 4)
+        assert (actor.metrics.decisions, actor.metrics.orders) == (decisions, orders)
+        reason = actor.metrics.hold_reason
+        assert reason.startswith("book stale since ") and format_wall_ns(last_update_ns) in reason
+
+        now = time.time_ns()
+        shared.state.apply_snapshot(
+            BookSnapshot(TICKER, 1, 9, ((4_100, 10_000),), ((5_000, 10_000),), None, now)
+        )
+        shared.segment, shared.segment_start_ns = 2, now - 10**9  # a tick racing it is not held
+        shared.touch()
+        await wait_for(lambda: actor.metrics.decisions >= decisions + 2)
+        assert actor.metrics.hold_reason == ""
+    held = actor.metrics.skipped_stale
+    sent = [messages.get_nowait() for _ in range(messages.qsize())]
+    holds = [m["data"] for m in sent if m["type"] == "hold"]
+    assert len(holds) == held and {h["reason"] for h in holds} == {reason}
+    assert [h["skipped_stale"] for h in holds] == list(range(1, held + 1))
+    assert sum(m["type"] == "action" for m in sent) == actor.metrics.decisions
+    logged = [r.getMessage() for r in caplog.records if r.name == "kalshi_rl.trading.actor"]
+    assert [m for m in logged if "holding" in m] == [f"{TICKER}: holding (no order): {reason}"]
+    assert f"trading again after {held} held tick(s)" in logged
