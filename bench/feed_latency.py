@@ -19,7 +19,7 @@ For each: feed frame-to-book p50/p99/max, over all frames and over the frames wr
 decision latency (tick -> decision) and order latency (tick -> order acknowledged, 0 ms
 simulated latency) p50/p99/max.
 
-    python bench/feed_latency.py [--seconds 20] [--rounds 2] [--rate 500]
+    python bench/feed_latency.py [--seconds 15] [--rounds 4] [--rate 1500]
 """
 
 from __future__ import annotations
@@ -202,9 +202,9 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=1500.0)
     parser.add_argument("--exchange", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.exchange is not None:
