@@ -11,8 +11,8 @@ update reaches the shared book. Frame-to-book latency = book updated - frame wri
 ``time.time_ns()`` on this machine. Variants, interleaved in rounds (the machine is shared):
 
 - ``no actor``: the collector alone;
-- ``actor, spin``: the actor spinning (and warming up) for the last ``spin_us`` before a tick;
-- ``actor, no spin``: the actor sleeping until its tick (``spin_us=0``).
+- ``actor, spin``: the actor spinning (and warming up) for the last 2 ms before a tick;
+- ``actor, no spin``: the actor sleeping until its tick (``spin_us=0``, the default).
 
 For each: feed frame-to-book p50/p99/max, over all frames and over the frames written in the
 2 ms before a tick (when the actor gets ready for it: what a spin would delay), and the actor's
@@ -44,6 +44,8 @@ from actor import ENV, Trained, collector_config, paper_session, record_and_trai
 from kalshi_rl.data.collector import Collector
 from kalshi_rl.data.shared_state import SharedOrderbookState
 
+SPIN_US = 2_000
+"""The spin of the ``actor, spin`` variant (the actor's default is 0: no spin)."""
 BEFORE_TICK_NS = 2_000_000
 """Frames written this close before a tick arrive while the actor gets ready for it."""
 VARIANTS = ("no actor", "actor, spin", "actor, no spin")
@@ -135,8 +137,7 @@ async def measure(variant: str, trained: Trained, root: Path, seconds: float, ra
         updates = stamp_updates(session.collector.books[trained.tickers[0]])
         actor = session.actor
         assert actor is not None
-        if variant == "actor, no spin":
-            actor.config = replace(actor.config, spin_us=0)
+        actor.config = replace(actor.config, spin_us=SPIN_US if variant == "actor, spin" else 0)
         run = asyncio.create_task(session.run(stop))
     await asyncio.sleep(seconds)
     stop.set()
