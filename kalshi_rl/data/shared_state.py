@@ -35,8 +35,11 @@ class BookSubscription:
         if self._shared.version != self._seen_version:
             return True
         self._event.clear()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout_s)
+        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that arrives
+        # as the event fires, and the cancelled subscriber then never ends.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._event.wait()
         return self._shared.version != self._seen_version
 
     def latest(self) -> OrderbookState:
