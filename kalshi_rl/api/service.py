@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 import time
 import uuid
@@ -38,6 +37,21 @@ from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
 logger = logging.getLogger(__name__)
 
 ACTOR_STOP_TIMEOUT_S = 20.0
+
+
+def await_chain(task: asyncio.Task[Any]) -> str:
+    """Where a task is suspended, through every coroutine it awaits (``print_stack`` shows only
+    the outermost frame, which does not say which await of the actor is stuck)."""
+    lines = []
+    awaited: Any = task.get_coro()
+    while awaited is not None:
+        frame = getattr(awaited, "cr_frame", None)
+        if frame is None:
+            lines.append(f"  awaiting {awaited!r}")
+            break
+        lines.append(f'  File "{frame.f_code.co_filename}", line {frame.f_lineno}, in {frame.f_code.co_name}')
+        awaited = awaited.cr_await
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -333,12 +347,10 @@ class RlService:
         try:
             await asyncio.wait_for(asyncio.shield(self._actor_task), ACTOR_STOP_TIMEOUT_S)
         except TimeoutError:
-            buffer = io.StringIO()
-            self._actor_task.print_stack(file=buffer)
             logger.error(
                 "the actor did not stop within %.0f s; cancelling it. It was at:\n%s",
                 ACTOR_STOP_TIMEOUT_S,
-                buffer.getvalue(),
+                await_chain(self._actor_task),
             )
             self._actor_task.cancel()
             await asyncio.gather(self._actor_task, return_exceptions=True)

@@ -50,7 +50,9 @@ async def _open(websocket: WebSocket) -> bool:
 
 
 async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
-    await asyncio.wait_for(websocket.send_json(message), SEND_TIMEOUT_S)
+    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the pump's cancellation.
+    async with asyncio.timeout(SEND_TIMEOUT_S):
+        await websocket.send_json(message)
 
 
 def orderbook_message(state: OrderbookState) -> dict[str, Any]:
