@@ -37,9 +37,15 @@ COLLATERAL_RETURN_TYPES = frozenset({"MECNET", "DIRECNET", ""})
 _LEGACY = "market_lifecycle"
 
 
+def _sid_seq(frame: dict[str, Any], kind: str) -> tuple[int, int]:
+    """Every frame of the channel is sequenced on its sid (the envelope checked the types)."""
+    return f.req(frame, "sid", kind), f.req(frame, "seq", kind)
+
+
 def parse_market_lifecycle(frame: dict[str, Any], recv_ns: int) -> LifecycleEvent:
     """A ``market_lifecycle_v2`` frame (or the legacy ``market_lifecycle``)."""
     kind = frame["type"]
+    sid, seq = _sid_seq(frame, kind)
     msg = f.msg_of(frame, kind)
     ticker = f.req_str(msg, "market_ticker", kind, empty=False)
     event_type = f.req_str(msg, "event_type", kind, ticker)
@@ -70,8 +76,8 @@ def parse_market_lifecycle(frame: dict[str, Any], recv_ns: int) -> LifecycleEven
         settlement_ticks=_settlement(msg, kind, ticker),
         open_ts_ms=f.opt_seconds_ms(msg, "open_ts", kind, ticker),
         close_ts_ms=close_ms,
-        sid=frame.get("sid"),
-        seq=frame.get("seq"),
+        sid=sid,
+        seq=seq,
         fields=dict(msg),
         is_deactivated=f.opt_bool(msg, "is_deactivated", kind, ticker),
         price_level_structure=f.opt_str(msg, "price_level_structure", kind, ticker),
@@ -110,6 +116,7 @@ def _check_metadata(msg: dict[str, Any], kind: str, ticker: str) -> None:
 def parse_event_lifecycle(frame: dict[str, Any], recv_ns: int) -> EventLifecycle:
     """An ``event_lifecycle`` frame: an event was created."""
     kind = "event_lifecycle"
+    sid, seq = _sid_seq(frame, kind)
     msg = f.msg_of(frame, kind)
     collateral = f.req_str(msg, "collateral_return_type", kind)
     if collateral not in COLLATERAL_RETURN_TYPES:
@@ -124,8 +131,8 @@ def parse_event_lifecycle(frame: dict[str, Any], recv_ns: int) -> EventLifecycle
         ts_recv_ns=recv_ns,
         strike_date_ms=f.opt_seconds_ms(msg, "strike_date", kind),
         strike_period=f.opt_str(msg, "strike_period", kind),
-        sid=frame.get("sid"),
-        seq=frame.get("seq"),
+        sid=sid,
+        seq=seq,
         fields=dict(msg),
     )
 
@@ -133,6 +140,7 @@ def parse_event_lifecycle(frame: dict[str, Any], recv_ns: int) -> EventLifecycle
 def parse_event_fee_update(frame: dict[str, Any], recv_ns: int) -> EventFeeUpdate:
     """An ``event_fee_update`` frame: an event's fee override set, or cleared (both null)."""
     kind = "event_fee_update"
+    sid, seq = _sid_seq(frame, kind)
     msg = f.msg_of(frame, kind)
     event_ticker = f.req_str(msg, "event_ticker", kind, empty=False)
     fee_type = f.req(msg, "fee_type_override", kind)
@@ -150,4 +158,4 @@ def parse_event_fee_update(frame: dict[str, Any], recv_ns: int) -> EventFeeUpdat
             override = FeeSchedule.parse(fee_type, multiplier, FeeSource.EVENT_OVERRIDE)
         except InvalidValueError as exc:
             raise FrameError(f"{kind}: {exc}") from None
-    return EventFeeUpdate(event_ticker, override, recv_ns, frame.get("sid"), frame.get("seq"), dict(msg))
+    return EventFeeUpdate(event_ticker, override, recv_ns, sid, seq, dict(msg))

@@ -114,6 +114,9 @@ def parse_body(kind: str | None, frame: dict[str, Any], recv_ns: int, yes_price:
     parser = _PARSERS.get(kind) if kind is not None else None
     if parser is None:
         raise FrameError(f"unknown message type {frame.get('type')!r}", _market_of(frame))
+    request_id = frame.get("id")
+    if request_id is not None and type(request_id) is not int:
+        raise FrameError(f"{kind}: expected an integer id, got {request_id!r}", _market_of(frame))
     try:
         return parser(frame, recv_ns, yes_price)
     except FrameError:
@@ -188,6 +191,13 @@ def _exchange_ms(msg: dict[str, Any]) -> int | None:
     return any_ts_to_ms(msg.get("ts"))
 
 
+def _text(msg: dict[str, Any], key: str) -> str:
+    value = msg[key]
+    if type(value) is not str or not value:
+        raise FrameError(f"expected a non-empty string {key}, got {value!r}")
+    return value
+
+
 def _ticker(msg: dict[str, Any]) -> str:
     ticker = msg["market_ticker"]
     if not isinstance(ticker, str) or not ticker:
@@ -233,7 +243,10 @@ def _delta(frame: dict[str, Any], recv_ns: int, yes_price: bool) -> BookDelta:
         ts_ms = any_ts_to_ms(msg.get("ts"))
     elif type(ts_ms) is not int:
         raise FrameError(f"expected integer ts_ms, got {ts_ms!r}")
-    return BookDelta(ticker, sid, seq, side, price, delta, ts_ms, recv_ns, msg.get("client_order_id"))
+    client_order_id = msg.get("client_order_id")
+    if client_order_id is not None and type(client_order_id) is not str:
+        raise FrameError(f"orderbook_delta: expected a string client_order_id, got {client_order_id!r}")
+    return BookDelta(ticker, sid, seq, side, price, delta, ts_ms, recv_ns, client_order_id)
 
 
 def _trade(frame: dict[str, Any], recv_ns: int, _yes_price: bool) -> Trade:
@@ -254,7 +267,7 @@ def _trade(frame: dict[str, Any], recv_ns: int, _yes_price: bool) -> Trade:
         market_ticker=_ticker(msg),
         sid=_int(frame["sid"], "sid"),
         seq=_int(frame["seq"], "seq"),
-        trade_id=str(msg["trade_id"]),
+        trade_id=_text(msg, "trade_id"),
         yes_price_ticks=_book_price(price),
         count_units=count,
         taker_side=taker,
@@ -263,10 +276,12 @@ def _trade(frame: dict[str, Any], recv_ns: int, _yes_price: bool) -> Trade:
     )
 
 
-def _opt_price(msg: dict[str, Any], key: str, legacy_key: str) -> int | None:
+def _opt_price(msg: dict[str, Any], key: str, legacy_key: str, required: bool = False) -> int | None:
     if key in msg:
         value = msg[key]
         return None if value is None else parse_price_dollars(value)
+    if required and legacy_key not in msg:
+        raise FrameError(f"ticker: malformed (missing {key!r})", _ticker(msg))
     legacy = msg.get(legacy_key)
     return None if legacy is None else cents_to_ticks(legacy)
 
@@ -281,13 +296,14 @@ def _opt_count(msg: dict[str, Any], key: str, legacy_key: str) -> int | None:
 
 def _ticker_update(frame: dict[str, Any], recv_ns: int, _yes_price: bool) -> TickerUpdate:
     msg = frame["msg"]
+    _int(frame["sid"], "sid")  # not sequenced, but always on a subscription
     return TickerUpdate(
         market_ticker=_ticker(msg),
-        yes_bid_ticks=_opt_price(msg, "yes_bid_dollars", "yes_bid"),
-        yes_ask_ticks=_opt_price(msg, "yes_ask_dollars", "yes_ask"),
+        yes_bid_ticks=_opt_price(msg, "yes_bid_dollars", "yes_bid", required=True),
+        yes_ask_ticks=_opt_price(msg, "yes_ask_dollars", "yes_ask", required=True),
         yes_bid_size_units=_opt_count(msg, "yes_bid_size_fp", "yes_bid_size"),
         yes_ask_size_units=_opt_count(msg, "yes_ask_size_fp", "yes_ask_size"),
-        last_price_ticks=_opt_price(msg, "price_dollars", "price"),
+        last_price_ticks=_opt_price(msg, "price_dollars", "price", required=True),
         ts_exchange_ms=_exchange_ms(msg),
         ts_recv_ns=recv_ns,
     )

@@ -82,15 +82,16 @@ def parse_subscribed(frame: dict[str, Any], _recv_ns: int, _yes_price: bool = Fa
 
 
 def parse_unsubscribed(frame: dict[str, Any], _recv_ns: int, _yes_price: bool = False) -> Unsubscribed:
-    if "sid" not in frame:
-        raise FrameError("unsubscribed: malformed (missing 'sid')")
-    return Unsubscribed(_id(frame), frame["sid"], frame.get("seq"))
+    sid, seq = f.req(frame, "sid", "unsubscribed"), f.req(frame, "seq", "unsubscribed")
+    return Unsubscribed(_id(frame), sid, seq)
 
 
 def parse_ok(frame: dict[str, Any], _recv_ns: int, _yes_price: bool = False) -> Ok | ListSubscriptions:
     msg = frame.get("msg")
     if isinstance(msg, list):  # list_subscriptions answers with type "ok" and a list
         return ListSubscriptions(_id(frame), tuple(msg))
+    if msg is not None and not isinstance(msg, dict):
+        raise FrameError(f"ok: expected an object or a list msg, got {msg!r}")
     tickers = msg.get("market_tickers") if isinstance(msg, dict) else None
     if tickers is None:
         tickers = ()
