@@ -212,9 +212,11 @@ class SimExchange:
         """Set or clear (``None``) an event's fee override (``event_fee_update``)."""
         self.lifecycle.update_fee(self.catalog.events[event_ticker], override, now_ms())
 
-    def create_event(self, markets: int | None = None) -> SimEvent:
-        """Create the series' next event (``event_lifecycle``, then ``created`` per market)."""
-        return self.lifecycle.create_event(now_ms(), markets)
+    def create_event(
+        self, markets: int | None = None, series: str | None = None, duration_s: float | None = None
+    ) -> SimEvent:
+        """Create a series' next event (``event_lifecycle``, then ``created`` per market)."""
+        return self.lifecycle.create_event(now_ms(), markets, series, duration_s)
 
     def switch_encoding(self) -> None:
         """Flip every book subscription to the other price encoding, unannounced."""

@@ -1,7 +1,8 @@
 """Fault injection per connection: drops, sequence gaps, malformed frames, stalls, errors.
 
-Faults count the *data messages* generated for a connection (snapshots, deltas, trades and
-lifecycle events; not command replies and not the malformed frames themselves):
+Faults count the *data messages* generated for a connection on sequenced channels
+(snapshots, deltas, trades, lifecycle and event messages; not ``ticker`` messages, which carry
+no seq, not command replies and not the malformed frames themselves):
 
 - ``drop_every N``: after the N-th, 2N-th, ... data message is written, the TCP connection is
   aborted without a WebSocket close handshake;

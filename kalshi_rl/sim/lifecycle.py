@@ -201,20 +201,27 @@ class LifecycleDriver:
 
     # -- changes ------------------------------------------------------------------------------
 
-    def create_event(self, now: int, markets: int | None = None) -> SimEvent:
-        """Create the series' next event and its markets; they open ``open_delay_s`` later."""
+    def create_event(
+        self, now: int, markets: int | None = None, series: str | None = None, duration_s: float | None = None
+    ) -> SimEvent:
+        """Create a series' next event and its markets; they open ``open_delay_s`` later.
+
+        ``series`` defaults to the configured one (a new series gets the configured fees),
+        ``duration_s`` (open to close) to ``market_duration_s``.
+        """
         cfg = self.config
         catalog = self.catalog
-        if cfg.series not in catalog.series:
-            catalog.add_series(SimSeries(cfg.series, cfg.series_fee, created_ms=now))
+        series = series or cfg.series
+        if series not in catalog.series:
+            catalog.add_series(SimSeries(series, cfg.series_fee, created_ms=now))
         open_ms = now + int(cfg.open_delay_s * 1000)
         timing = MarketTiming(
             open_ms,
-            open_ms + int(cfg.market_duration_s * 1000),
+            open_ms + int((cfg.market_duration_s if duration_s is None else duration_s) * 1000),
             int(cfg.determination_delay_s * 1000),
             int(cfg.settlement_delay_s * 1000),
         )
-        event = catalog.create_event(cfg.series, markets or cfg.markets, timing, self.base_grid, now)
+        event = catalog.create_event(series, markets or cfg.markets, timing, self.base_grid, now)
         self._live.extend(event.markets)
         if timing.open_ms > now:
             for market in event.markets:

@@ -140,3 +140,15 @@ async def test_series_and_events_carry_the_fees_and_the_rest_client_reads_the_ma
         event,
         "tapered_deci_cent",
     )
+
+
+async def test_events_of_another_series_are_listed_under_it(make_exchange):
+    exchange = await make_exchange(rate=0)
+    exchange.pause()
+    event = exchange.create_event(markets=1, series="KXOTHER", duration_s=900.0)
+    (market,) = event.markets
+    assert (event.event_ticker, market.ticker) == ("KXOTHER-26JAN08", "KXOTHER-26JAN08-M00")
+    assert market.timing.close_ms - market.timing.open_ms == 900_000
+    assert tickers_of(await get(exchange, "/markets?series_ticker=KXOTHER")) == [market.ticker]
+    assert tickers_of(await get(exchange, "/markets?series_ticker=KXSIM")) == exchange.tickers[:2]
+    assert (await get(exchange, "/series/KXOTHER"))["series"]["ticker"] == "KXOTHER"
