@@ -26,6 +26,7 @@ from kalshi_rl.data.write_queue import OrderbookWriteQueue, WriteQueueConfig
 from kalshi_rl.kalshi import encode
 from kalshi_rl.kalshi.feed import FeedBreak
 from kalshi_rl.kalshi.messages import parse_frame
+from tests.cli_support import run_cli
 
 A, B = "KX-EV-A", "KX-EV-B"
 EVENT = "KX-EV"
@@ -60,7 +61,8 @@ EVENT_CREATED = json.dumps(
 @pytest.fixture
 async def lake(tmp_path: Path) -> tuple[Path, dict[str, SharedOrderbookState], OrderbookClient]:
     books = {A: SharedOrderbookState(A), B: SharedOrderbookState(B)}
-    queue = OrderbookWriteQueue([LakeSink(LakeWriter(tmp_path, "s"))], WriteQueueConfig())
+    root = tmp_path / "lake"  # DATA_DIR/lake, as `kalshi-rl inspect data --data-dir` reads it
+    queue = OrderbookWriteQueue([LakeSink(LakeWriter(root, "s"))], WriteQueueConfig())
     client = OrderbookClient(books, queue, "s", T0 // 1_000_000)
     client.on_connected(1)
     for market in (A, B):
@@ -105,7 +107,7 @@ async def lake(tmp_path: Path) -> tuple[Path, dict[str, SharedOrderbookState], O
         FeedBreak("unsubscribable", "orderbook_delta", None, (B,), T0, detail="orderbook_delta error 11: x")
     )
     await queue.close()
-    return tmp_path, books, client
+    return root, books, client
 
 
 async def test_the_status_follows_every_frame(
@@ -228,3 +230,26 @@ def test_default_fees_when_nothing_is_known() -> None:
     from kalshi_rl.data.replay import MarketMeta
 
     assert MarketMeta("KX").fee_at(T0) == DEFAULT_FEE_SCHEDULE
+
+
+async def test_inspect_data_shows_each_markets_life(
+    lake: tuple[Path, dict[str, SharedOrderbookState], OrderbookClient],
+) -> None:
+    root, _, _ = lake
+    report = json.loads(run_cli("inspect", "data", "--data-dir", str(root.parent), "--json").stdout)
+    a, b = report["markets"][A], report["markets"][B]
+    assert a["phase"] == "determined" and b["phase"] == "active"
+    assert [e["event_type"] for e in a["lifecycle"]][:2] == ["deactivated", "deactivated"]
+    assert a["close_time_ms"] == 1_776_666_000_000 and a["fee"] == "quadratic_with_maker_fees x 1 (series)"
+    assert b["unsubscribable"] == "orderbook_delta error 11: x" and a["unsubscribable"] is None
+    assert report["events"]["by_type"] == {"event_fee_update": 2, "event_lifecycle": 1}
+    assert report["events"]["fee_updates"][1] == {
+        "ts_recv_ns": T0 + 9 * SECOND,
+        "event_ticker": EVENT,
+        "fee_type": None,
+        "fee_multiplier": None,
+    }
+    table = run_cli("inspect", "data", "--data-dir", str(root.parent))
+    assert table.returncode == 0, table.stderr
+    assert "UNSUBSCRIBABLE" in table.stdout and "determined" in table.stdout
+    assert "override cleared" in table.stdout and "event_lifecycle 1" in table.stdout

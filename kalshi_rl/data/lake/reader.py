@@ -115,7 +115,8 @@ class LakeReader:
         fold(
             "book_events",
             "SELECT market_ticker, date, count(*) FILTER (kind = 'gap'), count(*) FILTER (kind = 'resync'), "
-            "count(*) FILTER (kind NOT IN ('resync') AND kind NOT LIKE 'trade%' AND kind NOT LIKE 'market_lifecycle%') "
+            "count(*) FILTER (kind NOT IN ('resync', 'unsubscribable') AND kind NOT LIKE 'trade%' "
+            "AND kind NOT LIKE 'market_lifecycle%') "
             "FROM {t} GROUP BY ALL",
         )
         if "quarantine" in self.present:
