@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import threading
-import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from kalshi_rl.api.websocket import orderbook_message
 from kalshi_rl.data.storage.schema import metadata
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
 from kalshi_rl.sim.protocol import ORDERBOOK
+from tests.support.waiting import wait_until
 
 T = TypeVar("T")
 TOKEN = "s3cret"
@@ -114,17 +114,6 @@ class LocalExchange:
     def close(self) -> None:
         self.thread.run(self.sim.stop())
         self.thread.close()
-
-
-def wait_until(predicate: Callable[[], T], timeout_s: float = 120.0, every_s: float = 0.1) -> T:
-    """Poll until ``predicate`` returns something truthy (the timeout only bounds a hang)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {predicate}")
 
 
 @dataclass
@@ -224,7 +213,7 @@ def start_server(config: ServiceConfig, exchange: LocalExchange | None) -> Runni
     )
     thread = LoopThread("uvicorn")
     serving = asyncio.run_coroutine_threadsafe(server.serve(), thread.loop)
-    wait_until(lambda: server.started or serving.done(), 60)
+    wait_until(lambda: server.started or serving.done(), timeout_s=60)
     if serving.done():
         serving.result()  # raises the reason it did not start
         raise RuntimeError("the service stopped while starting")

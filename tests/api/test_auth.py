@@ -19,7 +19,8 @@ from websockets.sync.client import ClientConnection, connect
 from kalshi_rl.api.access import bearer, origin_allowed, redact_tokens, token_matches
 from kalshi_rl.api.app import create_app
 from kalshi_rl.api.service import ServiceConfig
-from tests.api.conftest import TOKEN, Running, ServeFactory, wait_until
+from tests.api.conftest import TOKEN, Running, ServeFactory
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -104,7 +105,7 @@ def refusal(ws: ClientConnection) -> tuple[str, int | None]:
 def first_message(svc: Running, path: str, ws: ClientConnection) -> dict[str, Any]:
     hub = {"/rl/ws/actions": svc.service.actions_hub, "/rl/ws/training": svc.service.training_hub}.get(path)
     if hub is not None:
-        wait_until(lambda: hub.subscribers == 1, 30)
+        wait_until(lambda: hub.subscribers == 1, timeout_s=30)
         hub.publish_threadsafe({"type": FIRST_MESSAGE[path], "data": {}})
     return json.loads(ws.recv(timeout=30))  # type: ignore[no-any-return]
 

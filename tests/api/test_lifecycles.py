@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from websockets.sync.client import connect
 
-from tests.api.conftest import Running, ServeFactory, wait_until
+from tests.api.conftest import Running, ServeFactory
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -125,7 +126,7 @@ def test_actor_lifecycle_streams_and_refusals(serve: ServeFactory, sim_lake: tup
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "model_not_ready"
     switched = svc.post("/rl/actor/switch-model", json={"model_id": second["id"]})
     assert switched.status_code == 200 and switched.json()["switching_to"] == "trader@2"
-    wait_until(lambda: svc.get("/rl/status").json()["actor"]["model"] == "trader@2", 30)
+    wait_until(lambda: svc.get("/rl/status").json()["actor"]["model"] == "trader@2", timeout_s=30)
     busy = svc.put(f"/rl/models/{second['id']}", json={"status": "archived"})
     assert busy.status_code == 409 and busy.json()["error"]["code"] == "model_in_use"
 

@@ -15,7 +15,8 @@ from websockets.sync.client import ClientConnection, connect
 
 from kalshi_rl.api.hubs import Hub
 from kalshi_rl.api.websocket import MAX_HZ
-from tests.api.conftest import Running, ServeFactory, wait_until
+from tests.api.conftest import Running, ServeFactory
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +38,7 @@ def settle(svc: Running, market: str) -> None:
     """Freeze the exchange and wait until the service's book is the exchange's."""
     assert svc.exchange is not None
     svc.exchange.pause()
-    wait_until(lambda: svc.book_matches_exchange(market), 30)
+    wait_until(lambda: svc.book_matches_exchange(market), timeout_s=30)
 
 
 async def test_a_hub_drops_the_oldest_message_for_a_subscriber_that_does_not_read() -> None:
@@ -81,7 +82,7 @@ def test_a_slow_client_gets_the_current_book_not_a_backlog(serve: ServeFactory) 
         events = 0
         while events < 500:  # a burst of book updates while the client reads nothing
             events += svc.exchange.step(100)
-        wait_until(lambda: svc.book_matches_exchange(market), 30)
+        wait_until(lambda: svc.book_matches_exchange(market), timeout_s=30)
         applied = svc.server_clock() - start  # the whole burst is in the service's book by now
         current = svc.book_message(market)["data"]
 
@@ -99,7 +100,7 @@ def test_a_slow_client_gets_the_current_book_not_a_backlog(serve: ServeFactory) 
         newest = current
         while newest == current:  # step until the book changes (a step may only trade)
             svc.exchange.step(1)
-            wait_until(lambda: svc.book_matches_exchange(market), 30)
+            wait_until(lambda: svc.book_matches_exchange(market), timeout_s=30)
             newest = svc.book_message(market)["data"]
         following = book_of(ws)
         while following == current:  # the same book again (a metadata refresh touches it): not stale

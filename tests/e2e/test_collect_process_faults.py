@@ -12,7 +12,6 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ import duckdb
 import pytest
 
 from tests.cli_support import KALSHI_RL, cli_env
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -61,14 +61,6 @@ class LogWatch:
     def text(self) -> str:
         self._thread.join(10)
         return "".join(self.lines)
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout_s} s")
-        time.sleep(0.1)
 
 
 def start_collect(ws_url: str, tickers: list[str], data_dir: Path, *extra: str) -> subprocess.Popen[str]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -31,21 +30,13 @@ from kalshi_rl.sim.exchange import SimConfig, SimExchange
 from kalshi_rl.sim.faults import FaultConfig
 from kalshi_rl.sim.ledger import AckPayload
 from kalshi_rl.sim.protocol import ERROR_MESSAGES
+from tests.support.waiting import eventually
 
 INITIAL_S = 0.1
 CYCLE = ("gap", "resubscribe", "resync")
 OUTAGE_SLACK_S = 2.0
 """Handshake and scheduling time allowed on top of the backoff (a loaded 2-core machine).
 Before the fix the 20th outage waited 15-30 s."""
-
-
-async def until(condition: Callable[[], bool], timeout_s: float = 60.0, what: str = "condition") -> None:
-    """Wait until ``condition()`` holds; fail the test after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout_s} s")
-        await asyncio.sleep(0.02)
 
 
 class Timeline:
@@ -92,7 +83,7 @@ async def test_backoff_starts_over_after_every_connection_that_worked(make_sim) 
     run = asyncio.create_task(client.run(stop))
     try:
         # Stop early as soon as one delay is too long: before the fix that is the 3rd drop.
-        await until(lambda: client.stats.reconnects >= 20 or max(delays, default=0) > 2 * INITIAL_S)
+        await eventually(lambda: client.stats.reconnects >= 20 or max(delays, default=0) > 2 * INITIAL_S)
     finally:
         stop.set()
         await run
@@ -113,19 +104,19 @@ async def test_failed_attempts_in_a_row_back_off_exponentially_until_one_works(m
     stop = asyncio.Event()
     run = asyncio.create_task(client.run(stop))
     try:
-        await until(lambda: timeline.subscribed == 3, what="the first subscriptions")
+        await eventually(lambda: timeline.subscribed == 3, what="the first subscriptions")
         await sim.stop()  # the exchange is down: every attempt is refused
-        await until(lambda: len(delays) >= 6, what="six attempts")
+        await eventually(lambda: len(delays) >= 6, what="six attempts")
         refused = list(delays)
         assert client.stats.connects == 1
         # The closed connection had worked (wait ~0.05 s), then each refusal doubles the wait.
         assert within_backoff(refused[:6], 0.05), refused
 
         again: SimExchange = await make_sim(SimConfig(markets=1, rate=200, port=port, record_ledger=False))
-        await until(lambda: timeline.subscribed == 6, what="the subscriptions after the restart")
+        await eventually(lambda: timeline.subscribed == 6, what="the subscriptions after the restart")
         count = len(delays)
         await again.stop()
-        await until(lambda: len(delays) > count, what="an attempt after the second outage")
+        await eventually(lambda: len(delays) > count, what="an attempt after the second outage")
     finally:
         stop.set()
         await run
@@ -152,7 +143,7 @@ async def test_a_server_that_hangs_up_before_subscribing_us_keeps_the_client_bac
         stop = asyncio.Event()
         run = asyncio.create_task(client.run(stop))
         try:
-            await until(lambda: len(delays) >= 6, what="six attempts")
+            await eventually(lambda: len(delays) >= 6, what="six attempts")
         finally:
             stop.set()
             await run
@@ -208,7 +199,7 @@ async def settle(sim: SimExchange, collector: Collector) -> None:
             )
         )
 
-    await until(settled, 30.0, "live books equal to the exchange's")
+    await eventually(settled, "live books equal to the exchange's", 30.0)
 
 
 def book_events(lake: Path) -> list[tuple[str, str, int | None, str]]:
@@ -232,7 +223,7 @@ async def test_collector_resubscribes_when_a_get_snapshot_reply_never_comes(
     sim: SimExchange = await make_sim(SimConfig(markets=2, seed=5, rate=1_000, faults=faults))
     collector, stop, run = start_collector(sim, tmp_path / "lake")
     try:
-        await until(lambda: sim.counters.snapshot_replies_dropped >= 2, what="two unanswered requests")
+        await eventually(lambda: sim.counters.snapshot_replies_dropped >= 2, what="two unanswered requests")
         await settle(sim, collector)
     finally:
         stop.set()
@@ -263,7 +254,7 @@ async def test_collector_resubscribes_after_a_terminal_error_from_the_exchange(
     sim: SimExchange = await make_sim(SimConfig(markets=2, seed=9, rate=1_000, faults=faults))
     collector, stop, run = start_collector(sim, tmp_path / "lake")
     try:
-        await until(lambda: sim.counters.subscription_errors >= 3, what="three terminal errors")
+        await eventually(lambda: sim.counters.subscription_errors >= 3, what="three terminal errors")
         await settle(sim, collector)
     finally:
         stop.set()

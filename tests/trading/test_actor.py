@@ -39,6 +39,7 @@ from kalshi_rl.trading.actor_config import ActorConfig
 from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, PaperConfig
 from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
 from kalshi_rl.trading.tick_grid import format_wall_ns
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 TINY = {"n_steps": 32, "batch_size": 32, "n_epochs": 1, "net_arch": [8]}
@@ -56,14 +57,6 @@ def train(
     data = preload_lake(lake, tuple(tickers), *lake_time_range(lake, tuple(tickers)))
     request = TrainRequest(timesteps=64, hyperparameters=TINY, env=env(tick_ms), name=name, parent=parent)
     return Trainer(registry, models).train(request, data)
-
-
-async def wait_for(condition, timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 async def test_hot_reload_switches_models_between_ticks_and_refuses_bad_checkpoints(
@@ -95,14 +88,14 @@ async def test_hot_reload_switches_models_between_ticks_and_refuses_bad_checkpoi
     try:
         actor = session.actor
         assert actor is not None
-        await wait_for(lambda: actor.metrics.decisions >= 5)
+        await eventually(lambda: actor.metrics.decisions >= 5)
         assert actor.model is not None and actor.model.label == "hot@1"
         await _check_ticks_are_free_of_gc_and_warm_up_changes_nothing(actor)
 
         # A new version of the same name (fine-tuned, same contract) takes over between ticks.
         second = await asyncio.to_thread(train, registry, models, sim_lake, "hot", parent="hot@1")
         written = Path(second.checkpoint_path).stat().st_mtime_ns
-        await wait_for(lambda: actor.model is not None and actor.model.label == "hot@2")
+        await eventually(lambda: actor.model is not None and actor.model.label == "hot@2")
         assert actor.metrics.reloads == 1
         assert (actor.model.loaded_ns - written) / 1e9 < 1.0 + 0.25  # poll interval + load time
 
@@ -112,14 +105,14 @@ async def test_hot_reload_switches_models_between_ticks_and_refuses_bad_checkpoi
         tmp = bad.with_name(".garbage.zip")
         tmp.write_bytes(b"not a zip")
         os.replace(tmp, bad)
-        await wait_for(lambda: actor.metrics.reload_refusals >= 1)
-        await wait_for(lambda: actor.metrics.decisions >= decisions + 5)
+        await eventually(lambda: actor.metrics.reload_refusals >= 1)
+        await eventually(lambda: actor.metrics.decisions >= decisions + 5)
         assert actor.model.label == "hot@2"
 
         # A version trained under another contract (another tick) is refused.
         await asyncio.to_thread(train, registry, models, sim_lake, "hot", 300)
         refusals = actor.metrics.reload_refusals
-        await wait_for(lambda: actor.metrics.reload_refusals > refusals)
+        await eventually(lambda: actor.metrics.reload_refusals > refusals)
         assert actor.model.label == "hot@2" and "contract" in actor.metrics.last_reload_error
         assert actor.metrics.missed_ticks == 0
     finally:
@@ -187,7 +180,7 @@ async def _check_ticks_are_free_of_gc_and_warm_up_changes_nothing(actor) -> None
     actor.on_tick = tick_making_garbage  # type: ignore[method-assign]
     try:
         ticks = actor.metrics.ticks
-        await wait_for(lambda: actor.metrics.ticks >= ticks + 3)
+        await eventually(lambda: actor.metrics.ticks >= ticks + 3)
     finally:
         actor.on_tick = on_tick
         gc.callbacks.remove(seen)
@@ -293,7 +286,7 @@ async def test_a_decision_that_overruns_counts_every_grid_tick_it_passed_over(
         tick_ns = actor.model.env.tick_ms * 1_000_000
         policy = OverrunningPolicy(actor.model.policy, ticks, tick_ns, at=3)
         actor.model = replace(actor.model, policy=policy)  # type: ignore[arg-type]
-        await wait_for(lambda: policy.overran_at is not None and actor.metrics.ticks >= policy.at + 3)
+        await eventually(lambda: policy.overran_at is not None and actor.metrics.ticks >= policy.at + 3)
     assert policy.overran_at is not None
     stamps = [stamp for stamp, _ in ticks]
     # Every grid tick between the first and the last is either decided or counted missed.
@@ -315,13 +308,13 @@ async def test_a_stale_book_holds_without_orders_and_says_why(
     actor = actor_on(shared, registry, deterministic=False)  # sampled actions: it trades while it can
     messages = actor.subscribe()
     async with trading(actor):
-        await wait_for(lambda: actor.metrics.decisions >= 3)
+        await eventually(lambda: actor.metrics.decisions >= 3)
         last_update_ns = shared.state.last_update_ns
         shared.state.stale = True  # what the feed does on a sequence gap, until the resync's snapshot
         shared.touch()
-        await wait_for(lambda: actor.metrics.skipped_stale >= 1)
+        await eventually(lambda: actor.metrics.skipped_stale >= 1)
         decisions, orders = actor.metrics.decisions, actor.metrics.orders
-        await wait_for(lambda: actor.metrics.skipped_stale >= 4)
+        await eventually(lambda: actor.metrics.skipped_stale >= 4)
         assert (actor.metrics.decisions, actor.metrics.orders) == (decisions, orders)
         reason = actor.metrics.hold_reason
         assert reason.startswith("book stale since ") and format_wall_ns(last_update_ns) in reason
@@ -332,7 +325,7 @@ async def test_a_stale_book_holds_without_orders_and_says_why(
         )
         shared.segment, shared.segment_start_ns = 2, now - 10**9  # a tick racing it is not held
         shared.touch()
-        await wait_for(lambda: actor.metrics.decisions >= decisions + 2)
+        await eventually(lambda: actor.metrics.decisions >= decisions + 2)
         assert actor.metrics.hold_reason == ""
     held = actor.metrics.skipped_stale
     sent = [messages.get_nowait() for _ in range(messages.qsize())]
