@@ -20,18 +20,13 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from kalshi_rl.agents.training import Trainer, TrainRequest
 from kalshi_rl.core.errors import LiveModeRefusedError
 from kalshi_rl.core.events import BookSnapshot
 from kalshi_rl.data.collector import CollectorConfig
 from kalshi_rl.data.registry import ModelRegistry
-from kalshi_rl.data.replay import lake_time_range, preload_lake
 from kalshi_rl.data.shared_state import SharedOrderbookState
 from kalshi_rl.data.storage.database import open_database
 from kalshi_rl.data.storage.schema import rl_fills, rl_orders, trading_actions, trading_episodes
-from kalshi_rl.environments.contract import EnvConfig
-from kalshi_rl.execution.fill_engine import FillConfig
-from kalshi_rl.execution.position import PositionLedger
 from kalshi_rl.kalshi.ws_client import WsConfig
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
 from kalshi_rl.trading.actor import TradingActor
@@ -40,23 +35,15 @@ from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, PaperConfig
 from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
 from kalshi_rl.trading.tick_grid import format_wall_ns
 from tests.support.waiting import eventually
+from tests.trading_support import check_episode_against_fills, lake_data, tiny_env, train_tiny
 
 pytestmark = pytest.mark.slow
-TINY = {"n_steps": 32, "batch_size": 32, "n_epochs": 1, "net_arch": [8]}
-
-
-def env(tick_ms: int = 200) -> EnvConfig:
-    return EnvConfig(tick_ms=tick_ms, episode_ticks=40, fill=FillConfig(20.0, 20.0))
 
 
 def train(
     registry: ModelRegistry, models: Path, sim_lake, name: str, tick_ms: int = 200, parent: str | None = None
 ):  # type: ignore[no-untyped-def]
-    data_dir, tickers = sim_lake
-    lake = data_dir / "lake"
-    data = preload_lake(lake, tuple(tickers), *lake_time_range(lake, tuple(tickers)))
-    request = TrainRequest(timesteps=64, hyperparameters=TINY, env=env(tick_ms), name=name, parent=parent)
-    return Trainer(registry, models).train(request, data)
+    return train_tiny(registry, models, lake_data(sim_lake), name, env=tiny_env(tick_ms), parent=parent)
 
 
 async def test_hot_reload_switches_models_between_ticks_and_refuses_bad_checkpoints(
@@ -133,22 +120,8 @@ async def test_hot_reload_switches_models_between_ticks_and_refuses_bad_checkpoi
     assert episode["end_time"] is not None and episode["total_steps"] == actor.metrics.ticks
     assert episode["model_id"] == first.id
     assert orders == actor.metrics.orders > 0
-    # The P&L the episode reports is the P&L of the fills in the database.
-    ledger = PositionLedger()
-    from kalshi_rl.core.events import Side
-
-    for fill in sorted(fills, key=lambda f: f["timestamp"]):
-        side = Side(fill["side"]) if fill["action"] == "buy" else Side(fill["side"]).opposite
-        price = (
-            int(fill["price"] * 10_000) if fill["action"] == "buy" else 10_000 - int(fill["price"] * 10_000)
-        )
-        ledger.buy(side, int(fill["quantity"] * 100), price)
-        ledger.fees_micro += int(fill["fee"] * 1_000_000)
-    final = episode["final_position"]
-    assert final["position_units"] == ledger.position_units
-    # Trade fees per fill plus each order's balance-rounding fee (< $0.0001) = what was paid.
-    assert final["fees"] == pytest.approx(float(sum(o["fees"] for o in order_rows)), abs=1e-6)
-    assert 0 <= final["fees"] - ledger.fees_micro / 1e6 < 0.0001 * orders + 1e-9
+    # The position and fees the episode reports are those of the fills and orders in the database.
+    check_episode_against_fills(episode["final_position"], list(fills), list(order_rows))
 
 
 async def _check_ticks_are_free_of_gc_and_warm_up_changes_nothing(actor) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,8 @@ import pytest
 from kalshi_rl.data.registry import ModelRegistry
 from kalshi_rl.trading.actor_config import SystemClock
 from kalshi_rl.trading.tick_grid import STEP_NS, Tick, TickGrid
-from tests.trading.test_actor import actor_on, live_book, register_model, trading, wait_for
+from tests.support.waiting import eventually
+from tests.trading.test_actor import actor_on, live_book, register_model, trading
 
 pytestmark = pytest.mark.slow
 
@@ -43,9 +44,9 @@ async def test_a_wall_clock_step_neither_stalls_the_actor_nor_counts_as_missed_t
     actor = actor_on(live_book(), registry, clock=clock)
     step_ns = step_s * 10**9
     async with trading(actor) as ticks:
-        await wait_for(lambda: actor.metrics.decisions >= 3)
+        await eventually(lambda: actor.metrics.decisions >= 3)
         clock.step_ns = step_ns
-        await wait_for(lambda: actor.metrics.decisions >= 8)
+        await eventually(lambda: actor.metrics.decisions >= 8)
     assert actor.model is not None
     tick_ns = actor.model.env.tick_ms * 1_000_000
     stamps = [stamp for stamp, _ in ticks]
