@@ -16,7 +16,10 @@ from kalshi_rl.kalshi.messages import Event
 class FeedBreak:
     """The stream of ``channel`` on ``sid`` can no longer be trusted for ``markets``."""
 
-    reason: str  # "gap", "terminal_error", "resubscribe", "disconnect"
+    # "gap", "resubscribe", "disconnect" (the stream); "unreadable", "crossed",
+    # "encoding_mismatch" (book frames that cannot be trusted); "unsubscribable" (the exchange
+    # refused ``markets`` for good: ``detail`` says why)
+    reason: str
     channel: str
     sid: int | None
     markets: tuple[str, ...]
