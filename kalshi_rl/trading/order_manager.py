@@ -78,6 +78,7 @@ class OrderManager:
         self.events = events
         self.stats = PaperStats()
         self.all: dict[str, PaperOrder] = {}  # creation order
+        self._resting: dict[str, PaperOrder] = {}  # the open orders, in the order they came to rest
         self.fills: list[PaperFill] = []
         self.client_ids: set[str] = set()  # never freed, like Kalshi's
         self.settled: set[str] = set()
@@ -107,9 +108,9 @@ class OrderManager:
         return order
 
     def open(self, ticker: str | None = None) -> list[PaperOrder]:
-        return [
-            o for o in self.all.values() if o.status == "resting" and (ticker is None or o.ticker == ticker)
-        ]
+        """The resting orders (of ``ticker``), oldest first; kept apart so that a long session's
+        closed orders cost nothing here."""
+        return [o for o in self._resting.values() if ticker is None or o.ticker == ticker]
 
     # -- admission -------------------------------------------------------------------------
 
@@ -184,10 +185,11 @@ class OrderManager:
     def own_crosses(self, order: PaperOrder) -> dict[int, list[PaperOrder]]:
         """Our resting orders ``order`` would trade against, by their price in its frame."""
         crosses: dict[int, list[PaperOrder]] = defaultdict(list)
+        opposite = order.outcome.opposite
+        reach = PRICE_SCALE - order.limit_ticks  # the lowest limit of ours its own limit meets
         for other in self.open(order.ticker):
-            price = PRICE_SCALE - other.limit_ticks  # what it asks of us
-            if other is not order and other.outcome is not order.outcome and price <= order.limit_ticks:
-                crosses[price].append(other)
+            if other.request.outcome is opposite and other.limit_ticks >= reach and other is not order:
+                crosses[PRICE_SCALE - other.limit_ticks].append(other)  # what it asks of us
         return crosses
 
     def would_take(self, order: PaperOrder, state: OrderbookState, now_ns: int) -> bool:
@@ -260,6 +262,7 @@ class OrderManager:
         """Settle the order's status after a match: resting, executed, or canceled."""
         if cancel_reason is None and order.remaining_units and can_rest:
             order.status = "resting"
+            self._resting[order.order_id] = order
             claim = Commitment(
                 order.ticker, order.outcome, order.remaining_units, order.limit_ticks, resting=True
             )
@@ -269,6 +272,7 @@ class OrderManager:
             order.close("executed", order.last_update_reason, now_ns)
         else:
             order.close("canceled", cancel_reason or order.last_update_reason, now_ns)
+        self._resting.pop(order.order_id, None)
         self.portfolio.release(order.order_id)
 
     # -- maker path ------------------------------------------------------------------------
@@ -299,6 +303,7 @@ class OrderManager:
     def cancel(self, order: PaperOrder, now_ns: int, reason: str | None = None) -> None:
         """Cancel a resting order (``reason``: Kalshi's ``last_update_reason``, if any)."""
         order.close("canceled", reason, now_ns)
+        self._resting.pop(order.order_id, None)
         self.portfolio.release(order.order_id)
         self.stats.cancels += 1
         self.publish(order, [])

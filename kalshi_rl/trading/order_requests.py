@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 from kalshi_rl.core.errors import InvalidValueError
 from kalshi_rl.core.events import Side
@@ -118,7 +119,7 @@ class OrderRequest:
     cancel_order_on_pause: bool = False
     exchange_index: int | None = None  # the shard asked for; None or -1 route by ticker
 
-    @property
+    @cached_property
     def outcome(self) -> Side:
         """The side whose contracts this order buys (Kalshi's ``outcome_side``)."""
         return self.side if self.action == "buy" else self.side.opposite
