@@ -13,13 +13,13 @@ recorded as such (``fee_source`` = default).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kalshi_rl.core.aio import wait_event
 from kalshi_rl.core.errors import DataNotFoundError, ExchangeError
 from kalshi_rl.core.events import MarketInfo
 from kalshi_rl.core.fee_schedule import FeeSchedule
@@ -123,8 +123,7 @@ class Collector:
         last: dict[str, MarketInfo] = {}
         try:
             while not stop.is_set():
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.config.metadata_poll_s)
+                await wait_event(stop, self.config.metadata_poll_s)
                 if stop.is_set():
                     break
                 for ticker in self.config.ws.market_tickers:

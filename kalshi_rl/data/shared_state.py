@@ -64,7 +64,7 @@ class SharedOrderbookState:
     def __init__(self, market_ticker: str, info: MarketInfo | None = None) -> None:
         self.market_ticker = market_ticker
         self.state = OrderbookState(market_ticker)
-        self.status = MarketStatus(info=info)
+        self.status = MarketStatus() if info is None else MarketStatus().with_info(info)
         self.segment = 0  # the lake's segment id of the current gap-free stretch (0: none yet)
         self.segment_start_ns = 0  # receive time of the snapshot that started it
         self.version = 0

@@ -18,7 +18,6 @@ and logged with the database's reason, while the rest are written.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from typing import Any
@@ -28,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 
+from kalshi_rl.core.aio import wait_event
 from kalshi_rl.data.storage.postgres_sink import SinkStats
 from kalshi_rl.data.storage.schema import rl_fills, rl_orders, trading_actions
 
@@ -74,8 +74,7 @@ class SqlWriteQueue:
     async def _run(self) -> None:
         while not self._closing:
             interval = self.flush_interval_s if self.stats.healthy else self.retry_interval_s
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
+            await wait_event(self._wake, interval)
             self._wake.clear()
             await self.flush()
 

@@ -10,13 +10,13 @@ takes everything pending, so batches grow with the rate instead of the queue.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pyarrow as pa
 
+from kalshi_rl.core.aio import wait_event
 from kalshi_rl.data.lake.tables import TABLES, rows_to_table
 from kalshi_rl.data.sinks import Sink
 
@@ -81,8 +81,7 @@ class OrderbookWriteQueue:
 
     async def _run(self) -> None:
         while not self._closing:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.config.flush_interval_s)
+            await wait_event(self._wake, self.config.flush_interval_s)
             self._wake.clear()
             await self.flush()
 

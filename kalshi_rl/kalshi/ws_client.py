@@ -11,7 +11,6 @@ disconnect) to the handler and starts over on each connection (sids are renumber
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -19,6 +18,7 @@ import time
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from kalshi_rl.core.aio import wait_event
 from kalshi_rl.core.errors import AuthError, ExchangeError
 from kalshi_rl.kalshi.auth import Credentials
 from kalshi_rl.kalshi.backoff import Backoff
@@ -80,8 +80,7 @@ class KalshiWsClient:
             self.stats.reconnect_delays_s.append(round(delay, 6))
             del self.stats.reconnect_delays_s[:-RECENT_DELAYS]
             logger.warning("reconnecting in %.2f s (attempt %d)", delay, self._backoff.failures)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+            await wait_event(stop, delay)
 
     def request_snapshot(self, market: str) -> None:
         """Ask for a fresh orderbook snapshot of ``market`` (after it became inconsistent)."""

@@ -16,7 +16,6 @@ of thousands of messages per second. permessage-deflate is not offered.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -25,6 +24,7 @@ from collections.abc import Mapping
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from kalshi_rl.core.aio import wait_event
 from kalshi_rl.core.errors import ConfigError, KalshiRLError
 from kalshi_rl.core.events import Level, Side
 from kalshi_rl.core.fee_schedule import FeeSchedule
@@ -372,8 +372,7 @@ class SimExchange:
         for session in list(self._sessions.values()):
             outbox = session.outbox
             if not outbox.drained.is_set() and not outbox.stalled:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(outbox.drained.wait(), _BACKPRESSURE_WAIT_S)
+                await wait_event(outbox.drained, _BACKPRESSURE_WAIT_S)
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:

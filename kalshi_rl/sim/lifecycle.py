@@ -22,13 +22,13 @@ Every step is recorded in ``Ledger.actions()``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from kalshi_rl.core.aio import wait_event
 from kalshi_rl.core.events import Side
 from kalshi_rl.core.fee_schedule import FeeSchedule
 from kalshi_rl.kalshi import encode
@@ -114,8 +114,7 @@ class LifecycleDriver:
             self.tick(now_ms())
             due = self.next_due_ms()
             timeout = None if due is None else max(0.0, (due - now_ms()) / 1000)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await wait_event(self._wake, timeout)
 
     def next_due_ms(self) -> int | None:
         dues = [d for m in self._live if (d := m.next_transition_ms()) is not None]

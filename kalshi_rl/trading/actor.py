@@ -18,7 +18,6 @@ checkpoint is logged and ignored: the actor keeps trading with the model it has.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import hashlib
 import logging
@@ -29,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from kalshi_rl.core.aio import wait_event
 from kalshi_rl.core.errors import KalshiRLError, LiveModeRefusedError
 from kalshi_rl.core.units import format_count
 from kalshi_rl.data.registry import ModelRegistry
@@ -154,8 +154,7 @@ class TradingActor:
         wake = tick.due_ns - self.config.spin_us * 1_000
         now = clock.monotonic_ns()
         if wake > now:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), (wake - now) / 1e9)
+            await wait_event(stop, (wake - now) / 1e9)
         else:
             await asyncio.sleep(0)  # late: still let the feed run between two ticks
         while (now := clock.monotonic_ns()) < tick.due_ns and not stop.is_set():
