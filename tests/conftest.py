@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -82,6 +83,23 @@ def pg_url() -> Iterator[str]:
     finally:
         with _admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def make_sim() -> AsyncIterator[Callable[..., Awaitable[SimExchange]]]:
+    """Start local exchanges for a test (a ``SimConfig``, or its fields as keywords); all are
+    stopped afterwards. The one way tests start an in-process exchange."""
+    started: list[SimExchange] = []
+
+    async def start(config: SimConfig | None = None, **fields: Any) -> SimExchange:
+        sim = SimExchange(config if config is not None else SimConfig(**fields))
+        await sim.start()
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        await sim.stop()
 
 
 async def record(lake: Path, seconds: float, seed: int = 3) -> list[str]:

@@ -15,7 +15,6 @@ from websockets.exceptions import ConnectionClosed
 
 from kalshi_rl.core.events import Side
 from kalshi_rl.kalshi.encode import command
-from kalshi_rl.sim import SimConfig, SimExchange
 from kalshi_rl.sim.ledger import LedgerEntry
 
 Book = dict[Side, dict[int, int]]
@@ -56,22 +55,6 @@ class Probe:
                 texts.append(await self.text(quiet_s))
             except TimeoutError:
                 return texts
-
-
-@pytest.fixture
-async def make_exchange() -> AsyncIterator[Callable[..., Awaitable[SimExchange]]]:
-    """Start exchanges with ``SimConfig`` fields as keywords; stop them all at the end."""
-    started: list[SimExchange] = []
-
-    async def start(**fields: Any) -> SimExchange:
-        exchange = SimExchange(SimConfig(**fields))
-        await exchange.start()
-        started.append(exchange)
-        return exchange
-
-    yield start
-    for exchange in started:
-        await exchange.stop()
 
 
 @pytest.fixture

@@ -38,49 +38,49 @@ async def _refused(url: str, headers: dict[str, str] | None) -> dict:
     return json.loads(info.value.response.body)
 
 
-async def test_a_valid_signature_is_accepted(make_exchange, keys):
+async def test_a_valid_signature_is_accepted(make_sim, keys):
     good, _, path = keys
-    exchange = await make_exchange(public_key_path=path, rate=0)
+    exchange = await make_sim(public_key_path=path, rate=0)
     async with connect(exchange.ws_url, additional_headers=good.headers("GET", exchange.ws_url)) as ws:
         await ws.send('{"id":1,"cmd":"list_subscriptions"}')
         assert json.loads(await ws.recv()) == {"id": 1, "type": "ok", "msg": []}
 
 
-async def test_a_signature_by_another_key_is_refused_with_401(make_exchange, keys):
+async def test_a_signature_by_another_key_is_refused_with_401(make_sim, keys):
     _, other, path = keys
-    exchange = await make_exchange(public_key_path=path, rate=0)
+    exchange = await make_sim(public_key_path=path, rate=0)
     body = await _refused(exchange.ws_url, other.headers("GET", exchange.ws_url))
     assert body["error"]["code"] == "authentication_error"
 
 
-async def test_missing_headers_are_refused_with_401(make_exchange, keys):
+async def test_missing_headers_are_refused_with_401(make_sim, keys):
     _, _, path = keys
-    exchange = await make_exchange(public_key_path=path, rate=0)
+    exchange = await make_sim(public_key_path=path, rate=0)
     body = await _refused(exchange.ws_url, None)
     assert body["error"]["code"] == "signature_is_missing_from_headers"
 
 
-async def test_a_timestamp_more_than_30_s_old_is_refused(make_exchange, keys):
+async def test_a_timestamp_more_than_30_s_old_is_refused(make_sim, keys):
     good, _, path = keys
-    exchange = await make_exchange(public_key_path=path, rate=0)
+    exchange = await make_sim(public_key_path=path, rate=0)
     stale_ms = int(time.time() * 1000) - 31_000
     body = await _refused(exchange.ws_url, good.headers("GET", exchange.ws_url, now_ms=stale_ms))
     assert body["error"]["code"] == "header_timestamp_expired"
 
 
-async def test_a_signature_over_another_path_is_refused(make_exchange, keys):
+async def test_a_signature_over_another_path_is_refused(make_sim, keys):
     good, _, path = keys
-    exchange = await make_exchange(public_key_path=path, rate=0)
+    exchange = await make_sim(public_key_path=path, rate=0)
     await _refused(exchange.ws_url, good.headers("GET", "/trade-api/v2/markets"))
 
 
-async def test_without_a_key_everyone_is_accepted_and_rest_needs_no_signature(make_exchange, keys):
+async def test_without_a_key_everyone_is_accepted_and_rest_needs_no_signature(make_sim, keys):
     _, _, path = keys
-    open_exchange = await make_exchange(rate=0)
+    open_exchange = await make_sim(rate=0)
     async with connect(open_exchange.ws_url) as ws:
         await ws.send('{"id":1,"cmd":"list_subscriptions"}')
         assert json.loads(await ws.recv())["type"] == "ok"
-    locked = await make_exchange(public_key_path=path, rate=0)
+    locked = await make_sim(public_key_path=path, rate=0)
     async with httpx.AsyncClient() as http:
         response = await http.get(f"{locked.rest_url}/markets/{locked.tickers[0]}")
     assert response.status_code == 200

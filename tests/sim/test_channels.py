@@ -21,8 +21,8 @@ def seqs(frames: list[dict[str, Any]], sid: int) -> list[int]:
     return [f["seq"] for f in frames if f.get("sid") == sid and "seq" in f]
 
 
-async def test_ticker_messages_carry_a_sid_no_seq_and_the_book_top_when_it_changes(make_exchange, open_probe):
-    exchange = await make_exchange(rate=2_000)
+async def test_ticker_messages_carry_a_sid_no_seq_and_the_book_top_when_it_changes(make_sim, open_probe):
+    exchange = await make_sim(rate=2_000)
     exchange.pause()
     first = exchange.tickers[0]
     probe = await open_probe(exchange.ws_url)
@@ -53,8 +53,8 @@ async def test_ticker_messages_carry_a_sid_no_seq_and_the_book_top_when_it_chang
     assert len(entries) == len(tickers) and all(e.seq is None for e in entries)
 
 
-async def test_ticker_without_markets_covers_every_market_and_takes_market_ids(make_exchange, open_probe):
-    exchange = await make_exchange(rate=2_000, markets=3)
+async def test_ticker_without_markets_covers_every_market_and_takes_market_ids(make_sim, open_probe):
+    exchange = await make_sim(rate=2_000, markets=3)
     first, second, third = exchange.tickers
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["ticker"])
@@ -77,8 +77,8 @@ async def test_ticker_without_markets_covers_every_market_and_takes_market_ids(m
     assert (await probe.frame())["msg"]["code"] == 11
 
 
-async def test_real_tickers_with_a_dot_subscribe_and_stream(make_exchange, open_probe):
-    exchange = await make_exchange(rate=2_000, strike_tickers=True)
+async def test_real_tickers_with_a_dot_subscribe_and_stream(make_sim, open_probe):
+    exchange = await make_sim(rate=2_000, strike_tickers=True)
     assert exchange.tickers == ["KXSIM-26JAN08-T99.99", "KXSIM-26JAN08-T199.99"]
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=exchange.tickers)
@@ -87,8 +87,8 @@ async def test_real_tickers_with_a_dot_subscribe_and_stream(make_exchange, open_
     assert seqs(frames, 1) == list(range(1, 50))
 
 
-async def test_a_subscription_over_the_market_limit_is_refused_with_26_and_goes_on(make_exchange, open_probe):
-    exchange = await make_exchange(rate=2_000, markets=3, max_markets_per_subscription=2)
+async def test_a_subscription_over_the_market_limit_is_refused_with_26_and_goes_on(make_sim, open_probe):
+    exchange = await make_sim(rate=2_000, markets=3, max_markets_per_subscription=2)
     first, second, third = exchange.tickers
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=exchange.tickers)
@@ -107,8 +107,8 @@ async def test_a_subscription_over_the_market_limit_is_refused_with_26_and_goes_
     assert exchange.counters.refusals == 2
 
 
-async def test_commands_beyond_the_rate_limit_are_refused_with_27(make_exchange, open_probe):
-    exchange = await make_exchange(rate=0, command_rate=0.01, command_burst=5)
+async def test_commands_beyond_the_rate_limit_are_refused_with_27(make_sim, open_probe):
+    exchange = await make_sim(rate=0, command_rate=0.01, command_burst=5)
     exchange.pause()
     probe = await open_probe(exchange.ws_url)
     for _ in range(8):
@@ -122,8 +122,8 @@ async def test_commands_beyond_the_rate_limit_are_refused_with_27(make_exchange,
     assert (await other.frame())["type"] == "ok"
 
 
-async def test_bad_subscription_options_are_refused_with_11(make_exchange, open_probe):
-    exchange = await make_exchange(rate=0)
+async def test_bad_subscription_options_are_refused_with_11(make_sim, open_probe):
+    exchange = await make_sim(rate=0)
     exchange.pause()
     probe = await open_probe(exchange.ws_url)
     cases = [
@@ -138,8 +138,8 @@ async def test_bad_subscription_options_are_refused_with_11(make_exchange, open_
         assert (reply["type"], reply["msg"]["code"]) == ("error", 11), params
 
 
-async def test_use_yes_price_only_changes_book_frames(make_exchange, open_probe):
-    exchange = await make_exchange(rate=3_000, markets=1)
+async def test_use_yes_price_only_changes_book_frames(make_sim, open_probe):
+    exchange = await make_sim(rate=3_000, markets=1)
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["trade", "ticker"], use_yes_price=True)
     frames = await probe.frames(200)

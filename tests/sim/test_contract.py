@@ -64,8 +64,8 @@ def check_frames(frames: list[dict[str, Any]]) -> None:
         assert values == list(range(1, len(values) + 1)), f"sid {sid}: seqs {values[:20]}..."
 
 
-async def test_every_websocket_frame_matches_the_asyncapi_document(make_exchange, open_probe):
-    exchange = await make_exchange(
+async def test_every_websocket_frame_matches_the_asyncapi_document(make_sim, open_probe):
+    exchange = await make_sim(
         rate=1_500,
         strike_tickers=True,
         settlement_delay_s=0.2,
@@ -164,8 +164,8 @@ async def test_every_websocket_frame_matches_the_asyncapi_document(make_exchange
     ]
 
 
-async def test_rate_limit_and_terminal_errors_match_the_document(make_exchange, open_probe):
-    limited = await make_exchange(rate=500, command_rate=0.001, command_burst=3)
+async def test_rate_limit_and_terminal_errors_match_the_document(make_sim, open_probe):
+    limited = await make_sim(rate=500, command_rate=0.001, command_burst=3)
     probe = await open_probe(limited.ws_url)
     await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=limited.tickers[:1])
     await probe.cmd("list_subscriptions")
@@ -183,7 +183,7 @@ async def test_rate_limit_and_terminal_errors_match_the_document(make_exchange, 
     ]
     assert limited.counters.refusals == 2
 
-    faulty = await make_exchange(rate=2_000, faults=FaultConfig(error_every=60, error_code=25))
+    faulty = await make_sim(rate=2_000, faults=FaultConfig(error_every=60, error_code=25))
     other = await open_probe(faulty.ws_url)
     await other.cmd("subscribe", channels=["orderbook_delta"], market_tickers=faulty.tickers)
     ended = [await other.frame()]
@@ -200,8 +200,8 @@ async def wait_for(predicate: Any, what: str, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_every_rest_body_matches_the_openapi_document(make_exchange):
-    exchange = await make_exchange(
+async def test_every_rest_body_matches_the_openapi_document(make_sim):
+    exchange = await make_sim(
         rate=3_000,
         markets=3,
         strike_tickers=True,

@@ -64,9 +64,9 @@ async def frames_until_quiet(probe: Probe) -> list[dict[str, Any]]:
 
 
 async def test_use_yes_price_sends_no_levels_as_one_minus_q_and_both_read_back_to_the_book(
-    make_exchange, open_probe
+    make_sim, open_probe
 ):
-    exchange = await make_exchange(rate=3_000, markets=1)
+    exchange = await make_sim(rate=3_000, markets=1)
     exchange.pause()
     (ticker,) = exchange.tickers
     probe = await open_probe(exchange.ws_url)
@@ -102,9 +102,9 @@ async def test_use_yes_price_sends_no_levels_as_one_minus_q_and_both_read_back_t
     assert {e.sid for e in entries if e.yes_leg} == {2}
 
 
-async def test_a_forced_encoding_ignores_the_flag(make_exchange, open_probe):
+async def test_a_forced_encoding_ignores_the_flag(make_sim, open_probe):
     for mode, flag, expect_yes_leg in (("yes_leg", False, True), ("no_leg", True, False)):
-        exchange = await make_exchange(rate=3_000, markets=1, price_encoding=mode)
+        exchange = await make_sim(rate=3_000, markets=1, price_encoding=mode)
         probe = await open_probe(exchange.ws_url)
         await probe.cmd(
             "subscribe", channels=["orderbook_delta"], market_tickers=exchange.tickers, use_yes_price=flag
@@ -120,10 +120,8 @@ async def test_a_forced_encoding_ignores_the_flag(make_exchange, open_probe):
         }
 
 
-async def test_an_encoding_switch_mid_run_flips_every_book_subscription_unannounced(
-    make_exchange, open_probe
-):
-    exchange = await make_exchange(rate=3_000, markets=1)
+async def test_an_encoding_switch_mid_run_flips_every_book_subscription_unannounced(make_sim, open_probe):
+    exchange = await make_sim(rate=3_000, markets=1)
     (ticker,) = exchange.tickers
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["orderbook_delta"], market_ticker=ticker)
@@ -150,10 +148,8 @@ async def test_an_encoding_switch_mid_run_flips_every_book_subscription_unannoun
     assert problems
 
 
-async def test_the_schedule_switches_the_encoding_and_rest_stays_no_leg(make_exchange, open_probe):
-    exchange = await make_exchange(
-        rate=2_000, markets=1, schedule=ScheduleConfig(encoding_switch_at_s=(0.2, 0.4))
-    )
+async def test_the_schedule_switches_the_encoding_and_rest_stays_no_leg(make_sim, open_probe):
+    exchange = await make_sim(rate=2_000, markets=1, schedule=ScheduleConfig(encoding_switch_at_s=(0.2, 0.4)))
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=exchange.tickers)
     while len(exchange.ledger.actions("encoding_switched")) < 2:

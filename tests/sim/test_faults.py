@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 
@@ -18,8 +17,8 @@ from kalshi_rl.sim.ledger import AckPayload, MalformedPayload
 from .conftest import Book, Probe, apply_delta, as_levels, replay
 
 
-async def test_gap_every_consumes_seqs_without_sending_and_still_moves_the_book(make_exchange, open_probe):
-    exchange = await make_exchange(rate=3000, faults=FaultConfig(gap_every=10))
+async def test_gap_every_consumes_seqs_without_sending_and_still_moves_the_book(make_sim, open_probe):
+    exchange = await make_sim(rate=3000, faults=FaultConfig(gap_every=10))
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=exchange.tickers)
     await probe.frames(300)
@@ -45,8 +44,8 @@ async def read_forever(probe: Probe) -> None:
         await probe.text()
 
 
-async def test_drop_every_aborts_the_connection_after_n_data_messages(make_exchange, open_probe):
-    exchange = await make_exchange(rate=3000, faults=FaultConfig(drop_every=40))
+async def test_drop_every_aborts_the_connection_after_n_data_messages(make_sim, open_probe):
+    exchange = await make_sim(rate=3000, faults=FaultConfig(drop_every=40))
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=exchange.tickers)
     with pytest.raises(ConnectionClosedError) as info:
@@ -64,8 +63,8 @@ async def test_drop_every_aborts_the_connection_after_n_data_messages(make_excha
     assert exchange.ledger.connections() == [1, 2]
 
 
-async def test_malformed_every_sends_each_kind_of_bad_frame_on_the_book_sid(make_exchange, open_probe):
-    exchange = await make_exchange(rate=3000, faults=FaultConfig(malformed_every=6))
+async def test_malformed_every_sends_each_kind_of_bad_frame_on_the_book_sid(make_sim, open_probe):
+    exchange = await make_sim(rate=3000, faults=FaultConfig(malformed_every=6))
     subscribed, foreign = exchange.tickers
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=[subscribed])
@@ -115,8 +114,8 @@ async def test_malformed_every_sends_each_kind_of_bad_frame_on_the_book_sid(make
     assert as_levels(books[subscribed]) == exchange.book(subscribed)
 
 
-async def test_stall_every_pauses_the_connection_while_the_market_moves_on(make_exchange, open_probe):
-    exchange = await make_exchange(rate=2000, faults=FaultConfig(stall_every=50, stall_seconds=0.6))
+async def test_stall_every_pauses_the_connection_while_the_market_moves_on(make_sim, open_probe):
+    exchange = await make_sim(rate=2000, faults=FaultConfig(stall_every=50, stall_seconds=0.6))
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=exchange.tickers)
     arrivals = []
@@ -125,8 +124,8 @@ async def test_stall_every_pauses_the_connection_while_the_market_moves_on(make_
         arrivals.append(time.time())
     data = [i for i, t in enumerate(probe.texts) if '"seq"' in t]
     fiftieth = data[49]
+    # Lower bounds only: a loaded machine can make any gap longer, never a stall shorter.
     assert arrivals[fiftieth + 1] - arrivals[fiftieth] >= 0.5
-    assert max(b - a for a, b in itertools.pairwise(arrivals[: fiftieth + 1])) < 0.3
     after = [i for i in data if i > fiftieth][:50]
     delays = [arrivals[i] - json.loads(probe.texts[i])["msg"]["ts_ms"] / 1000 for i in after]
     assert min(delays) >= 0.3  # generated while the connection stalled, queued, then sent
@@ -135,8 +134,8 @@ async def test_stall_every_pauses_the_connection_while_the_market_moves_on(make_
     assert exchange.counters.stalls >= 2
 
 
-async def test_a_connection_that_falls_too_far_behind_gets_terminal_error_25(make_exchange, open_probe):
-    exchange = await make_exchange(
+async def test_a_connection_that_falls_too_far_behind_gets_terminal_error_25(make_sim, open_probe):
+    exchange = await make_sim(
         rate=5000, max_outbox_frames=300, faults=FaultConfig(stall_every=5, stall_seconds=0.5)
     )
     probe = await open_probe(exchange.ws_url)
@@ -153,9 +152,9 @@ async def test_a_connection_that_falls_too_far_behind_gets_terminal_error_25(mak
 
 
 async def test_drop_snapshot_replies_leaves_the_first_n_get_snapshot_requests_unanswered(
-    make_exchange, open_probe
+    make_sim, open_probe
 ):
-    exchange = await make_exchange(rate=500, faults=FaultConfig(drop_snapshot_replies=2))
+    exchange = await make_sim(rate=500, faults=FaultConfig(drop_snapshot_replies=2))
     exchange.pause()
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=exchange.tickers)
@@ -181,9 +180,9 @@ async def test_drop_snapshot_replies_leaves_the_first_n_get_snapshot_requests_un
 
 @pytest.mark.parametrize(("code", "message"), [(25, "Subscription buffer overflow"), (10, "Channel error")])
 async def test_error_every_ends_the_book_subscription_with_a_terminal_error_carrying_its_sid(
-    make_exchange, open_probe, code: int, message: str
+    make_sim, open_probe, code: int, message: str
 ):
-    exchange = await make_exchange(rate=3000, faults=FaultConfig(error_every=40, error_code=code))
+    exchange = await make_sim(rate=3000, faults=FaultConfig(error_every=40, error_code=code))
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["trade"])
     await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=exchange.tickers)

@@ -41,8 +41,8 @@ def test_body_of_strips_only_sid_and_seq():
     )
 
 
-async def test_a_run_parses_and_has_sub_cent_prices_and_fractional_sizes(make_exchange, open_probe):
-    exchange = await make_exchange(rate=20_000, markets=3)
+async def test_a_run_parses_and_has_sub_cent_prices_and_fractional_sizes(make_sim, open_probe):
+    exchange = await make_sim(rate=20_000, markets=3)
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=exchange.tickers)
     await probe.cmd("subscribe", channels=["trade"])

@@ -12,8 +12,8 @@ from kalshi_rl.sim.model import ModelDelta, ModelTrade
 from .conftest import Book, apply_delta, as_levels, replay
 
 
-async def test_replaying_the_sent_snapshot_and_deltas_reproduces_the_exchange_book(make_exchange, open_probe):
-    exchange = await make_exchange(rate=4000, markets=3)
+async def test_replaying_the_sent_snapshot_and_deltas_reproduces_the_exchange_book(make_sim, open_probe):
+    exchange = await make_sim(rate=4000, markets=3)
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=exchange.tickers[:2])
     await probe.frames(800)
@@ -44,8 +44,8 @@ async def test_replaying_the_sent_snapshot_and_deltas_reproduces_the_exchange_bo
     assert {t: as_levels(b) for t, b in client_books.items()} == {t: exchange.book(t) for t in books}
 
 
-async def test_ledger_records_acks_and_each_sent_frame_in_order(make_exchange, open_probe):
-    exchange = await make_exchange(rate=2000)
+async def test_ledger_records_acks_and_each_sent_frame_in_order(make_sim, open_probe):
+    exchange = await make_sim(rate=2000)
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["orderbook_delta", "trade"], market_tickers=exchange.tickers)
     await probe.frames(300)

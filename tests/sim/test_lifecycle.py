@@ -13,8 +13,8 @@ from kalshi_rl.kalshi.rest import KalshiRestClient, parse_market
 from kalshi_rl.sim.grid import PRICE_RANGES_TICKS
 
 
-async def test_rest_market_has_kalshis_shape_and_the_current_book(make_exchange):
-    exchange = await make_exchange(rate=500, market_duration_s=120.0)
+async def test_rest_market_has_kalshis_shape_and_the_current_book(make_sim):
+    exchange = await make_sim(rate=500, market_duration_s=120.0)
     exchange.pause()
     ticker = exchange.tickers[0]
     async with httpx.AsyncClient() as http:
@@ -47,8 +47,8 @@ async def test_rest_market_has_kalshis_shape_and_the_current_book(make_exchange)
         await client.aclose()
 
 
-async def test_market_closes_is_determined_and_settles(make_exchange, open_probe):
-    exchange = await make_exchange(
+async def test_market_closes_is_determined_and_settles(make_sim, open_probe):
+    exchange = await make_sim(
         rate=2000, market_duration_s=1.0, determination_delay_s=0.4, settlement_delay_s=0.3
     )
     ticker = exchange.tickers[0]

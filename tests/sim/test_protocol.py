@@ -14,8 +14,8 @@ def seqs_of(frames: list[dict[str, Any]], sid: int) -> list[int]:
     return [f["seq"] for f in frames if f.get("sid") == sid and "seq" in f]
 
 
-async def test_subscribe_sends_subscribed_then_snapshots_then_contiguous_deltas(make_exchange, open_probe):
-    exchange = await make_exchange(rate=3000)
+async def test_subscribe_sends_subscribed_then_snapshots_then_contiguous_deltas(make_sim, open_probe):
+    exchange = await make_sim(rate=3000)
     probe = await open_probe(exchange.ws_url)
     request_id = await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=exchange.tickers)
 
@@ -34,8 +34,8 @@ async def test_subscribe_sends_subscribed_then_snapshots_then_contiguous_deltas(
     assert seqs_of(deltas, 1) == list(range(3, 203))
 
 
-async def test_one_subscribe_with_two_channels_gives_two_sids_with_their_own_seq(make_exchange, open_probe):
-    exchange = await make_exchange(rate=5000)
+async def test_one_subscribe_with_two_channels_gives_two_sids_with_their_own_seq(make_sim, open_probe):
+    exchange = await make_sim(rate=5000)
     probe = await open_probe(exchange.ws_url)
     request_id = await probe.cmd(
         "subscribe", channels=["orderbook_delta", "trade"], market_tickers=exchange.tickers
@@ -54,10 +54,8 @@ async def test_one_subscribe_with_two_channels_gives_two_sids_with_their_own_seq
     assert {f["type"] for f in frames if f.get("sid") == 2 and "seq" in f} == {"trade"}
 
 
-async def test_update_subscription_acks_consume_a_seq_and_add_markets_sends_snapshot(
-    make_exchange, open_probe
-):
-    exchange = await make_exchange(rate=1000)
+async def test_update_subscription_acks_consume_a_seq_and_add_markets_sends_snapshot(make_sim, open_probe):
+    exchange = await make_sim(rate=1000)
     exchange.pause()
     first, second = exchange.tickers
     probe = await open_probe(exchange.ws_url)
@@ -90,10 +88,8 @@ async def test_update_subscription_acks_consume_a_seq_and_add_markets_sends_snap
     assert seqs_of(deltas, 1) == list(range(5, 55))
 
 
-async def test_get_snapshot_sends_a_fresh_snapshot_with_the_next_seq_and_the_command_id(
-    make_exchange, open_probe
-):
-    exchange = await make_exchange(rate=500)
+async def test_get_snapshot_sends_a_fresh_snapshot_with_the_next_seq_and_the_command_id(make_sim, open_probe):
+    exchange = await make_sim(rate=500)
     exchange.pause()
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=exchange.tickers)
@@ -114,10 +110,8 @@ async def test_get_snapshot_sends_a_fresh_snapshot_with_the_next_seq_and_the_com
     assert (list(parsed.yes_bids), list(parsed.no_bids)) == (yes_bids, no_bids)  # type: ignore[union-attr]
 
 
-async def test_unsubscribe_answers_unsubscribed_with_the_next_seq_and_stops_the_sid(
-    make_exchange, open_probe
-):
-    exchange = await make_exchange(rate=2000)
+async def test_unsubscribe_answers_unsubscribed_with_the_next_seq_and_stops_the_sid(make_sim, open_probe):
+    exchange = await make_sim(rate=2000)
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["orderbook_delta"], market_tickers=exchange.tickers)
     await probe.cmd("subscribe", channels=["trade"])
@@ -133,8 +127,8 @@ async def test_unsubscribe_answers_unsubscribed_with_the_next_seq_and_stops_the_
     assert {f["type"] for f in later} == {"trade"}  # the other sid goes on, sid 1 is silent
 
 
-async def test_list_subscriptions_answers_ok_with_a_list(make_exchange, open_probe):
-    exchange = await make_exchange(rate=0)
+async def test_list_subscriptions_answers_ok_with_a_list(make_sim, open_probe):
+    exchange = await make_sim(rate=0)
     exchange.pause()
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["orderbook_delta", "trade"], market_tickers=exchange.tickers[:1])
@@ -200,8 +194,8 @@ ERROR_CASES = [
 
 
 @pytest.mark.parametrize(("text", "code"), ERROR_CASES)
-async def test_bad_commands_get_kalshis_error_code(make_exchange, open_probe, text, code):
-    exchange = await make_exchange(rate=0)
+async def test_bad_commands_get_kalshis_error_code(make_sim, open_probe, text, code):
+    exchange = await make_sim(rate=0)
     exchange.pause()
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["orderbook_delta", "trade"], market_tickers=exchange.tickers[:1])

@@ -46,8 +46,8 @@ class BookKeeper:
             self.stale.update(feed_break.markets)
 
 
-async def test_ws_client_resyncs_after_gaps_and_drops_and_ends_with_the_exchange_books(make_exchange):
-    exchange = await make_exchange(rate=3000, faults=FaultConfig(gap_every=150, drop_every=900))
+async def test_ws_client_resyncs_after_gaps_and_drops_and_ends_with_the_exchange_books(make_sim):
+    exchange = await make_sim(rate=3000, faults=FaultConfig(gap_every=150, drop_every=900))
     keeper = BookKeeper()
     config = WsConfig(
         url=exchange.ws_url,

@@ -29,8 +29,8 @@ def tickers_of(body: dict[str, Any]) -> list[str]:
     return [m["ticker"] for m in body["markets"]]
 
 
-async def test_the_cursor_walks_every_market_once_in_creation_order(make_exchange):
-    exchange = await make_exchange(rate=0, markets=3)
+async def test_the_cursor_walks_every_market_once_in_creation_order(make_sim):
+    exchange = await make_sim(rate=0, markets=3)
     exchange.pause()
     for _ in range(2):
         exchange.create_event()
@@ -56,8 +56,8 @@ async def test_the_cursor_walks_every_market_once_in_creation_order(make_exchang
     assert (tickers_of(rest_of_it), rest_of_it["cursor"]) == (exchange.tickers[4:6], "")
 
 
-async def test_filters_select_markets_by_series_event_tickers_and_status(make_exchange):
-    exchange = await make_exchange(rate=0, markets=2, open_delay_s=3600.0)
+async def test_filters_select_markets_by_series_event_tickers_and_status(make_sim):
+    exchange = await make_sim(rate=0, markets=2, open_delay_s=3600.0)
     exchange.pause()
     first, second = exchange.tickers
     assert tickers_of(await get(exchange, "/markets?status=unopened")) == [first, second]
@@ -84,14 +84,14 @@ async def test_filters_select_markets_by_series_event_tickers_and_status(make_ex
         "limit=1&limit=2",
     ],
 )
-async def test_bad_listing_parameters_are_a_kalshi_shaped_400(make_exchange, query: str):
-    exchange = await make_exchange(rate=0)
+async def test_bad_listing_parameters_are_a_kalshi_shaped_400(make_sim, query: str):
+    exchange = await make_sim(rate=0)
     body = await get(exchange, f"/markets?{query}", 400)
     assert body["error"]["code"] == "bad_request" and body["error"]["details"]
 
 
-async def test_the_orderbook_lists_bids_ascending_and_depth_keeps_the_best(make_exchange):
-    exchange = await make_exchange(rate=2_000, markets=1)
+async def test_the_orderbook_lists_bids_ascending_and_depth_keeps_the_best(make_sim):
+    exchange = await make_sim(rate=2_000, markets=1)
     exchange.pause()
     (ticker,) = exchange.tickers
     yes_bids, no_bids = exchange.book(ticker)
@@ -109,10 +109,8 @@ async def test_the_orderbook_lists_bids_ascending_and_depth_keeps_the_best(make_
     assert (await get(exchange, "/markets/NOPE-1/orderbook", 404))["error"]["code"] == "not_found"
 
 
-async def test_series_and_events_carry_the_fees_and_the_rest_client_reads_the_market(make_exchange):
-    exchange = await make_exchange(
-        rate=2_000, fee_type="quadratic_with_combo_maker_fees", fee_multiplier="1.25"
-    )
+async def test_series_and_events_carry_the_fees_and_the_rest_client_reads_the_market(make_sim):
+    exchange = await make_sim(rate=2_000, fee_type="quadratic_with_combo_maker_fees", fee_multiplier="1.25")
     (event,) = exchange.events
     series = (await get(exchange, "/series/KXSIM"))["series"]
     assert (series["ticker"], series["fee_type"], series["fee_multiplier"]) == (
@@ -142,8 +140,8 @@ async def test_series_and_events_carry_the_fees_and_the_rest_client_reads_the_ma
     )
 
 
-async def test_events_of_another_series_are_listed_under_it(make_exchange):
-    exchange = await make_exchange(rate=0)
+async def test_events_of_another_series_are_listed_under_it(make_sim):
+    exchange = await make_sim(rate=0)
     exchange.pause()
     event = exchange.create_event(markets=1, series="KXOTHER", duration_s=900.0)
     (market,) = event.markets

@@ -128,9 +128,9 @@ def received_lifecycle(frames: list[dict[str, Any]]) -> list[tuple[str, str | No
 
 
 async def test_a_paused_market_is_frozen_listed_as_paused_and_loses_its_resting_orders_on_reactivation(
-    make_exchange, open_probe
+    make_sim, open_probe
 ):
-    exchange = await make_exchange(rate=2_000)
+    exchange = await make_sim(rate=2_000)
     exchange.pause()
     paused, other = exchange.tickers
     probe = await open_probe(exchange.ws_url)
@@ -172,9 +172,9 @@ async def test_a_paused_market_is_frozen_listed_as_paused_and_loses_its_resting_
     assert exchange.book(paused) != ([], [])  # the makers came back
 
 
-async def test_pause_every_pauses_markets_in_turn_and_the_ledger_says_when(make_exchange, open_probe):
+async def test_pause_every_pauses_markets_in_turn_and_the_ledger_says_when(make_sim, open_probe):
     schedule = ScheduleConfig(pause_every_s=0.3, pause_seconds=0.15)
-    exchange = await make_exchange(rate=2_000, schedule=schedule)
+    exchange = await make_sim(rate=2_000, schedule=schedule)
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["market_lifecycle_v2"])
     await probe.cmd("subscribe", channels=["orderbook_delta", "trade"], market_tickers=exchange.tickers)
@@ -198,8 +198,8 @@ async def test_pause_every_pauses_markets_in_turn_and_the_ledger_says_when(make_
         assert not [e for e in frozen if e.kind in ("delta", "trade")]
 
 
-async def test_close_date_updates_move_close_and_can_close_and_reopen_a_market(make_exchange, open_probe):
-    exchange = await make_exchange(
+async def test_close_date_updates_move_close_and_can_close_and_reopen_a_market(make_sim, open_probe):
+    exchange = await make_sim(
         rate=1_000,
         determination_delay_s=30.0,
         schedule=ScheduleConfig(close_date_update_at_s=(0.05,), close_date_shift_s=90.0),
@@ -237,8 +237,8 @@ async def test_close_date_updates_move_close_and_can_close_and_reopen_a_market(m
     ]
 
 
-async def test_a_price_grid_update_cancels_off_grid_levels_then_announces_the_grid(make_exchange, open_probe):
-    exchange = await make_exchange(rate=3_000, markets=1)
+async def test_a_price_grid_update_cancels_off_grid_levels_then_announces_the_grid(make_sim, open_probe):
+    exchange = await make_sim(rate=3_000, markets=1)
     (ticker,) = exchange.tickers
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["market_lifecycle_v2"])
@@ -263,9 +263,9 @@ async def test_a_price_grid_update_cancels_off_grid_levels_then_announces_the_gr
     assert (market["price_level_structure"], market["price_ranges"]) == ("linear_cent", linear.ranges_json())
 
 
-async def test_scheduled_grid_updates_switch_to_the_target_and_back(make_exchange):
+async def test_scheduled_grid_updates_switch_to_the_target_and_back(make_sim):
     schedule = ScheduleConfig(price_grid_update_at_s=(0.05, 0.1), price_grid="deci_cent")
-    exchange = await make_exchange(rate=1_000, schedule=schedule)
+    exchange = await make_sim(rate=1_000, schedule=schedule)
     await until(lambda: len(exchange.ledger.actions("price_level_structure_updated")) == 4, "two updates")
     updates = exchange.ledger.actions("price_level_structure_updated")
     assert [(a.target, a.fields["price_level_structure"]) for a in updates] == [
@@ -276,9 +276,9 @@ async def test_scheduled_grid_updates_switch_to_the_target_and_back(make_exchang
     ]
 
 
-async def test_fee_and_metadata_updates_reach_subscribers_and_rest(make_exchange, open_probe):
+async def test_fee_and_metadata_updates_reach_subscribers_and_rest(make_sim, open_probe):
     schedule = ScheduleConfig(fee_update_every_s=0.15, fee_override_multiplier="1.5")
-    exchange = await make_exchange(rate=500, schedule=schedule, fee_type="flat", fee_multiplier="0.25")
+    exchange = await make_sim(rate=500, schedule=schedule, fee_type="flat", fee_multiplier="0.25")
     (event,) = exchange.events
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["market_lifecycle_v2"])
@@ -316,10 +316,8 @@ async def test_fee_and_metadata_updates_reach_subscribers_and_rest(make_exchange
     ] == "Above 0.50"
 
 
-async def test_a_created_event_is_announced_listed_unopened_then_opens_with_its_book(
-    make_exchange, open_probe
-):
-    exchange = await make_exchange(rate=1_000, open_delay_s=0.3)
+async def test_a_created_event_is_announced_listed_unopened_then_opens_with_its_book(make_sim, open_probe):
+    exchange = await make_sim(rate=1_000, open_delay_s=0.3)
     await until(lambda: all(m.trading for m in exchange.markets.values()), "the first event's open")
     probe = await open_probe(exchange.ws_url)
     await probe.cmd("subscribe", channels=["market_lifecycle_v2"])
@@ -353,8 +351,8 @@ async def test_a_created_event_is_announced_listed_unopened_then_opens_with_its_
     assert [m["ticker"] for m in listing["markets"]] == new_markets
 
 
-async def test_create_event_at_adds_events_of_the_series(make_exchange):
-    exchange = await make_exchange(rate=200, schedule=ScheduleConfig(create_event_at_s=(0.05, 0.1)))
+async def test_create_event_at_adds_events_of_the_series(make_sim):
+    exchange = await make_sim(rate=200, schedule=ScheduleConfig(create_event_at_s=(0.05, 0.1)))
     await until(lambda: len(exchange.events) == 3, "two new events")
     assert list(exchange.events) == ["KXSIM-26JAN08", "KXSIM-26JAN080001", "KXSIM-26JAN080002"]
     assert len(exchange.ledger.actions("event_created")) == 3
