@@ -30,9 +30,9 @@ from _sim import start_sim  # bench/ is the script's directory
 from sqlalchemy import Engine
 
 from kalshi_rl.agents.training import Trainer, TrainRequest
-from kalshi_rl.data.collector import Collector, CollectorConfig
+from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
 from kalshi_rl.data.registry import ModelRegistry
-from kalshi_rl.data.replay import lake_time_range, preload_lake
+from kalshi_rl.data.replay.lake import lake_time_range, preload_lake
 from kalshi_rl.data.storage.database import open_database
 from kalshi_rl.environments.contract import EnvConfig
 from kalshi_rl.execution.fill_engine import FillConfig

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 from kalshi_rl.core.events import BookDelta, BookSnapshot, Side
-from kalshi_rl.data.orderbook_state import OrderbookState
+from kalshi_rl.data.book.orderbook_state import OrderbookState
 from kalshi_rl.kalshi.captures import read_capture
 from kalshi_rl.kalshi.messages import parse_frame
 from kalshi_rl.sim.model import MarketModel, MarketModelConfig, ModelDelta

@@ -41,8 +41,8 @@ from typing import Any
 import numpy as np
 from actor import ENV, Trained, collector_config, paper_session, record_and_train  # bench/ is on sys.path
 
-from kalshi_rl.data.collector import Collector
-from kalshi_rl.data.shared_state import SharedOrderbookState
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
+from kalshi_rl.data.ingest.collector import Collector
 
 SPIN_US = 2_000
 """The spin of the ``actor, spin`` variant (the actor's default is 0: no spin)."""

@@ -27,10 +27,10 @@ import psycopg
 from _sim import start_sim  # bench/ is the script's directory
 from websockets.asyncio.client import connect
 
-from kalshi_rl.data.collector import Collector, CollectorConfig
+from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
+from kalshi_rl.data.ingest.write_queue import WriteQueueConfig
 from kalshi_rl.data.storage.database import create_db_engine, parse_database_url
 from kalshi_rl.data.storage.migrate import upgrade
-from kalshi_rl.data.write_queue import WriteQueueConfig
 from kalshi_rl.kalshi.encode import command
 from kalshi_rl.kalshi.messages import parse_frame
 from kalshi_rl.kalshi.ws_client import WsConfig

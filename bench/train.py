@@ -26,9 +26,9 @@ import pyarrow.parquet as pq
 import torch
 from stable_baselines3 import PPO
 
-from kalshi_rl.data.capture_import import import_capture
+from kalshi_rl.data.ingest.capture_import import import_capture
 from kalshi_rl.data.lake.tables import DELTAS, SNAPSHOTS
-from kalshi_rl.data.replay import lake_time_range, preload_lake
+from kalshi_rl.data.replay.lake import lake_time_range, preload_lake
 from kalshi_rl.environments.contract import EnvConfig
 from kalshi_rl.environments.kalshi_env import KalshiTradingEnv, build_tapes
 

@@ -13,10 +13,10 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from kalshi_rl.data.collector import Collector, CollectorConfig
+from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
+from kalshi_rl.data.ingest.write_queue import WriteQueueConfig
 from kalshi_rl.data.storage.database import create_db_engine, open_database, parse_database_url
 from kalshi_rl.data.storage.migrate import upgrade
-from kalshi_rl.data.write_queue import WriteQueueConfig
 from kalshi_rl.kalshi.ws_client import WsConfig
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
 

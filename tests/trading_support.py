@@ -16,7 +16,7 @@ from kalshi_rl.agents.training import Trainer, TrainRequest
 from kalshi_rl.core.events import Side
 from kalshi_rl.core.units import COUNT_SCALE, PRICE_SCALE
 from kalshi_rl.data.registry import ModelRecord, ModelRegistry
-from kalshi_rl.data.replay import ReplayData, lake_time_range, preload_lake
+from kalshi_rl.data.replay.lake import ReplayData, lake_time_range, preload_lake
 from kalshi_rl.environments.action_space import Action
 from kalshi_rl.environments.contract import EnvConfig
 from kalshi_rl.environments.tape import EXEC_DEPTH, Tape

@@ -34,7 +34,7 @@ from kalshi_rl.agents import hyperparameters as hp
 from kalshi_rl.agents.checkpoints import CHECKPOINT, model_dir, save_checkpoint
 from kalshi_rl.core.errors import ConfigError
 from kalshi_rl.data.registry import ModelRecord, ModelRegistry
-from kalshi_rl.data.replay import ReplayData
+from kalshi_rl.data.replay.lake import ReplayData
 from kalshi_rl.environments.contract import EnvConfig
 from kalshi_rl.environments.fee_timeline import fee_schedules_seen
 from kalshi_rl.environments.kalshi_env import KalshiTradingEnv, build_tapes

@@ -27,7 +27,7 @@ from kalshi_rl.api.errors import ApiError
 from kalshi_rl.api.hubs import Hub
 from kalshi_rl.api.models import ActorStart, TrainingStart
 from kalshi_rl.core.errors import KalshiRLError, LiveModeRefusedError
-from kalshi_rl.data.collector import Collector, CollectorConfig
+from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
 from kalshi_rl.data.registry import ModelRecord, ModelRegistry
 from kalshi_rl.data.storage.database import open_database, redact, sqlite_url
 from kalshi_rl.kalshi.auth import Credentials
@@ -151,7 +151,7 @@ class RlService:
     async def start_training(self, body: TrainingStart) -> TrainingJob:
         from kalshi_rl.agents import hyperparameters as hp
         from kalshi_rl.agents.training import Trainer, TrainRequest
-        from kalshi_rl.data.replay import lake_time_range, preload_lake
+        from kalshi_rl.data.replay.lake import lake_time_range, preload_lake
         from kalshi_rl.environments.action_space import ActionConfig
         from kalshi_rl.environments.contract import EnvConfig
         from kalshi_rl.execution.fill_engine import FillConfig

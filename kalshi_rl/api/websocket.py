@@ -16,8 +16,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from kalshi_rl.api.access import bearer, origin_allowed, token_matches
 from kalshi_rl.core.units import format_count, format_price
-from kalshi_rl.data.orderbook_state import OrderbookState
-from kalshi_rl.data.shared_state import SharedOrderbookState
+from kalshi_rl.data.book.orderbook_state import OrderbookState
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
 
 SEND_TIMEOUT_S = 5.0
 MAX_HZ = 10.0

@@ -17,9 +17,9 @@ from kalshi_rl.cli.common import console, load_settings, print_json, setup_loggi
 from kalshi_rl.config import Settings
 from kalshi_rl.core.errors import ConfigError
 from kalshi_rl.core.units import format_price
-from kalshi_rl.data.collector import Collector, CollectorConfig, CollectorSummary
-from kalshi_rl.data.shared_state import SharedOrderbookState
-from kalshi_rl.data.write_queue import WriteQueueConfig
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
+from kalshi_rl.data.ingest.collector import Collector, CollectorConfig, CollectorSummary
+from kalshi_rl.data.ingest.write_queue import WriteQueueConfig
 from kalshi_rl.kalshi.auth import Credentials
 from kalshi_rl.kalshi.hosts import LOOPBACK_HOSTS, rest_url_for
 from kalshi_rl.kalshi.ws_client import WsConfig

@@ -41,9 +41,9 @@ async def _demo(
     from kalshi_rl.agents.training import Trainer, TrainRequest
     from kalshi_rl.cli.evaluate import metrics_table
     from kalshi_rl.cli.paper import summary
-    from kalshi_rl.data.collector import Collector, CollectorConfig
+    from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
     from kalshi_rl.data.registry import ModelRegistry
-    from kalshi_rl.data.replay import lake_time_range, preload_lake
+    from kalshi_rl.data.replay.lake import lake_time_range, preload_lake
     from kalshi_rl.data.storage.database import open_database
     from kalshi_rl.environments.contract import EnvConfig
     from kalshi_rl.environments.kalshi_env import build_tapes

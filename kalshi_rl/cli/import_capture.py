@@ -27,7 +27,7 @@ def import_capture_command(
     Seq numbers are renumbered per connection (a one-market capture of a shared subscription
     shows other markets' messages as gaps) and receive times made non-decreasing.
     """
-    from kalshi_rl.data.capture_import import import_capture
+    from kalshi_rl.data.ingest.capture_import import import_capture
 
     setup_logging(quiet=json_out)
     settings = load_settings(data_dir=data_dir)

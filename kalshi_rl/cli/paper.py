@@ -51,7 +51,7 @@ def paper(
     if mode != "paper":
         raise ConfigError(f"unknown --mode {mode!r}: only 'paper'")
     setup_logging(verbose, quiet=json_out)
-    from kalshi_rl.data.collector import CollectorConfig
+    from kalshi_rl.data.ingest.collector import CollectorConfig
     from kalshi_rl.data.registry import ModelRegistry
     from kalshi_rl.data.storage.database import open_database
     from kalshi_rl.kalshi.ws_client import WsConfig

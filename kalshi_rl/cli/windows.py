@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from kalshi_rl.config import Settings
 from kalshi_rl.core.errors import ConfigError
-from kalshi_rl.data.replay import ReplayData, lake_time_range, preload_lake
+from kalshi_rl.data.replay.lake import ReplayData, lake_time_range, preload_lake
 
 
 def load_window(
     settings: Settings, markets: tuple[str, ...], start_ns: int | None, end_ns: int | None, source: str
 ) -> ReplayData:
     if source == "postgres":
-        from kalshi_rl.data.replay_postgres import preload_postgres
+        from kalshi_rl.data.replay.postgres import preload_postgres
 
         if not settings.database_url_value:
             raise ConfigError("--source postgres needs DATABASE_URL (or --database-url)")

@@ -23,7 +23,7 @@ import numpy as np
 from gymnasium import spaces
 
 from kalshi_rl.core.errors import DataNotFoundError
-from kalshi_rl.data.replay import ReplayData
+from kalshi_rl.data.replay.lake import ReplayData
 from kalshi_rl.environments.action_space import N_ACTIONS, decode_action
 from kalshi_rl.environments.contract import EnvConfig
 from kalshi_rl.environments.fee_timeline import FeeTimeline

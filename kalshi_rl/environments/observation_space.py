@@ -36,8 +36,8 @@ import numpy as np
 
 from kalshi_rl.core.events import Side
 from kalshi_rl.core.units import COUNT_SCALE, PRICE_SCALE
-from kalshi_rl.data.orderbook_state import OrderbookState
-from kalshi_rl.data.shared_state import SharedOrderbookState
+from kalshi_rl.data.book.orderbook_state import OrderbookState
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
 
 _DOLLAR = float(PRICE_SCALE)
 _LOG_SIZE = 10.0  # log1p(contracts) / 10: 22,000 contracts -> 1.0

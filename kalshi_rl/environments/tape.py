@@ -18,8 +18,8 @@ import numpy as np
 from kalshi_rl.core.events import Side
 from kalshi_rl.core.fee_schedule import DEFAULT_FEE_SCHEDULE, FeeSchedule
 from kalshi_rl.core.units import PRICE_SCALE
-from kalshi_rl.data.orderbook_state import OrderbookState
-from kalshi_rl.data.replay import MarketMeta, Segment
+from kalshi_rl.data.book.orderbook_state import OrderbookState
+from kalshi_rl.data.replay.lake import MarketMeta, Segment
 from kalshi_rl.environments.observation_space import (
     OBSERVATION_SPEC,
     MidHistory,

@@ -31,8 +31,8 @@ import numpy as np
 from kalshi_rl.core.aio import wait_event
 from kalshi_rl.core.errors import KalshiRLError, LiveModeRefusedError
 from kalshi_rl.core.units import format_count
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
 from kalshi_rl.data.registry import ModelRegistry
-from kalshi_rl.data.shared_state import SharedOrderbookState
 from kalshi_rl.data.sql_queue import ActionWriteQueue
 from kalshi_rl.environments.action_space import ACTION_NAMES, Action, decode_action
 from kalshi_rl.environments.observation_space import LiveObserver, PositionState

@@ -12,7 +12,7 @@ import contextlib
 from typing import Any
 
 from kalshi_rl.core.units import PRICE_SCALE, format_count
-from kalshi_rl.data.shared_state import SharedOrderbookState
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
 from kalshi_rl.execution.position import MICRO_PER_DOLLAR, PositionLedger
 from kalshi_rl.trading.tick_grid import format_wall_ns
 

@@ -19,7 +19,7 @@ current from REST and every ``market_lifecycle_v2`` event:
 from __future__ import annotations
 
 from kalshi_rl.core.units import PRICE_SCALE, format_price
-from kalshi_rl.data.shared_state import MarketStatus, SharedOrderbookState
+from kalshi_rl.data.book.shared_state import MarketStatus, SharedOrderbookState
 from kalshi_rl.trading.orders import invalid_price, market_closed, trading_is_paused
 
 DEFAULT_SHARD = 0

@@ -33,8 +33,8 @@ from typing import Any
 
 from kalshi_rl.core.events import Level, Side
 from kalshi_rl.core.units import PRICE_SCALE
-from kalshi_rl.data.orderbook_state import OrderbookState
-from kalshi_rl.data.shared_state import SharedOrderbookState
+from kalshi_rl.data.book.orderbook_state import OrderbookState
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
 from kalshi_rl.execution.fill_engine import FillEngine
 from kalshi_rl.trading.market_rules import check_price, check_tradable, exchange_index_of
 from kalshi_rl.trading.order_events import OrderEvents

@@ -39,7 +39,7 @@ from typing import Any
 
 from kalshi_rl.core.errors import LiveModeRefusedError
 from kalshi_rl.core.events import Side
-from kalshi_rl.data.shared_state import SharedOrderbookState
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
 from kalshi_rl.data.sql_queue import OrderWriteQueue
 from kalshi_rl.execution.fill_engine import FillConfig, FillEngine
 from kalshi_rl.execution.position import PositionLedger

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kalshi_rl.core.events import Side
-from kalshi_rl.data.shared_state import SharedOrderbookState
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
 from kalshi_rl.execution.position import PositionLedger
 from kalshi_rl.trading import kalshi_shapes as shapes
 from kalshi_rl.trading import order_lifecycle

@@ -34,7 +34,7 @@ from kalshi_rl.core.errors import FeeScheduleError
 from kalshi_rl.core.events import Side
 from kalshi_rl.core.fee_schedule import DEFAULT_FEE_SCHEDULE
 from kalshi_rl.core.units import PRICE_SCALE, format_count, format_price
-from kalshi_rl.data.shared_state import SharedOrderbookState
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
 from kalshi_rl.execution.fees import FeeModel, FeePolicy, FillFee, OrderFeeAccumulator
 from kalshi_rl.execution.position import MICRO_PER_DOLLAR, PositionLedger
 from kalshi_rl.trading.kalshi_shapes import dollars, rfc3339

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from kalshi_rl.core.errors import ConfigError
-from kalshi_rl.data.collector import Collector, CollectorConfig
+from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
 from kalshi_rl.data.registry import ModelRegistry
 from kalshi_rl.data.sql_queue import ActionWriteQueue, OrderWriteQueue
 from kalshi_rl.environments.contract import env_config_from_contract

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from kalshi_rl.agents.training import Progress, Trainer, TrainRequest
 from kalshi_rl.data.registry import ModelRegistry
-from kalshi_rl.data.replay import lake_time_range, preload_lake
+from kalshi_rl.data.replay.lake import lake_time_range, preload_lake
 from kalshi_rl.data.storage.database import open_database
 from tests.trading_support import TINY, tiny_env
 

@@ -12,7 +12,7 @@ import asyncio
 
 import pytest
 
-from kalshi_rl.data.shared_state import SharedOrderbookState
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
 
 
 @pytest.mark.parametrize("timeout_s", [None, 10.0])

@@ -23,9 +23,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from kalshi_rl.data.ingest.sinks import LakeSink
 from kalshi_rl.data.lake.tables import DELTAS, rows_to_table
 from kalshi_rl.data.lake.writer import JOURNAL_DIR, LakeWriter, recover_journals
-from kalshi_rl.data.sinks import LakeSink
 from tests.data.test_lake_writer import delta_rows
 
 _NO_SPACE = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

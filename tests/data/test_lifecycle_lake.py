@@ -15,14 +15,14 @@ import pytest
 
 from kalshi_rl.core.events import MarketInfo, Side
 from kalshi_rl.core.fee_schedule import DEFAULT_FEE_SCHEDULE, FeeSchedule, FeeSource, FeeType
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
+from kalshi_rl.data.ingest.orderbook_client import OrderbookClient
+from kalshi_rl.data.ingest.sinks import LakeSink
+from kalshi_rl.data.ingest.write_queue import OrderbookWriteQueue, WriteQueueConfig
 from kalshi_rl.data.lake.market_summary import events_summary, market_summaries
 from kalshi_rl.data.lake.reader import LakeReader
 from kalshi_rl.data.lake.writer import LakeWriter
-from kalshi_rl.data.orderbook_client import OrderbookClient
-from kalshi_rl.data.replay import preload_lake
-from kalshi_rl.data.shared_state import SharedOrderbookState
-from kalshi_rl.data.sinks import LakeSink
-from kalshi_rl.data.write_queue import OrderbookWriteQueue, WriteQueueConfig
+from kalshi_rl.data.replay.lake import preload_lake
 from kalshi_rl.kalshi import encode
 from kalshi_rl.kalshi.feed import FeedBreak
 from kalshi_rl.kalshi.messages import parse_frame
@@ -227,7 +227,7 @@ async def test_inspect_summaries(lake: tuple[Path, dict[str, SharedOrderbookStat
 
 
 def test_default_fees_when_nothing_is_known() -> None:
-    from kalshi_rl.data.replay import MarketMeta
+    from kalshi_rl.data.replay.lake import MarketMeta
 
     assert MarketMeta("KX").fee_at(T0) == DEFAULT_FEE_SCHEDULE
 

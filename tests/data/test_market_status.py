@@ -9,8 +9,8 @@ import pytest
 
 from kalshi_rl.core.events import EventFeeUpdate, LifecycleEvent, MarketInfo
 from kalshi_rl.core.fee_schedule import DEFAULT_FEE_SCHEDULE, FeeSchedule, FeeSource, FeeType
-from kalshi_rl.data.market_status import phase_after, phase_from_rest
-from kalshi_rl.data.shared_state import SharedOrderbookState
+from kalshi_rl.data.book.market_status import phase_after, phase_from_rest
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
 
 T = 1_776_664_537_000_000_000
 SERIES = FeeSchedule(FeeType.QUADRATIC_WITH_MAKER_FEES, Fraction(1), FeeSource.SERIES)

@@ -8,11 +8,11 @@ import duckdb
 import pytest
 
 from kalshi_rl.core.events import Side
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
+from kalshi_rl.data.ingest.orderbook_client import OrderbookClient
+from kalshi_rl.data.ingest.sinks import LakeSink
+from kalshi_rl.data.ingest.write_queue import OrderbookWriteQueue, WriteQueueConfig
 from kalshi_rl.data.lake.writer import LakeWriter
-from kalshi_rl.data.orderbook_client import OrderbookClient
-from kalshi_rl.data.shared_state import SharedOrderbookState
-from kalshi_rl.data.sinks import LakeSink
-from kalshi_rl.data.write_queue import OrderbookWriteQueue, WriteQueueConfig
 from kalshi_rl.kalshi import encode
 from kalshi_rl.kalshi.messages import parse_frame
 from kalshi_rl.kalshi.ws_client import FeedBreak

@@ -13,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from kalshi_rl.core.errors import BookError
 from kalshi_rl.core.events import BookSnapshot, Level, Side
 from kalshi_rl.core.units import count_decimal, price_decimal
-from kalshi_rl.data.orderbook_state import OrderbookState
+from kalshi_rl.data.book.orderbook_state import OrderbookState
 
 MARKET = "KXBTC15M-26APR191500-00"
 

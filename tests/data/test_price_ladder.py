@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sortedcontainers import SortedDict
 
-from kalshi_rl.data.price_ladder import PriceLadder
+from kalshi_rl.data.book.price_ladder import PriceLadder
 
 _LEVELS = [(5_600, 67_899), (520, 7_500), (10, 50_100), (9_999, 1), (1, 2)]
 

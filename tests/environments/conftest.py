@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kalshi_rl.data.replay import MarketMeta, ReplayData, Segment
+from kalshi_rl.data.replay.lake import MarketMeta, ReplayData, Segment
 
 SECOND = 1_000_000_000
 T0 = 1_800_000_000 * SECOND  # on the tick grid

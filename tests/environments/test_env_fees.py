@@ -14,7 +14,7 @@ import pytest
 from kalshi_rl.core.errors import FeeScheduleError
 from kalshi_rl.core.events import Side
 from kalshi_rl.core.fee_schedule import DEFAULT_FEE_SCHEDULE, FeeSchedule, FeeSource, FeeType
-from kalshi_rl.data.replay import MarketMeta
+from kalshi_rl.data.replay.lake import MarketMeta
 from kalshi_rl.environments.action_space import Action
 from kalshi_rl.environments.contract import EnvConfig, env_config_from_contract
 from kalshi_rl.environments.fee_timeline import FeeTimeline, fee_schedules_seen

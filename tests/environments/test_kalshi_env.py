@@ -14,7 +14,7 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from kalshi_rl.core.events import Side
-from kalshi_rl.data.replay import MarketMeta, ReplayData, lake_time_range, preload_lake
+from kalshi_rl.data.replay.lake import MarketMeta, ReplayData, lake_time_range, preload_lake
 from kalshi_rl.environments import ENV_ID
 from kalshi_rl.environments.action_space import Action, ActionConfig
 from kalshi_rl.environments.contract import EnvConfig, env_config_from_contract

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kalshi_rl.data.replay import MarketMeta, Segment
+from kalshi_rl.data.replay.lake import MarketMeta, Segment
 from kalshi_rl.environments.tape import record_tape
 from tests.environments.conftest import SECOND, T0, make_segment
 

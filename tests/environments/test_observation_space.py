@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kalshi_rl.core.events import BookSnapshot
-from kalshi_rl.data.orderbook_state import OrderbookState
+from kalshi_rl.data.book.orderbook_state import OrderbookState
 from kalshi_rl.environments.observation_space import (
     OBSERVATION_SPEC,
     BookFeatures,

@@ -22,11 +22,11 @@ import duckdb
 import pytest
 
 from kalshi_rl.cli.collect import LiveView
-from kalshi_rl.data.collector import Collector, CollectorConfig
+from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
+from kalshi_rl.data.ingest.sinks import LakeSink
+from kalshi_rl.data.ingest.write_queue import WriteQueueConfig
 from kalshi_rl.data.lake.tables import DELTAS, rows_to_table
 from kalshi_rl.data.lake.writer import JOURNAL_DIR, LakeWriter, recover_journals
-from kalshi_rl.data.sinks import LakeSink
-from kalshi_rl.data.write_queue import WriteQueueConfig
 from kalshi_rl.kalshi.ws_client import WsConfig
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
 from tests.data.test_lake_writer import delta_rows, read_deltas

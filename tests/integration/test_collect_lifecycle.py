@@ -22,12 +22,12 @@ import duckdb
 import pytest
 
 from kalshi_rl.core.fee_schedule import FeeSchedule, FeeSource, FeeType
-from kalshi_rl.data.collector import Collector, CollectorConfig
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
+from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
+from kalshi_rl.data.ingest.orderbook_client import OrderbookClient
+from kalshi_rl.data.ingest.sinks import LakeSink
+from kalshi_rl.data.ingest.write_queue import OrderbookWriteQueue, WriteQueueConfig
 from kalshi_rl.data.lake.writer import LakeWriter
-from kalshi_rl.data.orderbook_client import OrderbookClient
-from kalshi_rl.data.shared_state import SharedOrderbookState
-from kalshi_rl.data.sinks import LakeSink
-from kalshi_rl.data.write_queue import OrderbookWriteQueue, WriteQueueConfig
 from kalshi_rl.kalshi.ws_client import KalshiWsClient, WsConfig
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
 

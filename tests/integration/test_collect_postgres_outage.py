@@ -21,11 +21,11 @@ import duckdb
 import psycopg
 import pytest
 
-from kalshi_rl.data.collector import Collector, CollectorConfig
+from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
+from kalshi_rl.data.ingest.write_queue import WriteQueueConfig
 from kalshi_rl.data.storage.database import create_db_engine, parse_database_url
 from kalshi_rl.data.storage.migrate import upgrade
 from kalshi_rl.data.storage.postgres_sink import PostgresSink
-from kalshi_rl.data.write_queue import WriteQueueConfig
 from kalshi_rl.kalshi.ws_client import WsConfig
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
 from tests.integration.test_collect_faults import expected_deltas, wait_until_books_match

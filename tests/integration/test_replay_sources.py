@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kalshi_rl.data.collector import Collector, CollectorConfig
-from kalshi_rl.data.replay import lake_time_range, preload_lake, replay_book
-from kalshi_rl.data.replay_postgres import preload_postgres
+from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
+from kalshi_rl.data.ingest.write_queue import WriteQueueConfig
+from kalshi_rl.data.replay.lake import lake_time_range, preload_lake, replay_book
+from kalshi_rl.data.replay.postgres import preload_postgres
 from kalshi_rl.data.storage.database import create_db_engine, parse_database_url
 from kalshi_rl.data.storage.migrate import upgrade
-from kalshi_rl.data.write_queue import WriteQueueConfig
 from kalshi_rl.kalshi.ws_client import WsConfig
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
 from kalshi_rl.sim.faults import FaultConfig

@@ -22,8 +22,8 @@ import duckdb
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
-from kalshi_rl.data.collector import Collector, CollectorConfig, CollectorSummary
-from kalshi_rl.data.write_queue import WriteQueueConfig
+from kalshi_rl.data.ingest.collector import Collector, CollectorConfig, CollectorSummary
+from kalshi_rl.data.ingest.write_queue import WriteQueueConfig
 from kalshi_rl.kalshi.messages import Event
 from kalshi_rl.kalshi.ws_client import ORDERBOOK, FeedBreak, KalshiWsClient, WsConfig
 from kalshi_rl.sim.exchange import SimConfig, SimExchange

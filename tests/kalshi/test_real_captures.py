@@ -50,10 +50,10 @@ import pytest
 
 from kalshi_rl.core.events import TickerUpdate
 from kalshi_rl.core.units import PRICE_SCALE
-from kalshi_rl.data.capture_import import ImportSummary, import_capture
+from kalshi_rl.data.book.orderbook_state import OrderbookState
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
+from kalshi_rl.data.ingest.capture_import import ImportSummary, import_capture
 from kalshi_rl.data.lake.reader import LakeReader
-from kalshi_rl.data.orderbook_state import OrderbookState
-from kalshi_rl.data.shared_state import SharedOrderbookState
 from kalshi_rl.kalshi.captures import CaptureFrame, read_capture
 from kalshi_rl.kalshi.messages import parse_frame
 from tests.conftest import real_capture

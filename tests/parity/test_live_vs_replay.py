@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kalshi_rl.data.capture_import import import_capture
-from kalshi_rl.data.replay import lake_time_range, preload_lake
-from kalshi_rl.data.shared_state import SharedOrderbookState
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
+from kalshi_rl.data.ingest.capture_import import import_capture
+from kalshi_rl.data.replay.lake import lake_time_range, preload_lake
 from kalshi_rl.environments.action_space import Action
 from kalshi_rl.environments.contract import EnvConfig
 from kalshi_rl.environments.kalshi_env import KalshiTradingEnv, build_tapes

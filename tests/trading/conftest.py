@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from kalshi_rl.core.events import BookSnapshot, LifecycleEvent, MarketInfo, Side
 from kalshi_rl.core.units import PRICE_SCALE, parse_count_fp, parse_price_dollars
-from kalshi_rl.data.shared_state import SharedOrderbookState
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
 from kalshi_rl.data.storage.database import create_db_engine, open_database, parse_database_url
 from kalshi_rl.data.storage.migrate import upgrade
 from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, PaperConfig

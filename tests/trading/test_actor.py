@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 
 from kalshi_rl.core.errors import LiveModeRefusedError
 from kalshi_rl.core.events import BookSnapshot
-from kalshi_rl.data.collector import CollectorConfig
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
+from kalshi_rl.data.ingest.collector import CollectorConfig
 from kalshi_rl.data.registry import ModelRegistry
-from kalshi_rl.data.shared_state import SharedOrderbookState
 from kalshi_rl.data.storage.database import open_database
 from kalshi_rl.data.storage.schema import rl_fills, rl_orders, trading_actions, trading_episodes
 from kalshi_rl.kalshi.ws_client import WsConfig

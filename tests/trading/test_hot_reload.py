@@ -28,8 +28,8 @@ from sqlalchemy import Engine, select
 
 from kalshi_rl.core.errors import KalshiRLError
 from kalshi_rl.core.events import Side
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
 from kalshi_rl.data.registry import ModelRecord, ModelRegistry
-from kalshi_rl.data.shared_state import SharedOrderbookState
 from kalshi_rl.data.sql_queue import ActionWriteQueue, OrderWriteQueue
 from kalshi_rl.data.storage.schema import rl_fills, rl_orders, trading_actions
 from kalshi_rl.environments.action_space import Action

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kalshi_rl.data.book.market_status import phase_after, phase_from_rest
 from kalshi_rl.data.lake.reader import LakeReader
-from kalshi_rl.data.market_status import phase_after, phase_from_rest
 
 
 @dataclass

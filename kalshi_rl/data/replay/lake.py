@@ -20,9 +20,9 @@ import numpy as np
 
 from kalshi_rl.core.errors import DataNotFoundError, InvalidValueError
 from kalshi_rl.core.events import BookSnapshot, Level, Side
+from kalshi_rl.data.book.orderbook_state import OrderbookState
 from kalshi_rl.data.lake.reader import LakeReader
-from kalshi_rl.data.orderbook_state import OrderbookState
-from kalshi_rl.data.replay_meta import MarketMeta, market_meta
+from kalshi_rl.data.replay.meta import MarketMeta, market_meta
 
 __all__ = [
     "BREAK_KINDS",

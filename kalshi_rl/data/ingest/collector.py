@@ -23,13 +23,13 @@ from kalshi_rl.core.aio import wait_event
 from kalshi_rl.core.errors import DataNotFoundError, ExchangeError
 from kalshi_rl.core.events import MarketInfo
 from kalshi_rl.core.fee_schedule import FeeSchedule
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
+from kalshi_rl.data.ingest.orderbook_client import MarketStats, OrderbookClient
+from kalshi_rl.data.ingest.sinks import LakeSink, Sink
+from kalshi_rl.data.ingest.write_queue import OrderbookWriteQueue, WriteQueueConfig
 from kalshi_rl.data.lake.writer import LakeWriter, recover_journals
-from kalshi_rl.data.orderbook_client import MarketStats, OrderbookClient
-from kalshi_rl.data.shared_state import SharedOrderbookState
-from kalshi_rl.data.sinks import LakeSink, Sink
 from kalshi_rl.data.storage.database import libpq_conninfo, open_database, parse_database_url
 from kalshi_rl.data.storage.postgres_sink import PostgresSink, SinkStats
-from kalshi_rl.data.write_queue import OrderbookWriteQueue, WriteQueueConfig
 from kalshi_rl.kalshi.auth import Credentials
 from kalshi_rl.kalshi.rest import EventInfo, KalshiRestClient, SeriesInfo
 from kalshi_rl.kalshi.ws_client import KalshiWsClient, WsConfig, WsStats

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
+from kalshi_rl.data.ingest.orderbook_client import MarketStats, OrderbookClient
+from kalshi_rl.data.ingest.sinks import LakeSink
+from kalshi_rl.data.ingest.write_queue import OrderbookWriteQueue, WriteQueueConfig
 from kalshi_rl.data.lake.writer import LakeWriter
-from kalshi_rl.data.orderbook_client import MarketStats, OrderbookClient
-from kalshi_rl.data.shared_state import SharedOrderbookState
-from kalshi_rl.data.sinks import LakeSink
-from kalshi_rl.data.write_queue import OrderbookWriteQueue, WriteQueueConfig
 from kalshi_rl.kalshi.captures import (
     BOOK_SID,
     LIFECYCLE_SID,

@@ -33,10 +33,10 @@ from kalshi_rl.core.events import (
 )
 from kalshi_rl.core.fee_schedule import FeeSchedule, effective_schedule
 from kalshi_rl.core.units import PRICE_SCALE, format_price
+from kalshi_rl.data.book.orderbook_state import OrderbookState
+from kalshi_rl.data.book.shared_state import SharedOrderbookState
+from kalshi_rl.data.ingest.write_queue import OrderbookWriteQueue
 from kalshi_rl.data.lake.rows import event_row, lifecycle_row, market_row, snapshot_row, trade_row
-from kalshi_rl.data.orderbook_state import OrderbookState
-from kalshi_rl.data.shared_state import SharedOrderbookState
-from kalshi_rl.data.write_queue import OrderbookWriteQueue
 from kalshi_rl.kalshi.messages import Event
 from kalshi_rl.kalshi.ws_client import ORDERBOOK, FeedBreak
 

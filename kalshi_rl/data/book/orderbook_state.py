@@ -14,7 +14,7 @@ from typing import Final
 from kalshi_rl.core.errors import BookError
 from kalshi_rl.core.events import BookSnapshot, Level, Side
 from kalshi_rl.core.units import PRICE_SCALE, format_count, format_price
-from kalshi_rl.data.price_ladder import PriceLadder
+from kalshi_rl.data.book.price_ladder import PriceLadder
 
 _YES: Final = Side.YES
 

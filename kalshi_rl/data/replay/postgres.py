@@ -17,7 +17,7 @@ import psycopg
 from kalshi_rl.core.errors import DataNotFoundError, StorageError
 from kalshi_rl.core.events import Level
 from kalshi_rl.core.units import parse_count_fp, parse_price_dollars
-from kalshi_rl.data.replay import MarketMeta, ReplayData, Segment, _fingerprint, split_by_segment
+from kalshi_rl.data.replay.lake import MarketMeta, ReplayData, Segment, _fingerprint, split_by_segment
 from kalshi_rl.data.storage.database import libpq_conninfo, parse_database_url, redact
 
 _US = "(extract(epoch FROM received_at) * 1000000)::bigint * 1000"

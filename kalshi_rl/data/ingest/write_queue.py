@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from kalshi_rl.core.aio import wait_event
+from kalshi_rl.data.ingest.sinks import Sink
 from kalshi_rl.data.lake.tables import TABLES, rows_to_table
-from kalshi_rl.data.sinks import Sink
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import contextlib
 
 from kalshi_rl.core.events import EventFeeUpdate, LifecycleEvent, MarketInfo
 from kalshi_rl.core.fee_schedule import FeeSchedule
-from kalshi_rl.data.market_status import MarketStatus, is_valid_price
-from kalshi_rl.data.orderbook_state import OrderbookState
+from kalshi_rl.data.book.market_status import MarketStatus, is_valid_price
+from kalshi_rl.data.book.orderbook_state import OrderbookState
 
 __all__ = ["BookSubscription", "MarketStatus", "SharedOrderbookState"]
 

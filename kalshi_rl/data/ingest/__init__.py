@@ -1,0 +1,1 @@
+"""From the feed to storage: the feed handler, the collector, write queues and sinks."""
