@@ -24,6 +24,7 @@ from kalshi_rl.core.errors import DataNotFoundError, ExchangeError
 from kalshi_rl.core.events import MarketInfo
 from kalshi_rl.core.fee_schedule import FeeSchedule
 from kalshi_rl.data.book.shared_state import SharedOrderbookState
+from kalshi_rl.data.ingest.collector_view import CollectorParts, CollectorView, SinkRow, ViewBuilder
 from kalshi_rl.data.ingest.orderbook_client import MarketStats, OrderbookClient
 from kalshi_rl.data.ingest.sinks import LakeSink, Sink
 from kalshi_rl.data.ingest.write_queue import OrderbookWriteQueue, WriteQueueConfig
@@ -73,6 +74,7 @@ class Collector:
         self.queue: OrderbookWriteQueue | None = None
         self.feed: OrderbookClient | None = None
         self.ws: KalshiWsClient | None = None
+        self._view = ViewBuilder()
 
     async def prepare(self) -> None:
         """Check every dependency before streaming: database, lake, market metadata."""
@@ -142,6 +144,36 @@ class Collector:
     def unsubscribable(self) -> dict[str, str]:
         """Markets the exchange refused to subscribe, with the reason."""
         return dict(self.ws.stats.unsubscribable) if self.ws else {}
+
+    def view(self, top: int = 10) -> CollectorView:
+        """What the live table shows: totals, the ``top`` most active markets, the markets with
+        problems, the series waiting for a market, the finished markets (see ``collector_view``)."""
+        feed = self.feed
+        sinks = tuple(
+            SinkRow(
+                s.name,
+                sum(s.stats.rows_written.values()),
+                s.stats.healthy,
+                s.stats.backlog_rows,
+                s.stats.last_error,
+            )
+            for s in self.sinks
+        )
+        parts = CollectorParts(
+            session_id=self.session_id,
+            started_ns=self.started_ns,
+            books=self.books,
+            stats=feed.stats if feed else {},
+            series_of=feed.series_tickers if feed else {},
+            finished={},
+            wanted_series=(),
+            frames=feed.frames if feed else 0,
+            quarantined_unattributed=feed.quarantined_unattributed if feed else 0,
+            reconnects=self.ws.stats.reconnects if self.ws else 0,
+            queue_depth=self.queue.depth() if self.queue else 0,
+            sinks=sinks,
+        )
+        return self._view.build(parts, top)
 
     def summary(self) -> CollectorSummary:
         assert self.feed is not None and self.ws is not None

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from kalshi_rl.core.errors import BookError
 from kalshi_rl.core.events import (
@@ -35,31 +34,15 @@ from kalshi_rl.core.fee_schedule import FeeSchedule, effective_schedule
 from kalshi_rl.core.units import PRICE_SCALE, format_price
 from kalshi_rl.data.book.orderbook_state import OrderbookState
 from kalshi_rl.data.book.shared_state import SharedOrderbookState
+from kalshi_rl.data.ingest.market_stats import MarketStats
 from kalshi_rl.data.ingest.write_queue import OrderbookWriteQueue
 from kalshi_rl.data.lake.rows import event_row, lifecycle_row, market_row, snapshot_row, trade_row
 from kalshi_rl.kalshi.messages import Event
 from kalshi_rl.kalshi.ws_client import ORDERBOOK, FeedBreak
 
+__all__ = ["MarketStats", "OrderbookClient"]
+
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class MarketStats:
-    frames: int = 0
-    snapshots: int = 0
-    deltas: int = 0
-    trades: int = 0
-    sampled_out: int = 0
-    stale_skipped: int = 0
-    quarantined: int = 0
-    gaps: int = 0
-    resyncs: int = 0
-    breaks: int = 0
-    last_seq: int = 0
-    lifecycle: int = 0
-    phase: str = "unknown"
-    unsubscribable: str = ""
-    """Why the exchange refused to subscribe this market (empty: it did not)."""
 
 
 class OrderbookClient:
@@ -87,6 +70,11 @@ class OrderbookClient:
         self._segments = 0
         self._segment: dict[str, int] = dict.fromkeys(books, 0)
         self._resyncing: set[str] = set()
+
+    @property
+    def series_tickers(self) -> dict[str, str]:
+        """Market -> its series ticker, where known (REST metadata or discovery)."""
+        return self._series_ticker
 
     # -- frames -------------------------------------------------------------------------------
 
