@@ -14,6 +14,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
 
+from kalshi_rl.cli.tables import Col as Col  # re-exported: every command's tables
+from kalshi_rl.cli.tables import FitTable as FitTable
 from kalshi_rl.config import Settings
 from kalshi_rl.core.errors import KalshiRLError
 from kalshi_rl.kalshi.hosts import rest_url_for

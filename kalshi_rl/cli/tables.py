@@ -1,0 +1,173 @@
+"""Tables that never truncate: no ``…``, whatever the width of the terminal or of a pipe.
+
+Rich shrinks a table that is too wide by cutting its cells with an ellipsis. A ticker, a
+header or a number cut that way is wrong data, so ``FitTable`` lays itself out for the width
+it is given (the terminal's, ``COLUMNS``, or 80 when piped) in this order of preference:
+
+1. one table, every column at its natural width;
+2. one table, the text columns wrapped at spaces (never a word cut);
+3. several tables, the key columns (the first, e.g. the market) repeated in each;
+4. one ``header  value`` block per row, when even one column beside the keys does not fit.
+
+A word longer than the whole width (a path, say) is folded onto the next line, never cut.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+__all__ = ["Col", "FitTable"]
+
+# A bordered rich table (the default HEAVY_HEAD box, padding 1) costs one line per column
+# edge plus a space either side of each cell: 3 per column and 1 for the closing edge.
+_COLUMN_COST = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Col:
+    """One column of a ``FitTable``: its header, right-aligned if numeric."""
+
+    header: str
+    numeric: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Extent:
+    """The narrowest a column can be without cutting a word, and its natural width."""
+
+    least: int
+    most: int
+
+
+def _extent(texts: Iterable[Text]) -> _Extent:
+    least = most = 1
+    for text in texts:
+        for line in text.plain.splitlines() or [""]:
+            most = max(most, cell_len(line))
+            least = max(least, max((cell_len(word) for word in line.split()), default=0))
+    return _Extent(least, most)
+
+
+def _table_width(widths: Iterable[int]) -> int:
+    widths = list(widths)
+    return sum(widths) + _COLUMN_COST * len(widths) + 1
+
+
+def _shrink(extents: Sequence[_Extent], width: int) -> list[int] | None:
+    """Column widths that fit ``width`` (the widest wrappable column gives way first), or None."""
+    if _table_width(e.least for e in extents) > width:
+        return None
+    widths = [e.most for e in extents]
+    excess = _table_width(widths) - width
+    while excess > 0:
+        slack = [w - e.least for w, e in zip(widths, extents, strict=True)]
+        widest = max(range(len(widths)), key=lambda i: (slack[i] > 0, widths[i]))
+        widths[widest] -= 1
+        excess -= 1
+    return widths
+
+
+class FitTable:
+    """A table (title, columns, rows of rich markup, caption) that fits any width uncut.
+
+    Build it like a rich ``Table``, print it with a console or put it in a ``Live``: it is
+    laid out when rendered, for that console's width. The first ``keys`` columns identify a
+    row and are repeated when the columns have to be split over several tables.
+    """
+
+    def __init__(
+        self,
+        *columns: Col | str,
+        title: str | None = None,
+        caption: str | None = None,
+        keys: int = 1,
+    ) -> None:
+        self.columns = [c if isinstance(c, Col) else Col(c) for c in columns]
+        self.title = title
+        self.caption = caption
+        self.keys = max(1, min(keys, len(self.columns)))
+        self.rows: list[list[Text]] = []
+
+    def add_row(self, *cells: str | Text) -> None:
+        """Add a row: one cell per column, plain text or rich markup."""
+        if len(cells) != len(self.columns):
+            raise ValueError(f"expected {len(self.columns)} cells, got {len(cells)}")
+        self.rows.append([c if isinstance(c, Text) else Text.from_markup(c) for c in cells])
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        extents = [
+            _extent([Text(col.header), *(row[i] for row in self.rows)]) for i, col in enumerate(self.columns)
+        ]
+        parts = self._parts(extents, width)
+        if parts is None:
+            yield from _annotation(self.title, "table.title")
+            yield from self._records(width)
+        else:
+            for n, (indexes, widths) in enumerate(parts):
+                title = self.title if n == 0 else None
+                table = self._table(indexes, widths)
+                if title and cell_len(title) <= _table_width(widths):
+                    table.title = title
+                else:
+                    yield from _annotation(title, "table.title")
+                yield table
+        yield from _annotation(self.caption, "table.caption")
+
+    def _parts(self, extents: Sequence[_Extent], width: int) -> list[tuple[list[int], list[int]]] | None:
+        """Column indexes and widths of each table, or None when only records fit."""
+        everything = list(range(len(self.columns)))
+        widths = _shrink(extents, width)
+        if widths is not None:
+            return [(everything, widths)]
+        keys, rest = everything[: self.keys], everything[self.keys :]
+        groups: list[list[int]] = []
+        for index in rest:
+            chosen = [*keys, *(groups[-1] if groups else []), index]
+            if groups and _shrink([extents[i] for i in chosen], width) is not None:
+                groups[-1].append(index)
+            elif _shrink([extents[i] for i in (*keys, index)], width) is not None:
+                groups.append([index])
+            else:
+                return None
+        parts = []
+        for group in groups:
+            indexes = [*keys, *group]
+            fitted = _shrink([extents[i] for i in indexes], width)
+            assert fitted is not None  # checked while grouping
+            parts.append((indexes, fitted))
+        return parts
+
+    def _table(self, indexes: Sequence[int], widths: Sequence[int]) -> Table:
+        table = Table()
+        for index, w in zip(indexes, widths, strict=True):
+            col = self.columns[index]
+            # Exact widths: rich never has to shrink (and cut) a cell; fold is the backstop.
+            table.add_column(col.header, justify="right" if col.numeric else "left", width=w, overflow="fold")
+        for row in self.rows:
+            table.add_row(*(row[i] for i in indexes))
+        return table
+
+    def _records(self, width: int) -> RenderResult:
+        label_width = min(max(cell_len(c.header) for c in self.columns), max(1, width // 3))
+        for n, row in enumerate(self.rows):
+            if n:
+                yield Text()
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(style="bold", width=label_width, overflow="fold")
+            grid.add_column(overflow="fold")  # wraps at spaces, folds a word wider than the line
+            for col, cell in zip(self.columns, row, strict=True):
+                grid.add_row(col.header, cell)
+            yield grid
+
+
+def _annotation(text: str | None, style: str) -> RenderResult:
+    """A title or caption on its own lines, wrapped at spaces by the console (a long word folds)."""
+    if text:
+        yield Text.from_markup(text, style=style, overflow="fold")
