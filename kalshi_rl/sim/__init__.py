@@ -9,7 +9,7 @@ be injected per connection, and a ledger records exactly what each connection wa
 what happened to every market.
 """
 
-from kalshi_rl.sim.config import ScheduleConfig, SimConfig
+from kalshi_rl.sim.config import ScheduleConfig, SeriesSpec, SimConfig
 from kalshi_rl.sim.exchange import SimExchange
 from kalshi_rl.sim.faults import FaultConfig
 from kalshi_rl.sim.ledger import ExchangeAction, Ledger, LedgerEntry, SimCounters
@@ -23,6 +23,7 @@ __all__ = [
     "MarketModel",
     "MarketModelConfig",
     "ScheduleConfig",
+    "SeriesSpec",
     "SimConfig",
     "SimCounters",
     "SimExchange",

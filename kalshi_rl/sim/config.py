@@ -1,7 +1,8 @@
-"""Settings of a local exchange: ``SimConfig`` and its market-event ``ScheduleConfig``."""
+"""Settings of a local exchange: ``SimConfig``, its ``ScheduleConfig`` and its rolling ``SeriesSpec``s."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from kalshi_rl.core.fee_schedule import FeeSchedule, FeeSource, FeeType
 from kalshi_rl.sim.encoding import ENCODING_MODES
 from kalshi_rl.sim.faults import FaultConfig
 from kalshi_rl.sim.grid import STRUCTURES
+from kalshi_rl.sim.ledger import MAX_ACTIONS
 from kalshi_rl.sim.model_config import MarketModelConfig
 
 
@@ -79,6 +81,93 @@ class ScheduleConfig:
         return _fee(self.fee_override_type, self.fee_override_multiplier, FeeSource.EVENT_OVERRIDE)
 
 
+_PERIOD_SUFFIX = re.compile(r"(\d+)([MHD])$")
+_PERIOD_MINUTES = {"M": 1, "H": 60, "D": 1_440}
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """A series that rolls over: a new market opens every ``roll_seconds``, each open
+    ``roll_seconds + overlap_seconds`` (so two of its markets trade during the overlap).
+
+    Market ``k`` (from 0) of the series is created ``k * roll_seconds`` after the exchange
+    starts, opens ``SimConfig.open_delay_s`` later (``unopened`` until then), closes
+    ``roll_seconds + overlap_seconds`` after its open, is determined
+    ``SimConfig.determination_delay_s`` after its close and settles
+    ``SimConfig.settlement_delay_s`` after that. Its event ticker names a close time the
+    way Kalshi's short series do (``KXBTC15M-26APR191500``, the market ``...-00``): times
+    ``ticker_minutes`` apart on a calendar fixed by the seed, whatever the roll period, so a
+    day of a 15-minute series compressed into a 2-second roll still reads as that day.
+    """
+
+    ticker: str
+    roll_seconds: float
+    overlap_seconds: float = 0.0
+    markets_per_event: int = 1
+    """Markets of each event: 1 as in Kalshi's short series (``-MM``, the close minute);
+    more are named ``-M00``, ``-M01``, ... (``-T99.99`` with ``SimConfig.strike_tickers``)."""
+    ticker_minutes: int = 0
+    """Minutes between the times named by consecutive event tickers; 0 = from the ticker's
+    period suffix (``15M``, ``1H``, ``1D``), else the roll period rounded up to a minute."""
+
+    def __post_init__(self) -> None:
+        _check_series_ticker(self.ticker)
+        if not self.roll_seconds > 0:
+            raise ConfigError(f"roll_seconds of {self.ticker} must be > 0, got {self.roll_seconds}")
+        if self.overlap_seconds < 0:
+            raise ConfigError(f"overlap_seconds of {self.ticker} must be >= 0, got {self.overlap_seconds}")
+        if not 1 <= self.markets_per_event <= 100:
+            raise ConfigError(
+                f"markets_per_event of {self.ticker} must be between 1 and 100, got {self.markets_per_event}"
+            )
+        if self.ticker_minutes < 0:
+            raise ConfigError(f"ticker_minutes of {self.ticker} must be >= 0, got {self.ticker_minutes}")
+
+    @property
+    def period_minutes(self) -> int:
+        """Return the minutes between the times consecutive event tickers name."""
+        if self.ticker_minutes:
+            return self.ticker_minutes
+        match = _PERIOD_SUFFIX.search(self.ticker)
+        if match and int(match[1]) > 0:
+            return int(match[1]) * _PERIOD_MINUTES[match[2]]
+        return max(1, -(-int(self.roll_seconds * 1000) // 60_000))
+
+    @classmethod
+    def parse(cls, text: str, roll_seconds: float | None = None, overlap_seconds: float = 0.0) -> SeriesSpec:
+        """Return the spec of ``TICKER[:ROLL_SECONDS[:OVERLAP_SECONDS]]`` (the CLI's ``--series``).
+
+        Values missing from ``text`` come from ``roll_seconds`` (required then) and
+        ``overlap_seconds``.
+        """
+        ticker, *numbers = text.strip().split(":")
+        if len(numbers) > 2:
+            raise ConfigError(f"--series takes TICKER[:ROLL_SECONDS[:OVERLAP_SECONDS]], got {text!r}")
+        try:
+            values = [float(n) for n in numbers]
+        except ValueError:
+            raise ConfigError(f"--series {text!r}: roll and overlap must be seconds") from None
+        roll = values[0] if values else roll_seconds
+        if roll is None:
+            raise ConfigError(f"--series {text!r} needs a roll period: TICKER:SECONDS or --roll-seconds")
+        return cls(ticker, roll, values[1] if len(values) > 1 else overlap_seconds)
+
+    def to_json(self) -> dict[str, object]:
+        """Return the spec as plain values (``kalshi-rl sim --json``)."""
+        return {
+            "ticker": self.ticker,
+            "roll_seconds": self.roll_seconds,
+            "overlap_seconds": self.overlap_seconds,
+            "markets_per_event": self.markets_per_event,
+            "ticker_minutes": self.period_minutes,
+        }
+
+
+def _check_series_ticker(ticker: str) -> None:
+    if not ticker or not ticker.replace("-", "").isalnum() or not ticker.isupper():
+        raise ConfigError(f"series must be an upper-case ticker such as KXSIM, got {ticker!r}")
+
+
 @dataclass(frozen=True)
 class SimConfig:
     """Everything that shapes one local exchange."""
@@ -100,6 +189,15 @@ class SimConfig:
     settlement_delay_s: float = 1.0
     """Seconds from determination to the ``settled`` event (status finalized)."""
     series: str = "KXSIM"
+    """The series of the first event and of events created on request (``create_event``)."""
+    rolling: tuple[SeriesSpec, ...] = ()
+    """Series that roll over on their own (see ``SeriesSpec``); when set, the exchange starts
+    with no other event: its markets are those of these series."""
+    keep_settled: int = 100
+    """Settled markets each series keeps for REST and subscriptions; older ones are forgotten
+    (REST 404, subscribe error 11). A settled market's model and book are released at once."""
+    max_actions: int = MAX_ACTIONS
+    """Exchange actions ``Ledger.actions()`` keeps (the oldest are forgotten first)."""
     fee_type: str = FeeType.QUADRATIC.value
     """The series' Kalshi fee type (REST ``GET /series``)."""
     fee_multiplier: str = "1"
@@ -144,8 +242,14 @@ class SimConfig:
             raise ConfigError(
                 f"price_encoding must be one of {', '.join(ENCODING_MODES)}, got {self.price_encoding!r}"
             )
-        if not self.series or not self.series.replace("-", "").isalnum() or not self.series.isupper():
-            raise ConfigError(f"series must be an upper-case ticker such as KXSIM, got {self.series!r}")
+        _check_series_ticker(self.series)
+        rolling = [spec.ticker for spec in self.rolling]
+        if len(set(rolling)) != len(rolling):
+            raise ConfigError(f"each rolling series may be given once, got {', '.join(rolling)}")
+        if self.keep_settled < 1 or self.max_actions < 1:
+            raise ConfigError(
+                f"keep_settled and max_actions must be >= 1, got {self.keep_settled} and {self.max_actions}"
+            )
         self.series_fee  # noqa: B018 -- validates the fee settings now
 
     @property

@@ -57,7 +57,7 @@ class SimExchange:
 
     def __init__(self, config: SimConfig | None = None) -> None:
         self.config = cfg = config or SimConfig()
-        self.ledger = Ledger(cfg.record_ledger)
+        self.ledger = Ledger(cfg.record_ledger, cfg.max_actions)
         self.counters = SimCounters()
         self.catalog = Catalog(cfg.seed, cfg.model, cfg.strike_tickers)
         self.encoding = PriceEncoding(cfg.price_encoding)

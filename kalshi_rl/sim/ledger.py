@@ -141,10 +141,10 @@ class LedgerEntry:
 class Ledger:
     """Per-connection lists of ``LedgerEntry``; disabled ledgers record nothing."""
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, max_actions: int = MAX_ACTIONS) -> None:
         self.enabled = enabled
         self._entries: dict[int, list[LedgerEntry]] = {}
-        self._actions: deque[ExchangeAction] = deque(maxlen=MAX_ACTIONS)
+        self._actions: deque[ExchangeAction] = deque(maxlen=max_actions)
 
     def act(self, at_ms: int, action: str, target: str | None, fields: dict[str, Any] | None = None) -> None:
         """Record an exchange action (always, even when the message record is disabled)."""
