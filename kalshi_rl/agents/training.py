@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -205,15 +205,17 @@ class Trainer:
     def train(self, request: TrainRequest, data: ReplayData, tapes: list[Tape] | None = None) -> ModelRecord:
         """Run one training; returns the final registry row (ready, stopped or failed)."""
         params = hp.validate(request.algo, request.hyperparameters, request.n_envs)
+        request = self._for_series(request, data)
         parent = self._parent(request)
         tapes = tapes if tapes is not None else build_tapes(data, request.env)
         torch.set_num_threads(request.torch_threads)
         set_random_seed(request.seed)
         venv = self._vec_env(tapes, request)
         record = self.registry.create(
-            name=request.name or f"{request.algo.upper()}_{data.markets[0]}",
+            name=request.name or f"{request.algo.upper()}_{data.series or data.markets[0]}",
             architecture=request.algo.upper(),
-            market_ticker=",".join(data.markets),
+            # A series model is the series' (its markets are in training_config.data.markets).
+            market_ticker=data.series or ",".join(data.markets),
             checkpoint_path="",
             hyperparameters=params,
             training_config=self._training_config(request, data, tapes),
@@ -266,6 +268,18 @@ class Trainer:
                 notes=f"{type(exc).__name__}: {exc}; last good checkpoint: {last}",
             )
         return record
+
+    @staticmethod
+    def _for_series(request: TrainRequest, data: ReplayData) -> TrainRequest:
+        """The request with its contract bound to ``data``'s series (or to none)."""
+        if request.env.series not in (None, data.series):
+            raise ConfigError(
+                f"the env is for series {request.env.series} but the data is "
+                f"{'series ' + data.series if data.series else 'a list of markets'}"
+            )
+        if request.env.series == data.series:
+            return request
+        return replace(request, env=replace(request.env, series=data.series))
 
     def _parent(self, request: TrainRequest) -> ModelRecord | None:
         if request.parent is None:

@@ -19,6 +19,11 @@ def evaluate_command(
     start: str = typer.Option(None, help="Held-out window start (ISO 8601); default: the lake's first data."),
     end: str = typer.Option(None, help="Held-out window end; default: the lake's last data."),
     market: list[str] = typer.Option(None, "--market", "-m", help="Market(s); default: the model's."),
+    series: str | None = typer.Option(
+        None,
+        "--series",
+        help="Every market of this series with books in the window; default for a series model: its series.",
+    ),
     seed: int = typer.Option(0, help="Seed for the random baseline and the fills."),
     source: str = typer.Option("lake", help="lake or postgres."),
     store: bool = typer.Option(True, help="Store the metrics in models.performance_summary."),
@@ -61,8 +66,11 @@ def evaluate_command(
     if (fee_schedule, flat_fee, member_precision) != (None, None, None):  # an ablation of the fees
         fees = config.fill.fees.with_options(fee_schedule, flat_fee, member_precision)
         config = replace(config, fill=replace(config.fill, fees=fees))
-    markets = tuple(market) if market else tuple(record.market_ticker.split(","))
-    data = load_window(settings, markets, parse_time(start, "start"), parse_time(end, "end"), source)
+    if not market and not series:  # the model's own: its series, or the markets it was trained on
+        series = config.series
+    markets = tuple(market or ()) if market or series else tuple(record.market_ticker.split(","))
+    data = load_window(settings, markets, parse_time(start, "start"), parse_time(end, "end"), source, series)
+    markets = data.markets
     tapes = build_tapes(data, config)
     algo = ALGORITHM_CLASSES[record.architecture.lower()].load(record.checkpoint_path, device="cpu")
 
@@ -83,7 +91,8 @@ def evaluate_command(
     if json_out:
         print_json({"model": record.label, "model_id": str(record.id), **summary})
         return
-    title = f"{record.label} on {', '.join(markets)} {window['start']} .. {window['end']}"
+    where = f"series {series} ({len(markets)} markets)" if series else ", ".join(markets)
+    title = f"{record.label} on {where} {window['start']} .. {window['end']}"
     table = metrics_table(title, results)
     table.caption = (
         f"{len(tapes)} segment(s), {results[0].steps:,} ticks of {config.tick_ms} ms; data {data.fingerprint}"

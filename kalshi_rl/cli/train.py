@@ -14,7 +14,13 @@ from kalshi_rl.core.errors import ConfigError
 @user_errors
 def train(
     market: list[str] = typer.Option(
-        ..., "--market", "-m", help="Market(s) to train on (repeat for several)."
+        None, "--market", "-m", help="Market(s) to train on (repeat for several)."
+    ),
+    series: str = typer.Option(
+        None,
+        "--series",
+        help="Train on every market of this series with books in the window (each market's "
+        "gap-free segments are episodes); the model is the series' (paper --series trades it).",
     ),
     start: str = typer.Option(
         None, help="Window start (ISO 8601, UTC by default); default: the lake's first data."
@@ -55,6 +61,8 @@ def train(
     json_out: bool = typer.Option(False, "--json", help="Print the model row as JSON."),
 ) -> None:
     """Train an agent on historical books and register it; prints the model id."""
+    if not market and not series:
+        raise ConfigError("give the data to train on: --series SERIES or --market TICKER (repeatable)")
     # Heavy imports (torch, SB3) here, so that every other command starts fast.
     from kalshi_rl.agents import hyperparameters as hp
     from kalshi_rl.agents.training import Trainer, TrainRequest
@@ -85,7 +93,8 @@ def train(
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     engine = open_database(settings.database_url_value, settings.data_dir)
-    data = load_window(settings, tuple(market), parse_time(start, "start"), parse_time(end, "end"), source)
+    window = parse_time(start, "start"), parse_time(end, "end")
+    data = load_window(settings, tuple(market or ()), *window, source, series)
     request = TrainRequest(
         algo=algo.lower(),
         timesteps=timesteps,

@@ -27,12 +27,18 @@ class EnvConfig:
     fill: FillConfig = field(default_factory=FillConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)
     spec: ObservationSpec = OBSERVATION_SPEC
+    series: str | None = None
+    """The series the model is for (trained on its markets, traded on any of them, rolling from
+    one to the next); None: a model of the markets it was trained on. It shapes nothing in the
+    env: every market of a series is observed alike (time to close from that market's close)."""
 
     def __post_init__(self) -> None:
         if self.tick_ms <= 0 or self.episode_ticks < 1 or self.min_episode_ticks < 1:
             raise ValueError("tick_ms, episode_ticks and min_episode_ticks must be positive")
         if self.fill.latency_max_ms >= self.tick_ms:
             raise ValueError("the fill latency must be shorter than a tick")
+        if self.series is not None and not self.series.strip():
+            raise ValueError("a series ticker must not be empty")
 
     def contract(self) -> dict[str, object]:
         """The train/serve contract: what the actor must reproduce exactly (JSON-normal form).
@@ -40,6 +46,9 @@ class EnvConfig:
         ``fill`` includes the fee policy (``fill.fees``: each market's own schedule or a fixed
         one, the per-contract fee of flat-fee markets, the member's balance precision and the
         rounding rule), so a model is never served under fees other than those it learnt with.
+        ``series`` is there only for a series model, so the contracts of market models (and of
+        every checkpoint written before series existed) are unchanged; a hot reload therefore
+        never swaps a series model for a market model, or for another series' model.
         """
         contract = {
             "observation_spec": self.spec.to_dict(),
@@ -49,6 +58,8 @@ class EnvConfig:
             "fill": self.fill.to_dict(),
             "tick_ms": self.tick_ms,
         }
+        if self.series is not None:
+            contract["series"] = self.series
         return json.loads(json.dumps(contract))  # the form it has after a trip through JSON
 
 
@@ -60,6 +71,7 @@ def env_config_from_contract(contract: dict[str, Any], **overrides: Any) -> EnvC
         actions=ActionConfig(int(actions["order_units"]), int(actions["position_limit_units"])),
         fill=FillConfig.from_dict(contract["fill"]),
         spec=ObservationSpec.from_dict(contract["observation_spec"]),
+        series=contract.get("series"),
         **overrides,
     )
     if config.contract() != contract:

@@ -86,6 +86,8 @@ class ReplayData:
     meta: dict[str, MarketMeta]
     source: str
     fingerprint: str = field(default="")
+    series: str | None = None
+    """The series whose markets these are (``train --series``), or None for a list of markets."""
 
     @property
     def rows(self) -> int:
@@ -93,6 +95,7 @@ class ReplayData:
 
     def describe(self) -> dict[str, object]:
         return {
+            **({"series": self.series} if self.series else {}),
             "markets": list(self.markets),
             "start": _iso(self.start_ns),
             "end": _iso(self.end_ns),

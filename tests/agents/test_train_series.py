@@ -1,0 +1,165 @@
+"""`train --series` / `evaluate --series` on a lake holding several markets of a series.
+
+The lake is recorded once from the local exchange: three events of series KXSER (one market
+each, closing 4, 6 and 8 s after the start, so they settle one after another while recording)
+and one market of another series, KXOTHER, that must never be picked up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from kalshi_rl.core.errors import ConfigError, DataNotFoundError
+from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
+from kalshi_rl.data.ingest.write_queue import WriteQueueConfig
+from kalshi_rl.data.replay.lake import preload_lake
+from kalshi_rl.data.replay.series import lake_series, series_markets
+from kalshi_rl.environments.contract import EnvConfig, env_config_from_contract
+from kalshi_rl.kalshi.ws_client import WsConfig
+from kalshi_rl.sim.config import SimConfig
+from kalshi_rl.sim.exchange import SimExchange
+from tests.agents.test_train_cli import own_env, write_config
+from tests.cli_support import run_cli
+from tests.trading_support import TINY, tiny_env
+
+pytestmark = pytest.mark.slow
+FAST = ["--tick-ms", "100", "--latency-ms", "20", "--episode-ticks", "20", "--no-progress"]
+
+
+async def _record(lake: Path) -> tuple[list[str], str]:
+    sim = SimExchange(
+        SimConfig(markets=1, seed=5, rate=300, series="KXSER", market_duration_s=4, record_ledger=False)
+    )
+    await sim.start()
+    try:
+        sim.create_event(duration_s=6)
+        sim.create_event(duration_s=8)
+        other = sim.create_event(series="KXOTHER", duration_s=20).markets[0].ticker
+        collector = Collector(
+            CollectorConfig(
+                ws=WsConfig(url=sim.ws_url, market_tickers=tuple(sim.tickers)),
+                rest_url=sim.rest_url,
+                lake_dir=lake,
+                write=WriteQueueConfig(flush_interval_s=0.2),
+            )
+        )
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(10.0, stop.set)
+        await collector.run(stop)
+    finally:
+        await sim.stop()
+    return [t for t in sim.tickers if t.startswith("KXSER-")], other
+
+
+@pytest.fixture(scope="module")
+def series_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], str]:
+    """(data dir, KXSER's markets in the order they opened, the KXOTHER market)."""
+    data_dir = tmp_path_factory.mktemp("series")
+    ours, other = asyncio.run(_record(data_dir / "lake"))
+    return data_dir, ours, other
+
+
+def test_a_series_is_its_markets_with_books_in_the_window(series_lake) -> None:  # type: ignore[no-untyped-def]
+    data_dir, ours, other = series_lake
+    lake = data_dir / "lake"
+    assert series_markets(lake, "KXSER") == tuple(ours)
+    assert series_markets(lake, "KXOTHER") == (other,)
+    spans = {m.ticker: m for m in lake_series(lake)["KXSER"]}
+    # A window that starts after the first market's last book leaves it out.
+    after_first = spans[ours[0]].last_ns + 1  # type: ignore[operator]
+    assert series_markets(lake, "KXSER", after_first, None) == tuple(ours[1:])
+    # One that ends at the first book of the series holds only the first market.
+    assert series_markets(lake, "KXSER", None, spans[ours[0]].first_ns) == (ours[0],)
+
+
+def test_an_unknown_series_or_an_empty_window_says_what_the_lake_holds(series_lake) -> None:  # type: ignore[no-untyped-def]
+    data_dir, _ours, _other = series_lake
+    lake = data_dir / "lake"
+    with pytest.raises(DataNotFoundError) as unknown:
+        series_markets(lake, "KXNOPE")
+    message = str(unknown.value)
+    assert "no market of series KXNOPE" in message
+    assert "KXSER (3 market(s)" in message and "KXOTHER (1 market(s)" in message
+    with pytest.raises(DataNotFoundError) as empty:
+        series_markets(lake, "KXSER", 10**18, 10**18 + 1)
+    assert "no market of series KXSER has book data between 2001-09-09" in str(empty.value)
+    with pytest.raises(DataNotFoundError, match="records no series"):
+        series_markets(data_dir / "nowhere", "KXSER")
+
+
+def test_the_contract_records_the_series_and_market_contracts_are_unchanged() -> None:
+    market = EnvConfig().contract()
+    assert "series" not in market  # checkpoints written before series existed still load
+    series = EnvConfig(series="KXSER").contract()
+    assert series == {**market, "series": "KXSER"}
+    assert env_config_from_contract(series).series == "KXSER"
+    assert env_config_from_contract(market).series is None
+    with pytest.raises(ValueError, match="series"):
+        EnvConfig(series=" ")
+
+
+def test_the_trainer_refuses_an_env_of_another_series(series_lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from kalshi_rl.agents.training import Trainer, TrainRequest
+    from kalshi_rl.data.registry import ModelRegistry
+    from kalshi_rl.data.storage.database import open_database
+
+    data_dir, ours, _other = series_lake
+    lake = data_dir / "lake"
+    data = preload_lake(lake, tuple(ours), 0, 2**62)
+    data.series = "KXSER"
+    registry = ModelRegistry(open_database(None, tmp_path))
+    request = TrainRequest(timesteps=32, hyperparameters=TINY, env=EnvConfig(tick_ms=200, series="KXOTHER"))
+    with pytest.raises(ConfigError, match="the env is for series KXOTHER but the data is series KXSER"):
+        Trainer(registry, tmp_path / "models").train(request, data)
+    record = Trainer(registry, tmp_path / "models").train(
+        TrainRequest(timesteps=32, hyperparameters=TINY, env=tiny_env(100)), data
+    )
+    assert record.market_ticker == "KXSER" and record.name == "PPO_KXSER"
+    assert record.training_config["contract"]["series"] == "KXSER"
+
+
+def test_train_and_evaluate_a_series_from_the_command_line(series_lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data_dir, ours, other = series_lake
+    env = own_env(tmp_path)
+    common = ["--data-dir", str(data_dir)]
+    result = run_cli(
+        "train", "--series", "KXSER", *common, *FAST, "--timesteps", "640",
+        "--config", str(write_config(tmp_path, TINY)), "--name", "ser", "--json",
+        env=env, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    row = json.loads(result.stdout)
+    assert row["status"] == "ready" and row["market_ticker"] == "KXSER"
+    assert row["training_config"]["contract"]["series"] == "KXSER"
+    data = row["training_config"]["data"]
+    assert data["series"] == "KXSER" and data["markets"] == ours and other not in data["markets"]
+    # One gap-free segment per market (open to close: 40+ ticks of 100 ms), each its own tape.
+    assert data["tapes"] == len(ours)
+    episodes = json.loads(
+        run_cli("inspect", "episodes", "--model", row["id"], *common, "--json", env=env).stdout
+    )
+    assert len(episodes) == row["training_episodes"] >= 30
+    assert {e["market_ticker"] for e in episodes} == set(ours)  # 30+ episodes over 3 tapes
+
+    evaluated = run_cli("evaluate", "--model", "ser", *common, "--json", env=env, timeout=300)
+    assert evaluated.returncode == 0, evaluated.stderr
+    report = json.loads(evaluated.stdout)
+    assert report["window"]["series"] == "KXSER" and report["window"]["markets"] == ours
+    assert [r["episodes"] for r in report["results"]] == [len(ours)] * 4  # the model and 3 baselines
+    explicit = run_cli(
+        "evaluate", "--model", "ser", "--series", "KXSER", *common, "--json", "--no-store", env=env
+    )
+    assert json.loads(explicit.stdout)["results"] == report["results"]
+
+    unknown = run_cli("train", "--series", "KXNOPE", *common, *FAST, env=env)
+    assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
+    message = " ".join(unknown.stderr.split())
+    assert "no market of series KXNOPE" in message and "KXSER (3 market(s)" in message
+    both = run_cli("train", "--series", "KXSER", "--market", ours[0], *common, *FAST, env=env)
+    assert both.returncode == 1 and "not both" in both.stderr
+    neither = run_cli("train", *common, env=env)
+    assert neither.returncode == 1 and "--series SERIES or --market" in " ".join(neither.stderr.split())
