@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import typer
 from rich.live import Live
-from rich.table import Table
 
+from kalshi_rl.cli.collect_view import MOST_ACTIVE, LiveCollectView, summary_view
 from kalshi_rl.cli.common import console, load_settings, print_json, setup_logging, user_errors
 from kalshi_rl.config import Settings
 from kalshi_rl.core.errors import ConfigError
-from kalshi_rl.core.units import format_price
-from kalshi_rl.data.book.shared_state import SharedOrderbookState
 from kalshi_rl.data.ingest.collector import Collector, CollectorConfig, CollectorSummary
 from kalshi_rl.data.ingest.write_queue import WriteQueueConfig
 from kalshi_rl.kalshi.auth import Credentials
@@ -85,7 +82,7 @@ def collect(
     if json_out:
         print_json(summary_dict(summary))
     else:
-        console.print(summary_table(summary))
+        console.print(summary_view(summary))
         console.print(f"lake: {settings.lake_dir}  session: {summary.session_id}")
 
 
@@ -104,88 +101,14 @@ async def _run(collector: Collector, duration: float | None, live: bool) -> Coll
         loop.call_later(duration, stop.set)
     if not live:
         return await collector.run(stop)
-    view = LiveView(collector)
-    with Live(view.render(), console=console, refresh_per_second=4, transient=False) as display:
+    with Live(
+        LiveCollectView(collector.view(MOST_ACTIVE)), console=console, refresh_per_second=4, transient=False
+    ) as display:
         task = asyncio.create_task(collector.run(stop))
         while not task.done():
             await asyncio.wait({task}, timeout=0.25)
-            display.update(view.render())
+            display.update(LiveCollectView(collector.view(MOST_ACTIVE)))
         return task.result()
-
-
-class LiveView:
-    """Renders the collector's state as a rich table (per market, plus sink health)."""
-
-    def __init__(self, collector: Collector) -> None:
-        self.collector = collector
-        self._last: dict[str, tuple[float, int]] = {}
-
-    def _rate(self, market: str, frames: int) -> float:
-        now = time.monotonic()
-        then, before = self._last.get(market, (now, frames))
-        self._last[market] = (now, frames)
-        return (frames - before) / (now - then) if now > then else 0.0
-
-    def render(self) -> Table:
-        c = self.collector
-        table = Table(title=f"kalshi-rl collect — session {c.session_id}", expand=False)
-        for name in (
-            "market",
-            "YES bid",
-            "YES ask",
-            "spread",
-            "msgs/s",
-            "last seq",
-            "gaps",
-            "resyncs",
-            "state",
-        ):
-            table.add_column(name, justify="right" if name != "market" else "left")
-        feed = c.feed
-        for ticker, shared in c.books.items():
-            stats = feed.stats[ticker] if feed else None
-            book = shared.state
-            frames = stats.frames if stats else 0
-            table.add_row(
-                ticker,
-                _price(book.best_yes_bid),
-                _price(book.best_yes_ask),
-                _price(book.spread_yes),
-                f"{self._rate(ticker, frames):,.0f}",
-                str(stats.last_seq if stats else "-"),
-                str(stats.gaps if stats else 0),
-                str(stats.resyncs if stats else 0),
-                _state(shared, stats.unsubscribable if stats else ""),
-            )
-        queue = c.queue
-        sinks = ", ".join(
-            f"{s.name}: {sum(s.stats.rows_written.values()):,} rows"
-            + (
-                ""
-                if s.stats.healthy
-                else f" [red]DOWN ({s.stats.last_error}), backlog {s.stats.backlog_rows:,}[/]"
-            )
-            for s in c.sinks
-        )
-        ws = c.ws.stats if c.ws else None
-        table.caption = (
-            f"queue depth {queue.depth() if queue else 0:,} | {sinks} | "
-            f"reconnects {ws.reconnects if ws else 0} | quarantined {sum(s.quarantined for s in feed.stats.values()) + feed.quarantined_unattributed if feed else 0}"
-        )
-        return table
-
-
-def _state(shared: SharedOrderbookState, unsubscribable: str) -> str:
-    if unsubscribable:
-        return "[red]unsubscribable[/]"
-    phase = shared.status.phase
-    if phase not in ("active", "unknown"):
-        return phase  # created, paused, closed, determined, settled
-    return "stale" if shared.state.stale else "live"
-
-
-def _price(ticks: int | None) -> str:
-    return "-" if ticks is None else format_price(ticks)
 
 
 def summary_dict(summary: CollectorSummary) -> dict[str, object]:
@@ -198,43 +121,3 @@ def summary_dict(summary: CollectorSummary) -> dict[str, object]:
         "ws": asdict(summary.ws),
         "sinks": {name: asdict(s) for name, s in summary.sinks.items()},
     }
-
-
-def summary_table(summary: CollectorSummary) -> Table:
-    table = Table(title=f"collected for {summary.duration_s:,.1f} s — {summary.frames:,} frames")
-    for name in (
-        "market",
-        "snapshots",
-        "deltas",
-        "trades",
-        "gaps",
-        "resyncs",
-        "stale",
-        "quarantined",
-        "sampled out",
-        "phase",
-    ):
-        table.add_column(name, justify="right" if name not in ("market", "phase") else "left")
-    for market, s in summary.markets.items():
-        table.add_row(
-            market,
-            f"{s.snapshots:,}",
-            f"{s.deltas:,}",
-            f"{s.trades:,}",
-            str(s.gaps),
-            str(s.resyncs),
-            f"{s.stale_skipped:,}",
-            f"{s.quarantined:,}",
-            f"{s.sampled_out:,}",
-            "[red]UNSUBSCRIBABLE[/]" if s.unsubscribable else s.phase,
-        )
-    sinks = "; ".join(
-        f"{name}: {sum(st.rows_written.values()):,} rows written"
-        + ("" if st.healthy else f", NOT written: {st.backlog_rows:,} ({st.last_error})")
-        for name, st in summary.sinks.items()
-    )
-    refused = "; ".join(f"{m}: {s.unsubscribable}" for m, s in summary.markets.items() if s.unsubscribable)
-    table.caption = f"{sinks} | reconnects {summary.ws.reconnects} | gaps {summary.ws.gaps}" + (
-        f"\n[red]never subscribed (the exchange refused them): {refused}[/]" if refused else ""
-    )
-    return table

@@ -5,7 +5,7 @@ header or a number cut that way is wrong data, so ``FitTable`` lays itself out f
 it is given (the terminal's, ``COLUMNS``, or 80 when piped) in this order of preference:
 
 1. one table, every column at its natural width;
-2. one table, the text columns wrapped at spaces (never a word cut);
+2. one table, the text cells wrapped at spaces (never a word cut; headers stay whole);
 3. several tables, the key columns (the first, e.g. the market) repeated in each;
 4. one ``header  value`` block per row, when even one column beside the keys does not fit.
 
@@ -24,8 +24,9 @@ from rich.text import Text
 
 __all__ = ["Col", "FitTable"]
 
-# A bordered rich table (the default HEAVY_HEAD box, padding 1) costs one line per column
-# edge plus a space either side of each cell: 3 per column and 1 for the closing edge.
+# A rich table (HEAVY_HEAD box, padding 1) costs a divider and a space either side of each
+# cell: 3 per column, plus 1 for the closing edge. Without its outer edges and their padding
+# (``edge=False``, tried before splitting a table) it costs 4 less.
 _COLUMN_COST = 3
 
 
@@ -45,8 +46,9 @@ class _Extent:
     most: int
 
 
-def _extent(texts: Iterable[Text]) -> _Extent:
-    least = most = 1
+def _extent(header: str, texts: Iterable[Text]) -> _Extent:
+    """The header is kept on one line (a wrapped header reads as two); cells wrap at spaces."""
+    least = most = max(1, cell_len(header))
     for text in texts:
         for line in text.plain.splitlines() or [""]:
             most = max(most, cell_len(line))
@@ -54,17 +56,17 @@ def _extent(texts: Iterable[Text]) -> _Extent:
     return _Extent(least, most)
 
 
-def _table_width(widths: Iterable[int]) -> int:
+def _table_width(widths: Iterable[int], edge: bool = True) -> int:
     widths = list(widths)
-    return sum(widths) + _COLUMN_COST * len(widths) + 1
+    return sum(widths) + _COLUMN_COST * len(widths) + (1 if edge else -3)
 
 
-def _shrink(extents: Sequence[_Extent], width: int) -> list[int] | None:
+def _shrink(extents: Sequence[_Extent], width: int, edge: bool = True) -> list[int] | None:
     """Column widths that fit ``width`` (the widest wrappable column gives way first), or None."""
-    if _table_width(e.least for e in extents) > width:
+    if _table_width((e.least for e in extents), edge) > width:
         return None
     widths = [e.most for e in extents]
-    excess = _table_width(widths) - width
+    excess = _table_width(widths, edge) - width
     while excess > 0:
         slack = [w - e.least for w, e in zip(widths, extents, strict=True)]
         widest = max(range(len(widths)), key=lambda i: (slack[i] > 0, widths[i]))
@@ -102,30 +104,31 @@ class FitTable:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
-        extents = [
-            _extent([Text(col.header), *(row[i] for row in self.rows)]) for i, col in enumerate(self.columns)
-        ]
+        extents = [_extent(col.header, (row[i] for row in self.rows)) for i, col in enumerate(self.columns)]
         parts = self._parts(extents, width)
         if parts is None:
             yield from _annotation(self.title, "table.title")
             yield from self._records(width)
         else:
-            for n, (indexes, widths) in enumerate(parts):
+            for n, (indexes, widths, edge) in enumerate(parts):
                 title = self.title if n == 0 else None
-                table = self._table(indexes, widths)
-                if title and cell_len(title) <= _table_width(widths):
+                table = self._table(indexes, widths, edge)
+                if title and cell_len(title) <= _table_width(widths, edge):
                     table.title = title
                 else:
                     yield from _annotation(title, "table.title")
                 yield table
         yield from _annotation(self.caption, "table.caption")
 
-    def _parts(self, extents: Sequence[_Extent], width: int) -> list[tuple[list[int], list[int]]] | None:
-        """Column indexes and widths of each table, or None when only records fit."""
+    def _parts(
+        self, extents: Sequence[_Extent], width: int
+    ) -> list[tuple[list[int], list[int], bool]] | None:
+        """Column indexes, widths and edges of each table, or None when only records fit."""
         everything = list(range(len(self.columns)))
-        widths = _shrink(extents, width)
-        if widths is not None:
-            return [(everything, widths)]
+        for edge in (True, False):
+            widths = _shrink(extents, width, edge)
+            if widths is not None:
+                return [(everything, widths, edge)]
         keys, rest = everything[: self.keys], everything[self.keys :]
         groups: list[list[int]] = []
         for index in rest:
@@ -141,11 +144,11 @@ class FitTable:
             indexes = [*keys, *group]
             fitted = _shrink([extents[i] for i in indexes], width)
             assert fitted is not None  # checked while grouping
-            parts.append((indexes, fitted))
+            parts.append((indexes, fitted, True))
         return parts
 
-    def _table(self, indexes: Sequence[int], widths: Sequence[int]) -> Table:
-        table = Table()
+    def _table(self, indexes: Sequence[int], widths: Sequence[int], edge: bool) -> Table:
+        table = Table(show_edge=edge, pad_edge=edge)
         for index, w in zip(indexes, widths, strict=True):
             col = self.columns[index]
             # Exact widths: rich never has to shrink (and cut) a cell; fold is the backstop.
@@ -155,7 +158,7 @@ class FitTable:
         return table
 
     def _records(self, width: int) -> RenderResult:
-        label_width = min(max(cell_len(c.header) for c in self.columns), max(1, width // 3))
+        label_width = min(max(cell_len(c.header) for c in self.columns), max(1, width // 2))
         for n, row in enumerate(self.rows):
             if n:
                 yield Text()
