@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.text import Text
 
-from kalshi_rl.cli.tables import Col, FitTable
+from kalshi_rl.cli.tables import Col, FitTable, Packed
 from kalshi_rl.core.units import format_price
 from kalshi_rl.data.ingest.collector import CollectorSummary
 from kalshi_rl.data.ingest.collector_view import CollectorView, MarketRow, SeriesRow, SinkRow
@@ -38,7 +38,7 @@ class LiveCollectView:
         height = max(10, (options.height or options.size.height) - 1)
         active, problems = min(MOST_ACTIVE, len(view.most_active)), len(view.problems)
         while True:
-            group = self._group(active, problems, options.max_width)
+            group = self._group(active, problems)
             if len(console.render_lines(group, options, pad=False)) <= height:
                 break
             if active > MIN_ACTIVE:
@@ -51,13 +51,13 @@ class LiveCollectView:
                 break
         yield group
 
-    def _group(self, active: int, problems: int, width: int) -> Group:
+    def _group(self, active: int, problems: int) -> Group:
         view, totals = self.view, self.view.totals
         parts: list[RenderableType] = [
             Text.from_markup(
                 f"[bold]kalshi-rl collect[/] — session {view.session_id} — {_duration(view.elapsed_s)}"
             ),
-            _packed(
+            Packed(
                 [
                     f"{totals.markets:,} markets ({totals.trading:,} trading)",
                     f"{totals.finished:,} finished",
@@ -69,13 +69,12 @@ class LiveCollectView:
                     f"{totals.quarantined:,} quarantined",
                     f"{totals.reconnects:,} reconnects",
                     f"queue {totals.queue_depth:,}",
-                ],
-                width,
+                ]
             ),
-            _packed([f"sinks: {_sink(s)}" if i == 0 else _sink(s) for i, s in enumerate(view.sinks)], width),
+            Packed([_sink(s) for s in view.sinks] or ["none"], "sinks: "),
         ]
         if view.series:
-            parts.append(_packed([_series(s) for s in view.series], width, "series: "))
+            parts.append(Packed([_series(s) for s in view.series], "series: "))
         if view.discovery:
             parts.append(Text(f"discovery: {view.discovery}"))
         if view.most_active:
@@ -106,24 +105,6 @@ def _sink(s: SinkRow) -> str:
     if s.healthy:
         return f"{s.name} {s.rows_written:,} rows"
     return f"{s.name} {s.rows_written:,} rows [red]DOWN ({s.last_error}), backlog {s.backlog_rows:,} rows[/]"
-
-
-def _packed(items: Sequence[str], width: int, lead: str = "") -> Text:
-    """``items`` (rich markup) joined by `` · ``, a line broken between items rather than in one."""
-    text = Text.from_markup(lead)
-    line = text.cell_len
-    for n, item in enumerate(items):
-        piece = Text.from_markup(item)
-        if n:
-            if line + 3 + piece.cell_len > width:
-                text.append("\n")
-                line = 0
-            else:
-                text.append(" · ")
-                line += 3
-        text.append_text(piece)
-        line += piece.cell_len
-    return text
 
 
 def _series(row: SeriesRow) -> str:

@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Group
 from rich.live import Live
-from rich.table import Table
 
 from kalshi_rl.cli.collect import _rest_from_ws, credentials_for
 from kalshi_rl.cli.common import console, load_settings, print_json, setup_logging, user_errors
+from kalshi_rl.cli.paper_view import render
 from kalshi_rl.core.errors import ConfigError, LiveModeRefusedError
-from kalshi_rl.core.units import format_price
 
 if TYPE_CHECKING:
     from kalshi_rl.trading.session import PaperSession
@@ -123,53 +121,3 @@ async def _run(session: PaperSession, duration: float | None, live: bool) -> dic
 
 def summary(session: PaperSession, balance: dict[str, Any] | None) -> dict[str, Any]:
     return {**session.summary(), "balance": balance}
-
-
-def render(session: PaperSession) -> Group:
-    actor, client = session.actor, session.client
-    ticker = session.config.market_ticker
-    book = session.collector.books[ticker].state
-    top = Table(title=f"kalshi-rl paper — {ticker}", expand=False)
-    for column in (
-        "model",
-        "YES bid",
-        "YES ask",
-        "position",
-        "avg cost",
-        "realized $",
-        "fees $",
-        "p50/p99 µs",
-        "reloads",
-        "state",
-    ):
-        top.add_column(column, justify="left" if column in ("model", "state") else "right")
-    if actor is not None and client is not None and actor.model is not None:
-        ledger = client.ledger(ticker)
-        latency = actor.metrics.latency_percentiles()
-        top.add_row(
-            actor.model.label,
-            format_price(book.best_yes_bid) if book.best_yes_bid else "-",
-            format_price(book.best_yes_ask) if book.best_yes_ask else "-",
-            f"{ledger.position_units / 100:g}",
-            f"{ledger.average_cost_ticks() / 10_000:.4f}",
-            f"{ledger.realized_micro / 1e6:,.4f}",
-            f"{ledger.fees_micro / 1e6:,.4f}",
-            f"{latency['p50_us']:,.0f}/{latency['p99_us']:,.0f}",
-            str(actor.metrics.reloads),
-            "stale" if book.stale else "live",
-        )
-    recent = Table(title="recent actions", expand=False)
-    for column in ("time", "action", "qty", "price", "position", "confidence"):
-        recent.add_column(column)
-    if actor is not None:
-        for event in list(actor.recent)[-8:]:
-            details, state = event["details"], event["state"]
-            recent.add_row(
-                str(event["timestamp"]),
-                event["action"],
-                str(details.get("quantity") or "-"),
-                str(details.get("price") or "-"),
-                str(state["position"]),
-                f"{event['confidence']:.2f}",
-            )
-    return Group(top, recent)

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["Col", "FitTable"]
+__all__ = ["Col", "FitTable", "Packed", "clock_ms", "dollars"]
 
 # A rich table (HEAVY_HEAD box, padding 1) costs a divider and a space either side of each
 # cell: 3 per column, plus 1 for the closing edge. Without its outer edges and their padding
@@ -174,3 +175,41 @@ def _annotation(text: str | None, style: str) -> RenderResult:
     """A title or caption on its own lines, wrapped at spaces by the console (a long word folds)."""
     if text:
         yield Text.from_markup(text, style=style, overflow="fold")
+
+
+class Packed:
+    """Short items (rich markup) on lines joined by `` · ``, a line broken between two items
+    rather than inside one (``12,345 deltas`` stays together); an item wider than a line wraps."""
+
+    def __init__(self, items: Iterable[str], lead: str = "") -> None:
+        self.items = [Text.from_markup(item) for item in items]
+        self.lead = Text.from_markup(lead)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        text = self.lead.copy()
+        line = text.cell_len
+        for n, item in enumerate(self.items):
+            if n:
+                if line + 3 + item.cell_len > width:
+                    text.append("\n")
+                    line = 0
+                else:
+                    text.append(" · ")
+                    line += 3
+            text.append_text(item)
+            line += item.cell_len
+        yield text
+
+
+def clock_ms(epoch_ms: int | None) -> str:
+    """A wall-clock time in epoch milliseconds as ``HH:MM:SS.mmm`` (UTC); ``-`` for None."""
+    if epoch_ms is None:
+        return "-"
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).strftime("%H:%M:%S.%f")[:-3]
+
+
+def dollars(amount: float, places: int = 2) -> str:
+    """``-$1,234.50`` rather than ``$-1234.5``: the sign first, thousands separated."""
+    sign = "-" if amount < 0 and round(abs(amount), places) else ""
+    return f"{sign}${abs(amount):,.{places}f}"

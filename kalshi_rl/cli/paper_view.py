@@ -1,0 +1,82 @@
+"""What ``kalshi-rl paper`` shows: the session's figures and its recent actions, never cut."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group
+from rich.text import Text
+
+from kalshi_rl.cli.tables import Col, FitTable, Packed, clock_ms, dollars
+from kalshi_rl.core.units import format_price
+
+if TYPE_CHECKING:
+    from kalshi_rl.trading.session import PaperSession
+
+RECENT_ACTIONS = 8
+
+
+def render(session: PaperSession) -> Group:
+    """The live view (and the final one): book, position, P&L, latency, the last actions."""
+    actor, client = session.actor, session.client
+    ticker = session.config.market_ticker
+    book = session.collector.books[ticker].state
+    state = "stale" if book.stale else "live"
+    if actor is None or client is None or actor.model is None:
+        return Group(
+            Text.from_markup(f"[bold]kalshi-rl paper[/] — {ticker} — {state}, waiting for the model")
+        )
+    ledger = client.ledger(ticker)
+    latency = actor.metrics.latency_percentiles()
+    figures = Packed(
+        [
+            f"YES bid {_price(book.best_yes_bid)}",
+            f"YES ask {_price(book.best_yes_ask)}",
+            f"position {_position(Decimal(ledger.position_units) / 100)} contracts",
+            f"avg cost {dollars(ledger.average_cost_ticks() / 10_000, 4)}",
+            f"realized {dollars(ledger.realized_micro / 1e6, 4)}",
+            f"fees {dollars(ledger.fees_micro / 1e6, 4)}",
+            f"decision p50 {latency['p50_us']:,.0f} µs",
+            f"p99 {latency['p99_us']:,.0f} µs",
+            f"{actor.metrics.decisions:,} decisions",
+            f"{actor.metrics.orders:,} orders",
+            f"{actor.metrics.reloads:,} reloads",
+        ]
+    )
+    header = Text.from_markup(f"[bold]kalshi-rl paper[/] — {actor.model.label} on {ticker} — {state}")
+    return Group(header, figures, _recent(list(actor.recent)[-RECENT_ACTIONS:]))
+
+
+def _position(contracts: Decimal) -> str:
+    """A signed position (YES positive) as ``20 NO``, ``10 YES`` or ``0``."""
+    if not contracts:
+        return "0"
+    return f"{abs(contracts).normalize():,f} {'YES' if contracts > 0 else 'NO'}"
+
+
+def _price(ticks: int | None) -> str:
+    return format_price(ticks) if ticks else "-"
+
+
+def _recent(events: list[dict[str, Any]]) -> FitTable:
+    table = FitTable(
+        "time (UTC)",
+        "action",
+        Col("contracts", numeric=True),
+        Col("price $", numeric=True),
+        Col("position", numeric=True),
+        Col("confidence", numeric=True),
+        title="recent actions",
+    )
+    for event in events:
+        details, state = event["details"], event["state"]
+        table.add_row(
+            clock_ms(event["timestamp"]),
+            event["action"],
+            str(details.get("quantity") or "-"),
+            str(details.get("price") or "-"),
+            _position(Decimal(str(state["position"]))),
+            f"{event['confidence']:.2f}",
+        )
+    return table
