@@ -9,13 +9,9 @@ from typing import Any
 import duckdb
 
 from kalshi_rl.core.errors import StorageError
+from kalshi_rl.data.lake.files import table_files
 from kalshi_rl.data.lake.tables import TABLES
 from kalshi_rl.data.lake.writer import JOURNAL_DIR
-
-
-def sql_literal(text: str) -> str:
-    """Quote a string as a SQL literal (for paths in DDL, which DuckDB cannot parameterise)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -47,20 +43,28 @@ class PartitionSummary:
 
 
 class LakeReader:
-    """DuckDB views over the lake's Parquet files (``<table>`` for each table present)."""
+    """DuckDB views over the lake's Parquet files (``<table>`` for each table present).
+
+    The files are listed once, when the reader is made (``files.table_files``): partition
+    by partition, each partition's files in stream order, a compaction under way resolved
+    to one copy of its rows. A scan without ORDER BY returns a partition's rows in the order
+    they were received.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.con = duckdb.connect()
         self.present: set[str] = set()
+        self.files: dict[str, list[Path]] = {}
         for name in TABLES:
-            if any((root / name).rglob("*.parquet")):
-                pattern = sql_literal(str(root / name / "**" / "*.parquet"))
-                self.con.execute(
-                    f"CREATE VIEW {name} AS SELECT * FROM "
-                    f"read_parquet({pattern}, hive_partitioning = true, union_by_name = true)"
+            files = table_files(root, name)
+            if files:
+                relation = self.con.read_parquet(
+                    [str(f) for f in files], hive_partitioning=True, union_by_name=True
                 )
+                relation.create_view(name)
                 self.present.add(name)
+                self.files[name] = files
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         try:
