@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kalshi_rl.cli import collect, db, demo, evaluate, import_capture, inspect, paper, serve, sim, train
+from kalshi_rl.cli import collect, db, demo, evaluate, import_capture, inspect, lake, paper, serve, sim, train
 
 app = typer.Typer(
     name="kalshi-rl",
@@ -24,6 +24,7 @@ app.command("demo")(demo.demo)
 app.command("import-capture")(import_capture.import_capture_command)
 app.add_typer(inspect.app, name="inspect")
 app.add_typer(db.app, name="db")
+app.add_typer(lake.app, name="lake")
 
 
 def main() -> None:
