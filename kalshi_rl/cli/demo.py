@@ -98,7 +98,7 @@ async def _demo(
             evaluate, ModelPolicy(record.label, lambda o: policy.act(o)[0]), tapes, env, seed
         )
         console.print("[bold]4/5 evaluated[/] (in-sample: the demo has only one window)")
-        console.print(metrics_table(f"{record.label} vs baselines", results))
+        console.print(metrics_table(f"{record.label} vs baselines", [m.to_dict() for m in results]))
 
         session = PaperSession(
             PaperSessionConfig(record.label, sim.tickers[0], collector_config, Decimal(1_000)), engine

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from kalshi_rl.cli.common import console, load_settings, parse_time, print_json, setup_logging, user_errors
+from kalshi_rl.cli.common import (
+    Col,
+    FitTable,
+    console,
+    load_settings,
+    parse_time,
+    print_json,
+    setup_logging,
+    user_errors,
+)
 from kalshi_rl.core.errors import ConfigError
 
 
@@ -93,27 +102,32 @@ def evaluate_command(
         return
     where = f"series {series} ({len(markets)} markets)" if series else ", ".join(markets)
     title = f"{record.label} on {where} {window['start']} .. {window['end']}"
-    table = metrics_table(title, results)
-    table.caption = (
+    caption = (
         f"{len(tapes)} segment(s), {results[0].steps:,} ticks of {config.tick_ms} ms; data {data.fingerprint}"
     )
-    console.print(table)
+    console.print(metrics_table(title, [m.to_dict() for m in results], caption))
 
 
-def metrics_table(title: str, results: list[Any]) -> Table:
-    """The evaluation metrics of a policy and its baselines, one row each."""
-    table = Table(title=title)
-    for column in ("policy", "P&L $", "Sharpe/h", "max DD $", "win rate", "contracts", "fees $", "trades"):
-        table.add_column(column, justify="left" if column == "policy" else "right")
+def metrics_table(title: str, results: Sequence[Mapping[str, Any]], caption: str | None = None) -> FitTable:
+    """The evaluation metrics (``Metrics.to_dict()``) of a policy and its baselines, one row each."""
+    table = FitTable(
+        "policy",
+        *(
+            Col(header, numeric=True)
+            for header in ("P&L $", "Sharpe/h", "max DD $", "win rate", "contracts", "fees $", "trades")
+        ),
+        title=title,
+        caption=caption,
+    )
     for m in results:
         table.add_row(
-            m.policy,
-            f"{m.total_pnl:,.2f}",
-            f"{m.sharpe:.2f}",
-            f"{m.max_drawdown:,.2f}",
-            f"{m.win_rate:.0%}",
-            f"{m.turnover:,.0f}",
-            f"{m.fees:,.2f}",
-            str(m.trades),
+            str(m["policy"]),
+            f"{m['total_pnl']:,.2f}",
+            f"{m['sharpe']:,.2f}",
+            f"{m['max_drawdown']:,.2f}",
+            f"{m['win_rate']:.0%}",
+            f"{m['turnover']:,.0f}",
+            f"{m['fees']:,.2f}",
+            f"{m['trades']:,}",
         )
     return table

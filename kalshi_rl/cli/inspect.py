@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from kalshi_rl.cli import inspect_data
-from kalshi_rl.cli.common import console, load_settings, print_json, user_errors
+from kalshi_rl.cli.common import Col, FitTable, console, load_settings, print_json, user_errors
+from kalshi_rl.cli.model_view import describe_model
+from kalshi_rl.cli.tables import position
 from kalshi_rl.data.registry import ModelRegistry
 from kalshi_rl.data.storage.database import open_database
 
@@ -39,31 +41,28 @@ def inspect_models(
     if not records:
         console.print("no models yet (run `kalshi-rl train`)")
         return
-    table = Table(title="models")
-    for column in (
+    table = FitTable(
         "model",
         "id",
         "status",
         "algo",
-        "market",
-        "timesteps",
-        "episodes",
-        "eval P&L $",
-        "created (UTC)",
-    ):
-        table.add_column(
-            column, justify="right" if column in ("timesteps", "episodes", "eval P&L $") else "left"
-        )
+        "markets",
+        Col("timesteps", numeric=True),
+        Col("episodes", numeric=True),
+        Col("eval P&L $", numeric=True),
+        Col("created (UTC)", wrap=False),
+        title="models",
+    )
     for r in records:
         pnl = "-"
         if r.performance_summary and r.performance_summary.get("results"):
             pnl = f"{r.performance_summary['results'][0]['total_pnl']:,.2f}"
         table.add_row(
-            r.label,
+            Text(r.label),
             str(r.id)[:8],
             r.status,
             r.architecture,
-            r.market_ticker,
+            Text(", ".join(r.market_ticker.split(","))),
             f"{r.training_timesteps:,}",
             f"{r.training_episodes:,}",
             pnl,
@@ -82,41 +81,10 @@ def inspect_model(
 ) -> None:
     """One model in full: hyperparameters, train/serve contract, data window, evaluation."""
     record = _registry(data_dir, database_url).get(model)
-    data = record.to_dict()
     if json_out:
-        print_json(data)
+        print_json(record.to_dict())
         return
-    console.print(f"[bold]{record.label}[/] {record.id} — {record.status}")
-    for key in (
-        "architecture",
-        "market_ticker",
-        "parent_model_id",
-        "checkpoint_path",
-        "training_timesteps",
-        "training_episodes",
-        "notes",
-        "created_at",
-        "updated_at",
-    ):
-        console.print(f"  {key}: {data[key]}")
-    config = record.training_config
-    console.print(f"  data: {config.get('data')}")
-    contract = config.get("contract", {})
-    console.print(
-        f"  observation: {contract.get('observation_spec', {}).get('name')} v{contract.get('observation_spec', {}).get('version')} "
-        f"({len(contract.get('observation_spec', {}).get('features', []))} features, {contract.get('observation_fingerprint')})"
-    )
-    console.print(
-        f"  actions: {contract.get('action_map')}  order/limit: {contract.get('actions', {}).get('order_units')}/"
-        f"{contract.get('actions', {}).get('position_limit_units')} units"
-    )
-    console.print(f"  fill: {contract.get('fill')}  tick: {contract.get('tick_ms')} ms")
-    console.print(f"  hyperparameters: {record.hyperparameters}")
-    if record.performance_summary:
-        for m in record.performance_summary.get("results", []):
-            console.print(
-                f"  eval {m['policy']}: P&L {m['total_pnl']:.2f} $, Sharpe/h {m['sharpe']}, fees {m['fees']:.2f} $"
-            )
+    console.print(describe_model(record))
 
 
 @app.command("episodes")
@@ -137,32 +105,29 @@ def inspect_episodes(
     if not rows:
         console.print("no episodes")
         return
-    table = Table(title="episodes")
-    for column in (
+    table = FitTable(
         "episode",
         "model",
         "mode",
         "market",
-        "start (UTC)",
-        "steps",
-        "reward",
-        "P&L $",
-        "position",
-    ):
-        table.add_column(
-            column, justify="right" if column in ("steps", "reward", "P&L $", "position") else "left"
-        )
+        Col("start (UTC)", wrap=False),
+        Col("steps", numeric=True),
+        Col("reward", numeric=True),
+        Col("P&L $", numeric=True),
+        Col("position", numeric=True),
+        title="episodes",
+    )
     for r in rows:
         final = r.get("final_position") or {}
         table.add_row(
             str(r["episode_id"])[:8],
             str(r["model_id"])[:8] if r["model_id"] else "-",
             r["mode"],
-            r["market_ticker"],
+            Text(r["market_ticker"]),
             r["start_time"].strftime("%m-%d %H:%M:%S"),
-            str(r["total_steps"]),
-            f"{r['total_reward'] or 0:.3f}",
-            f"{final.get('pnl', 0):.2f}",
-            f"{final.get('position_units', 0) / 100:g}",
+            f"{r['total_steps'] or 0:,}",
+            f"{r['total_reward'] or 0:,.3f}",
+            f"{final.get('pnl', 0):,.2f}",
+            position(final.get("position_units", 0)),
         )
     console.print(table)

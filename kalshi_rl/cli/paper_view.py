@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Group
 from rich.text import Text
 
-from kalshi_rl.cli.tables import Col, FitTable, Packed, clock_ms, dollars
+from kalshi_rl.cli.tables import Col, FitTable, Packed, clock_ms, dollars, position
 from kalshi_rl.core.units import format_price
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def render(session: PaperSession) -> Group:
         [
             f"YES bid {_price(book.best_yes_bid)}",
             f"YES ask {_price(book.best_yes_ask)}",
-            f"position {_position(Decimal(ledger.position_units) / 100)} contracts",
+            f"position {position(ledger.position_units)} contracts",
             f"avg cost {dollars(ledger.average_cost_ticks() / 10_000, 4)}",
             f"realized {dollars(ledger.realized_micro / 1e6, 4)}",
             f"fees {dollars(ledger.fees_micro / 1e6, 4)}",
@@ -46,13 +46,6 @@ def render(session: PaperSession) -> Group:
     )
     header = Text.from_markup(f"[bold]kalshi-rl paper[/] — {actor.model.label} on {ticker} — {state}")
     return Group(header, figures, _recent(list(actor.recent)[-RECENT_ACTIONS:]))
-
-
-def _position(contracts: Decimal) -> str:
-    """A signed position (YES positive) as ``20 NO``, ``10 YES`` or ``0``."""
-    if not contracts:
-        return "0"
-    return f"{abs(contracts).normalize():,f} {'YES' if contracts > 0 else 'NO'}"
 
 
 def _price(ticks: int | None) -> str:
@@ -76,7 +69,7 @@ def _recent(events: list[dict[str, Any]]) -> FitTable:
             event["action"],
             str(details.get("quantity") or "-"),
             str(details.get("price") or "-"),
-            _position(Decimal(str(state["position"]))),
+            position(int(Decimal(str(state["position"])) * 100)),
             f"{event['confidence']:.2f}",
         )
     return table

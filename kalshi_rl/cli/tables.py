@@ -23,7 +23,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["Col", "FitTable", "Packed", "clock_ms", "dollars"]
+__all__ = ["Col", "Fields", "FitTable", "Packed", "clock_ms", "dollars", "position"]
 
 # A rich table (HEAVY_HEAD box, padding 1) costs a divider and a space either side of each
 # cell: 3 per column, plus 1 for the closing edge. Without its outer edges and their padding
@@ -33,10 +33,12 @@ _COLUMN_COST = 3
 
 @dataclass(frozen=True, slots=True)
 class Col:
-    """One column of a ``FitTable``: its header, right-aligned if numeric."""
+    """One column of a ``FitTable``: its header, right-aligned if numeric; a cell of a column
+    that does not ``wrap`` (a time, say) is kept on one line even where it has spaces."""
 
     header: str
     numeric: bool = False
+    wrap: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +49,14 @@ class _Extent:
     most: int
 
 
-def _extent(header: str, texts: Iterable[Text]) -> _Extent:
+def _extent(header: str, texts: Iterable[Text], wrap: bool) -> _Extent:
     """The header is kept on one line (a wrapped header reads as two); cells wrap at spaces."""
     least = most = max(1, cell_len(header))
     for text in texts:
         for line in text.plain.splitlines() or [""]:
             most = max(most, cell_len(line))
             least = max(least, max((cell_len(word) for word in line.split()), default=0))
-    return _Extent(least, most)
+    return _Extent(most if not wrap else least, most)
 
 
 def _table_width(widths: Iterable[int], edge: bool = True) -> int:
@@ -105,7 +107,9 @@ class FitTable:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
-        extents = [_extent(col.header, (row[i] for row in self.rows)) for i, col in enumerate(self.columns)]
+        extents = [
+            _extent(col.header, (row[i] for row in self.rows), col.wrap) for i, col in enumerate(self.columns)
+        ]
         parts = self._parts(extents, width)
         if parts is None:
             yield from _annotation(self.title, "table.title")
@@ -159,16 +163,34 @@ class FitTable:
         return table
 
     def _records(self, width: int) -> RenderResult:
-        label_width = min(max(cell_len(c.header) for c in self.columns), max(1, width // 2))
         for n, row in enumerate(self.rows):
             if n:
                 yield Text()
-            grid = Table.grid(padding=(0, 1))
-            grid.add_column(style="bold", width=label_width, overflow="fold")
-            grid.add_column(overflow="fold")  # wraps at spaces, folds a word wider than the line
-            for col, cell in zip(self.columns, row, strict=True):
-                grid.add_row(col.header, cell)
-            yield grid
+            yield from Fields([(c.header, cell) for c, cell in zip(self.columns, row, strict=True)]).lines(
+                width
+            )
+
+
+class Fields:
+    """``label  value`` lines: the labels in a column, each value wrapped at spaces beside its
+    label (a word wider than the line folds): one record, or the details of one thing."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str | Text]]) -> None:
+        self.pairs = [(label, v if isinstance(v, Text) else Text.from_markup(v)) for label, v in pairs]
+
+    def lines(self, width: int) -> RenderResult:
+        if not self.pairs:
+            return
+        label_width = min(max(cell_len(label) for label, _ in self.pairs), max(1, width // 2))
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", width=label_width, overflow="fold")
+        grid.add_column(overflow="fold")
+        for label, value in self.pairs:
+            grid.add_row(label, value)
+        yield grid
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self.lines(options.max_width)
 
 
 def _annotation(text: str | None, style: str) -> RenderResult:
@@ -213,3 +235,12 @@ def dollars(amount: float, places: int = 2) -> str:
     """``-$1,234.50`` rather than ``$-1234.5``: the sign first, thousands separated."""
     sign = "-" if amount < 0 and round(abs(amount), places) else ""
     return f"{sign}${abs(amount):,.{places}f}"
+
+
+def position(units: int) -> str:
+    """A signed position in count units (YES positive) as ``20 NO``, ``10.5 YES`` or ``0``."""
+    if not units:
+        return "0"
+    whole, cents = divmod(abs(units), 100)
+    amount = f"{whole:,}" + (f".{cents:02d}".rstrip("0") if cents else "")
+    return f"{amount} {'YES' if units > 0 else 'NO'}"
