@@ -86,11 +86,12 @@ class TradingActor:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Load the model (its contract fixes tick, actions and observation), open the episode."""
+    async def start(self, model: LoadedModel | None = None) -> None:
+        """Load the model (its contract fixes tick, actions and observation), open the episode;
+        ``model``: one already loaded (a series hands each market's actor the last one's)."""
         if self.model is not None:
             return  # already started
-        self.model = await asyncio.to_thread(self.source.load)
+        self.model = model if model is not None else await asyncio.to_thread(self.source.load)
         self._observer = LiveObserver(self.model.env.tick_ms * 1_000_000, self.model.env.spec)
         self.episode_id = await asyncio.to_thread(
             self.registry.start_episode,

@@ -19,9 +19,9 @@ from sqlalchemy import Engine
 
 from kalshi_rl.core.errors import ConfigError
 from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
-from kalshi_rl.data.registry import ModelRegistry
+from kalshi_rl.data.registry import ModelRecord, ModelRegistry
 from kalshi_rl.data.sql_queue import ActionWriteQueue, OrderWriteQueue
-from kalshi_rl.environments.contract import env_config_from_contract
+from kalshi_rl.environments.contract import EnvConfig, env_config_from_contract
 from kalshi_rl.kalshi.auth import Credentials
 from kalshi_rl.trading.actor import TradingActor
 from kalshi_rl.trading.actor_config import ActorConfig
@@ -40,6 +40,44 @@ class PaperSessionConfig:
     seed: int = 0
     mode: str = "paper"
     deterministic: bool = True
+
+
+def in_series(market_ticker: str, series: str) -> bool:
+    """Whether ``market_ticker`` is a market of ``series``: Kalshi names a market after its event
+    and an event after its series (``KXBTC15M`` -> ``KXBTC15M-26APR191500`` -> ``...-00``)."""
+    return market_ticker.startswith(series + "-")
+
+
+def check_scope(model: ModelRecord, series: str | None, market_ticker: str | None = None) -> None:
+    """Refuse to trade a series model outside its series (another series, or a market of one).
+
+    A market model may trade any market or series: its features are the market-agnostic book
+    features every model sees, and the user chose it (paper's default is its first market).
+    """
+    own = model.training_config.get("contract", {}).get("series")
+    if own is None:
+        return
+    if series is not None and series != own:
+        raise ConfigError(f"model {model.label} was trained on series {own}, not {series}")
+    if market_ticker is not None and not in_series(market_ticker, own):
+        raise ConfigError(
+            f"model {model.label} was trained on series {own}; {market_ticker} is not one of its markets"
+        )
+
+
+def paper_config(
+    env: EnvConfig, balance: Decimal, latency_ms: tuple[float, float] | None, seed: int
+) -> PaperConfig:
+    """The paper account of a session: the model's fill settings, its latency unless overridden."""
+    fill = env.fill
+    low, high = latency_ms or (fill.latency_min_ms, fill.latency_max_ms)
+    return PaperConfig(
+        starting_balance_dollars=balance,
+        latency_min_ms=low,
+        latency_max_ms=high,
+        fill=replace(fill, latency_min_ms=low, latency_max_ms=high),
+        seed=seed,
+    )
 
 
 class PaperSession:
@@ -66,16 +104,10 @@ class PaperSession:
     async def prepare(self) -> None:
         """Check the model, the database and the feed's market before anything runs."""
         record = await asyncio.to_thread(self.registry.get, self.config.model_ref)
+        check_scope(record, None, self.config.market_ticker)
         env = env_config_from_contract(record.training_config["contract"])
-        fill = env.fill
-        low, high = self.config.latency_ms or (fill.latency_min_ms, fill.latency_max_ms)
-        paper = PaperConfig(
-            starting_balance_dollars=self.config.starting_balance_dollars,
-            latency_min_ms=low,
-            latency_max_ms=high,
-            fill=replace(fill, latency_min_ms=low, latency_max_ms=high),
-            seed=self.config.seed,
-        )
+        config = self.config
+        paper = paper_config(env, config.starting_balance_dollars, config.latency_ms, config.seed)
         if self.owns_feed:
             await self.collector.prepare()
         if self.config.market_ticker not in self.collector.books:
@@ -99,6 +131,11 @@ class PaperSession:
             shared,
             self.actions,
         )
+
+    @property
+    def market_ticker(self) -> str | None:
+        """The market traded (a series session's changes as it rolls)."""
+        return self.config.market_ticker
 
     async def run(self, stop: asyncio.Event) -> None:
         if self.actor is None:
