@@ -1,8 +1,11 @@
 """Kalshi REST: public market metadata, parsed to exact values.
 
-``GET /markets/{ticker}`` -> ``MarketInfo``; ``GET /series/{ticker}`` -> ``SeriesInfo`` (its fee
-type and multiplier); ``GET /events/{ticker}`` -> ``EventInfo`` (its series, and its fee
-override). Shapes from Kalshi's OpenAPI 3.31.0 (``Market``, ``Series``, ``EventData``).
+``GET /markets/{ticker}`` -> ``MarketInfo``; ``GET /markets`` (filtered by series, event and
+status, every page of its cursor) -> ``[MarketInfo]``; ``GET /series/{ticker}`` -> ``SeriesInfo``
+(its fee type and multiplier); ``GET /events/{ticker}`` -> ``EventInfo`` (its series, and its fee
+override). Shapes from Kalshi's OpenAPI 3.31.0 (``Market``, ``GetMarketsResponse``, ``Series``,
+``EventData``). Every request waits for its tokens (``rate_limit.TokenBucket``, Kalshi's Basic
+tier by default), so a client never exceeds Kalshi's documented rate.
 """
 
 from __future__ import annotations
@@ -17,7 +20,17 @@ from kalshi_rl.core.errors import DataNotFoundError, ExchangeError, InvalidValue
 from kalshi_rl.core.events import MarketInfo
 from kalshi_rl.core.fee_schedule import FeeSchedule, FeeSource
 from kalshi_rl.core.units import parse_price_dollars
+from kalshi_rl.kalshi.rate_limit import TokenBucket
 from kalshi_rl.kalshi.timestamps import any_ts_to_ms
+
+MARKET_STATUS_FILTERS = ("unopened", "open", "paused", "closed", "settled")
+"""``GET /markets?status=`` values (OpenAPI 3.31.0 ``MarketStatusQuery``); one per request.
+They are not ``Market.status`` values: ``open`` lists ``active`` markets, ``settled``
+``finalized`` ones (``data/book/market_status.REST_PHASES`` maps both)."""
+MAX_MARKETS_PAGE = 1000
+"""The largest ``limit`` Kalshi accepts on ``GET /markets``."""
+MAX_PAGES = 10_000
+"""A listing that has not ended after this many pages is refused (a cursor loop)."""
 
 
 @dataclass(frozen=True)
@@ -142,16 +155,36 @@ def parse_event(payload: dict[str, Any]) -> EventInfo:
         raise ExchangeError(f"unexpected event payload: {exc}") from None
 
 
-class KalshiRestClient:
-    """A small async client for the public REST endpoints the collector needs."""
+def parse_markets_page(payload: Any, fetched_ns: int = 0) -> tuple[list[MarketInfo], str]:
+    """Return the markets and the next cursor of a ``GetMarketsResponse`` (``""``: last page)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("markets"), list):
+        raise ExchangeError(f"unexpected markets listing: {str(payload)[:200]}")
+    cursor = payload.get("cursor")
+    if cursor is None:
+        cursor = ""
+    if not isinstance(cursor, str):
+        raise ExchangeError(f"unexpected markets listing cursor {cursor!r}")
+    return [parse_market(market, fetched_ns) for market in payload["markets"]], cursor
 
-    def __init__(self, base_url: str, timeout_s: float = 10.0) -> None:
+
+class KalshiRestClient:
+    """A small async client for the public REST endpoints the collector needs.
+
+    ``bucket`` is the rate limit its requests wait for; share one between clients of the same
+    account (Kalshi's budget is per account). ``requests`` counts the requests sent.
+    """
+
+    def __init__(self, base_url: str, timeout_s: float = 10.0, bucket: TokenBucket | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s)
+        self.bucket = bucket or TokenBucket()
+        self.requests = 0
 
-    async def _get(self, path: str, what: str) -> Any:
+    async def _get(self, path: str, what: str, params: dict[str, str | int] | None = None) -> Any:
+        await self.bucket.acquire()
+        self.requests += 1
         try:
-            response = await self._http.get(path)
+            response = await self._http.get(path, params=params)
         except httpx.HTTPError as exc:
             raise ExchangeError(
                 f"cannot reach {self.base_url} ({type(exc).__name__}); check the REST URL "
@@ -159,6 +192,9 @@ class KalshiRestClient:
             ) from None
         if response.status_code == 404:
             raise DataNotFoundError(f"unknown {what} at {self.base_url}")
+        if response.status_code == 429:
+            self.bucket.empty()  # Kalshi sends no Retry-After: wait a full refill before the next
+            raise ExchangeError(f"GET {path} answered 429 (rate limited); slowing down")
         if response.status_code != 200:
             raise ExchangeError(f"GET {path} answered {response.status_code}: {response.text[:200]}")
         try:
@@ -170,6 +206,49 @@ class KalshiRestClient:
         """Fetch one market's metadata; unknown tickers raise ``DataNotFoundError``."""
         payload = await self._get(f"/markets/{ticker}", f"market {ticker!r}")
         return parse_market(payload, time.time_ns())
+
+    async def list_markets(
+        self,
+        *,
+        series_ticker: str | None = None,
+        event_ticker: str | None = None,
+        status: str | None = None,
+        limit: int = MAX_MARKETS_PAGE,
+    ) -> list[MarketInfo]:
+        """Every market of ``GET /markets`` with these filters, following its cursor to the end.
+
+        ``status`` is one of ``MARKET_STATUS_FILTERS`` (Kalshi takes one per request). Each page
+        waits for its tokens; a cursor that repeats raises ``ExchangeError`` (no endless loop).
+        """
+        if status is not None and status not in MARKET_STATUS_FILTERS:
+            raise InvalidValueError(
+                f"status must be one of {', '.join(MARKET_STATUS_FILTERS)}, got {status!r}"
+            )
+        if not 1 <= limit <= MAX_MARKETS_PAGE:
+            raise InvalidValueError(f"limit must be between 1 and {MAX_MARKETS_PAGE}, got {limit}")
+        params: dict[str, str | int] = {"limit": limit}
+        for name, value in (
+            ("series_ticker", series_ticker),
+            ("event_ticker", event_ticker),
+            ("status", status),
+        ):
+            if value is not None:
+                params[name] = value
+        markets: list[MarketInfo] = []
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            payload = await self._get("/markets", "markets listing", params)
+            page, cursor = parse_markets_page(payload, time.time_ns())
+            markets.extend(page)
+            if not cursor:
+                return markets
+            if cursor in seen:
+                raise ExchangeError(
+                    f"GET /markets returned cursor {cursor!r} twice; the listing would never end"
+                )
+            seen.add(cursor)
+            params["cursor"] = cursor
+        raise ExchangeError(f"GET /markets did not end after {MAX_PAGES} pages")
 
     async def get_series(self, ticker: str) -> SeriesInfo:
         """Fetch a series (its fee type and multiplier); unknown ones raise ``DataNotFoundError``."""

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from kalshi_rl.core.errors import FrameError
 from kalshi_rl.core.events import BookDelta, BookSnapshot, Level
 from kalshi_rl.core.units import PRICE_SCALE, format_price
+from kalshi_rl.kalshi import subscription_changes
 from kalshi_rl.kalshi.feed import FeedBreak, FeedHandler
 from kalshi_rl.kalshi.messages import (
     DELTA,
@@ -242,7 +243,27 @@ class FeedStream:
         sub = self.subs.on_subscribed(reply)
         if sub.yes_price:
             self._yes_price_sids.add(sub.sid)
+        for command in subscription_changes.unwanted(self.subs, sub):  # removed while it was asked
+            self._send(command)
         self._check_working()
+
+    def add_markets(self, markets: tuple[str, ...]) -> tuple[str, ...]:
+        """Subscribe ``markets`` on every filtered channel now and on every later connection;
+        return the ones that were not wanted yet (see ``subscription_changes``)."""
+        new, commands = subscription_changes.add_markets(self.subs, markets)
+        for command in commands:
+            self._send(command)
+        return new
+
+    def remove_markets(self, markets: tuple[str, ...]) -> tuple[str, ...]:
+        """Unsubscribe ``markets`` (``delete_markets``) and stop asking for them; return the
+        ones that were wanted."""
+        removed, commands = subscription_changes.remove_markets(self.subs, markets)
+        for market in removed:
+            self.resync_deadline.pop(market, None)
+        for command in commands:
+            self._send(command)
+        return removed
 
     def _check_working(self) -> None:
         if not self._working and self.subs.complete:

@@ -82,6 +82,21 @@ class KalshiWsClient:
             logger.warning("reconnecting in %.2f s (attempt %d)", delay, self._backoff.failures)
             await wait_event(stop, delay)
 
+    def add_markets(self, markets: tuple[str, ...]) -> tuple[str, ...]:
+        """Add ``markets`` to the running subscriptions (``update_subscription`` ``add_markets``,
+        or a new subscription where none has room) and to every later connection's; return
+        the ones that were new. Their snapshots follow the exchange's ``ok``."""
+        return self.stream.add_markets(markets)
+
+    def remove_markets(self, markets: tuple[str, ...]) -> tuple[str, ...]:
+        """Remove ``markets`` from the running subscriptions (``delete_markets``) and from every
+        later connection's; return the ones that were subscribed or wanted."""
+        return self.stream.remove_markets(markets)
+
+    def subscribed_markets(self, channel: str = ORDERBOOK) -> frozenset[str]:
+        """The markets the exchange has acknowledged on ``channel`` on this connection."""
+        return frozenset(m for sub in self.stream.subs.of_channel(channel) for m in sub.markets)
+
     def request_snapshot(self, market: str) -> None:
         """Ask for a fresh orderbook snapshot of ``market`` (after it became inconsistent)."""
         self.stream.request_snapshot(market)
