@@ -117,6 +117,8 @@ class TrainingState(BaseModel):
 class ActorStart(Strict):
     model_id: str = Field(min_length=1, max_length=300)
     market_ticker: str | None = Field(default=None, pattern=r"^[A-Z0-9-]+$")
+    series: str | None = Field(default=None, pattern=r"^[A-Z0-9-]+$")
+    """Trade this series market after market (default for a series model: its series)."""
     mode: str = "paper"
     starting_balance: float = Field(default=1_000.0, ge=0, le=1e12)
     stochastic: bool = False
@@ -137,6 +139,10 @@ class ActorState(BaseModel):
     model: str | None = None
     model_id: str | None = None
     market_ticker: str | None = None
+    """The market traded now (a series actor's changes at each roll; None while it waits)."""
+    series: str | None = None
+    waiting: str | None = None
+    """Why a series actor trades no market now (none of the series is open)."""
     metrics: dict[str, Any] | None = None
 
 

@@ -18,6 +18,7 @@ from kalshi_rl.api.access import bearer, origin_allowed, token_matches
 from kalshi_rl.api.errors import ApiError, read_json, validation_message
 from kalshi_rl.api.service import RlService
 from kalshi_rl.data.storage.schema import trading_actions, trading_episodes
+from kalshi_rl.trading.series_session import SeriesSession
 
 B = TypeVar("B", bound=BaseModel)
 Handler = Callable[[Request], Awaitable[JSONResponse]]
@@ -258,21 +259,27 @@ async def stop_training(request: Request) -> JSONResponse:
 
 def actor_state(service: RlService) -> m.ActorState:
     session = service.session
-    actor = session.actor if session else None
-    if actor is None or actor.model is None:
+    if session is None:
+        return m.ActorState(running=False)
+    actor = session.actor  # a series' current (or last) market's
+    series = session if isinstance(session, SeriesSession) else None
+    model = actor.model if actor is not None and actor.model is not None else series.model if series else None
+    if model is None:
         return m.ActorState(running=False)
     return m.ActorState(
         running=service.actor_running,
-        model=actor.model.label,
-        model_id=str(actor.model.record.id),
-        market_ticker=actor.config.market_ticker,
+        model=model.label,
+        model_id=str(model.record.id),
+        market_ticker=session.market_ticker,
+        series=series.config.series if series else None,
+        waiting=series.waiting or None if series else None,
         metrics=actor_metrics(service),
     )
 
 
 def actor_metrics(service: RlService) -> dict[str, Any] | None:
     session = service.session
-    if session is None or session.actor is None:
+    if session is None or (session.actor is None and not isinstance(session, SeriesSession)):
         return None
     return {**session.summary(), "error": service.actor_error}
 

@@ -17,12 +17,12 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
+from kalshi_rl.api.actor_sessions import ActorSession, session_for
 from kalshi_rl.api.errors import ApiError
 from kalshi_rl.api.hubs import Hub
 from kalshi_rl.api.models import ActorStart, TrainingStart
@@ -32,7 +32,7 @@ from kalshi_rl.data.registry import ModelRecord, ModelRegistry
 from kalshi_rl.data.storage.database import open_database, redact, sqlite_url
 from kalshi_rl.kalshi.auth import Credentials
 from kalshi_rl.kalshi.ws_client import WsConfig
-from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
+from kalshi_rl.trading.session import PaperSession
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class RlService:
         self.registry: ModelRegistry | None = None
         self.feed: Collector | None = None
         self.training: TrainingJob | None = None
-        self.session: PaperSession | None = None
+        self.session: ActorSession | None = None
         self.training_hub = Hub()
         self.actions_hub = Hub(maxsize=1_000)
         self._forwarder: asyncio.Task[None] | None = None
@@ -267,7 +267,7 @@ class RlService:
 
     # -- actor --------------------------------------------------------------------------------
 
-    async def start_actor(self, body: ActorStart) -> PaperSession:
+    async def start_actor(self, body: ActorStart) -> ActorSession:
         mode = body.mode.strip().lower()
         if mode == "live":
             raise LiveModeRefusedError("POST /rl/actor/start")
@@ -289,29 +289,12 @@ class RlService:
                 "model_not_ready",
                 f"model {record.label} is {record.status}; only ready models can trade",
             )
-        market = body.market_ticker or record.market_ticker.split(",")[0]
-        if market not in self.feed.books:
-            raise ApiError(
-                400,
-                "unknown_market",
-                f"market {market} is not in the service's feed ({', '.join(self.feed.books)})",
-            )
         assert self.engine is not None
-        session = PaperSession(
-            PaperSessionConfig(
-                model_ref=str(record.id),
-                market_ticker=market,
-                collector=self.feed.config,
-                starting_balance_dollars=Decimal(str(body.starting_balance)),
-                seed=body.seed,
-                deterministic=not body.stochastic,
-            ),
-            self.engine,
-            feed=self.feed,
-        )
+        session = session_for(body, record, self.feed, self.engine)
         await session.prepare()
-        assert session.actor is not None
-        await session.actor.start()
+        if isinstance(session, PaperSession):
+            assert session.actor is not None
+            await session.actor.start()
         self.session = session
         self._actor_stop = asyncio.Event()
         self._actor_error = None
@@ -319,7 +302,7 @@ class RlService:
         if self._forwarder is not None:
             self._forwarder.cancel()
         self._forwarder = asyncio.create_task(
-            self._forward_actions(session.actor.subscribe()), name="actions-forwarder"
+            self._forward_actions(session.subscribe()), name="actions-forwarder"
         )
         return session
 
@@ -328,14 +311,14 @@ class RlService:
         while True:
             self.actions_hub.publish(await queue.get())
 
-    async def _run_actor(self, session: PaperSession, stop: asyncio.Event) -> None:
+    async def _run_actor(self, session: ActorSession, stop: asyncio.Event) -> None:
         try:
             await session.run(stop)
         except Exception as exc:
             self._actor_error = f"{type(exc).__name__}: {exc}"
             logger.exception("the paper actor stopped with an error")
 
-    async def stop_actor(self) -> PaperSession:
+    async def stop_actor(self) -> ActorSession:
         if (
             self._actor_task is None
             or self._actor_task.done()
@@ -362,12 +345,7 @@ class RlService:
         return self.session
 
     async def switch_model(self, ref: str) -> str:
-        if (
-            self._actor_task is None
-            or self._actor_task.done()
-            or self.session is None
-            or self.session.actor is None
-        ):
+        if self._actor_task is None or self._actor_task.done() or self.session is None:
             raise ApiError(409, "actor_not_running", "the actor is not running; start it with a model")
         record = await asyncio.to_thread(self.require_registry().get, ref)
         if record.status not in ("ready", "deployed", "stopped"):
@@ -377,7 +355,7 @@ class RlService:
                 f"model {record.label} is {record.status}; only ready models can trade",
             )
         try:
-            loaded = await self.session.actor.switch_model(str(record.id))
+            loaded = await self.session.switch_model(str(record.id))
         except KalshiRLError as exc:
             raise ApiError(409, "model_refused", str(exc)) from None
         return loaded.label

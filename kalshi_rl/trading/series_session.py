@@ -140,6 +140,16 @@ class SeriesSession:
     def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         self.stream.unsubscribe(queue)
 
+    async def switch_model(self, ref: str) -> LoadedModel:
+        """Trade with another model (same contract) from the next tick, and on every later market."""
+        assert self.model is not None, "prepare() first"
+        current = self._current
+        if current is not None:
+            return await current.actor.switch_model(ref)  # handed on at the roll
+        loaded = await asyncio.to_thread(ModelSource(self.registry, ref).load, self.model.contract)
+        self.model, self._model_ref = loaded, ref
+        return loaded
+
     async def prepare(self) -> None:
         """Load the model, check it may trade the series, prepare the feed and the account."""
         self.model = await asyncio.to_thread(ModelSource(self.registry, self.config.model_ref).load)

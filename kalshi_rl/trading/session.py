@@ -25,6 +25,7 @@ from kalshi_rl.environments.contract import EnvConfig, env_config_from_contract
 from kalshi_rl.kalshi.auth import Credentials
 from kalshi_rl.trading.actor import TradingActor
 from kalshi_rl.trading.actor_config import ActorConfig
+from kalshi_rl.trading.model_source import LoadedModel
 from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, PaperConfig, create_trading_client
 
 logger = logging.getLogger(__name__)
@@ -131,6 +132,16 @@ class PaperSession:
             shared,
             self.actions,
         )
+
+    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
+        """The actor's ``action``/``hold`` messages (after ``prepare``)."""
+        assert self.actor is not None, "prepare() first"
+        return self.actor.subscribe()
+
+    async def switch_model(self, ref: str) -> LoadedModel:
+        """Trade with another model from the next tick (same contract required)."""
+        assert self.actor is not None, "prepare() first"
+        return await self.actor.switch_model(ref)
 
     @property
     def market_ticker(self) -> str | None:

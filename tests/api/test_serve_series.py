@@ -1,0 +1,99 @@
+"""The service trading a series: the actor rolls from market to market on the service's feed,
+/rl/status shows the market it trades now, and the streams follow the roll."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.sync.client import connect
+
+from kalshi_rl.api.service import ServiceConfig
+from kalshi_rl.data.registry import ModelRegistry
+from kalshi_rl.data.storage.database import open_database
+from kalshi_rl.environments.action_space import Action
+from kalshi_rl.sim.exchange import SimConfig
+from tests.api.conftest import LocalExchange, start_server
+from tests.support.waiting import wait_until
+from tests.trading_support import scripted_model, tiny_env
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_actor_trades_a_series_market_after_market(tmp_path: Path) -> None:
+    data_dir = tmp_path / "service"
+    registry = ModelRegistry(open_database(None, data_dir))
+    env = replace(tiny_env(), series="KXSER")
+    model = scripted_model(registry, data_dir / "models", "buyer", Action.BUY_YES, env=env)
+    market_model = scripted_model(registry, data_dir / "models", "plain", Action.HOLD)
+    # Three markets of KXSER closing 6, 9 and 12 s after the exchange starts, and one of another
+    # series, all in the service's feed.
+    exchange = LocalExchange(
+        SimConfig(markets=1, seed=8, rate=150, series="KXSER", market_duration_s=6, record_ledger=False)
+    )
+    sim = exchange.sim
+    exchange.thread.call(lambda: sim.create_event(duration_s=9))
+    exchange.thread.call(lambda: sim.create_event(duration_s=12))
+    exchange.thread.call(lambda: sim.create_event(series="KXOTHER", duration_s=60))
+    ours = [t for t in sim.tickers if t.startswith("KXSER-")]
+    config = ServiceConfig(
+        data_dir=data_dir,
+        models_dir=data_dir / "models",
+        markets=tuple(sim.tickers),
+        ws_url=sim.ws_url,
+        rest_url=sim.rest_url,
+    )
+    svc = start_server(config, exchange)
+    try:
+        refused = svc.post("/rl/actor/start", json={"model_id": model.label, "series": "KXOTHER"})
+        assert refused.status_code == 400 and "trained on series KXSER, not KXOTHER" in refused.text
+        unknown = svc.post("/rl/actor/start", json={"model_id": market_model.label, "series": "KXNOPE"})
+        assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "unknown_series"
+        both = svc.post(
+            "/rl/actor/start", json={"model_id": model.label, "series": "KXSER", "market_ticker": ours[0]}
+        )
+        assert both.status_code == 400 and "not both" in both.text
+
+        with connect(f"{svc.ws}/rl/ws/actions") as actions:
+            # No series and no market: a series model trades its own series.
+            started = svc.post("/rl/actor/start", json={"model_id": model.label})
+            assert started.status_code == 201, started.text
+            assert started.json()["series"] == "KXSER"
+            seen: list[str] = []
+
+            def status() -> dict[str, Any]:
+                actor: dict[str, Any] = svc.get("/rl/status").json()["actor"]
+                if actor["market_ticker"] and actor["market_ticker"] not in seen:
+                    seen.append(actor["market_ticker"])
+                return actor
+
+            wait_until(lambda: status()["market_ticker"] == ours[-1], "the roll to the last market", 60)
+            with connect(f"{svc.ws}/rl/ws/orderbook?market={ours[-1]}") as book:
+                update = json.loads(book.recv(timeout=30))
+            assert update["data"]["market_ticker"] == ours[-1]
+            last = wait_until(lambda: (s := status())["waiting"] and s, "the wait after the last market", 60)
+            assert last["running"] is True and last["market_ticker"] is None and last["series"] == "KXSER"
+            assert "no open market of KXSER" in last["waiting"]
+            rolls = []
+            while len(rolls) < len(ours):
+                message = json.loads(actions.recv(timeout=30))
+                if message["type"] == "market_roll":
+                    rolls.append(message["data"]["market_ticker"])
+        assert rolls == ours and seen == ours
+        wait_until(
+            lambda: [m["state"] for m in status()["metrics"]["markets"]] == ["settled"] * 3, "settlements", 60
+        )
+        assert svc.post("/rl/actor/stop").status_code == 200
+        episodes = svc.get("/rl/episodes", params={"model_id": str(model.id), "mode": "paper"}).json()[
+            "episodes"
+        ]
+        assert sorted(e["market_ticker"] for e in episodes) == sorted(ours)
+        assert all(
+            e["final_position"]["settled"] and e["final_position"]["position_units"] == 0 for e in episodes
+        )
+    finally:
+        left = svc.stop()
+    assert not left, f"the service's shutdown left {left} running"
