@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 
 from kalshi_rl.kalshi import encode
 from kalshi_rl.sim import protocol as proto
@@ -161,7 +162,11 @@ class Commands:
         if sub is None:
             raise CommandError(7, f"sid {sid}", command.request_id)
         ids = venue.market_ids if sub.channel == proto.TICKER else None
-        request = proto.parse_update(command, sid, venue.markets, ids)
+        known: Collection[str] = venue.markets
+        if command.params.get("action") == "delete_markets" and sub.markets:
+            # a market the exchange has forgotten since (settled long ago) can still be removed
+            known = {**dict.fromkeys(venue.markets), **sub.markets}
+        request = proto.parse_update(command, sid, known, ids)
         if sub.channel == proto.LIFECYCLE or (
             request.action == "get_snapshot" and sub.channel != proto.ORDERBOOK
         ):

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -55,16 +55,20 @@ _BACKPRESSURE_WAIT_S = 1.0
 class SimExchange:
     """The in-process local exchange; ``await start()`` returns its WebSocket URL."""
 
-    def __init__(self, config: SimConfig | None = None) -> None:
+    def __init__(self, config: SimConfig | None = None, clock: Callable[[], int] = now_ms) -> None:
+        """``clock`` gives the exchange time in epoch ms (the wall clock by default; a test may
+        pass one it moves itself and take the lifecycle's steps with ``lifecycle.tick``)."""
         self.config = cfg = config or SimConfig()
+        self.clock = clock
         self.ledger = Ledger(cfg.record_ledger, cfg.max_actions)
         self.counters = SimCounters()
-        self.catalog = Catalog(cfg.seed, cfg.model, cfg.strike_tickers)
+        self.catalog = Catalog(cfg.seed, cfg.model, cfg.strike_tickers, cfg.keep_settled)
         self.encoding = PriceEncoding(cfg.price_encoding)
-        self.lifecycle = LifecycleDriver(self.catalog, cfg, self.ledger, self.counters, self.encoding, self)
+        self.lifecycle = LifecycleDriver(
+            self.catalog, cfg, self.ledger, self.counters, self.encoding, self, clock
+        )
         self._rng = random.Random(f"{cfg.seed}:exchange")
         self._sessions: dict[int, Session] = {}
-        self._commands: dict[int, Commands] = {}
         self._next_conn = 1
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -75,7 +79,8 @@ class SimExchange:
         self._ticker_listeners = False
         self._yes_leg_listeners = False
         self.port = 0
-        self.lifecycle.create_event(now_ms())  # the markets exist (and open) from here on
+        if not cfg.rolling:  # rolling series make their first markets when the exchange starts
+            self.lifecycle.create_event(self.clock())  # the markets exist (and open) from here on
 
     # -- public -------------------------------------------------------------------------------
 
@@ -116,7 +121,7 @@ class SimExchange:
         check_against_encoder()
         cfg = self.config
         public_key = load_public_key(cfg.public_key_path) if cfg.public_key_path else None
-        self.lifecycle.start_schedule(now_ms())
+        self.lifecycle.start_schedule(self.clock())
         try:
             self._server = await serve(
                 self._handle,
@@ -159,6 +164,10 @@ class SimExchange:
         """Cancel what the ``ScheduleConfig`` has not done yet (a pause in progress stays on)."""
         self.lifecycle.stop_schedule()
 
+    def stop_rolling(self) -> None:
+        """Create no more markets of the rolling series (those made live their lives out)."""
+        self.lifecycle.stop_rolling()
+
     def resume(self) -> None:
         """Let the books move again."""
         self._running.set()
@@ -181,7 +190,7 @@ class SimExchange:
         if self._server is None:
             raise KalshiRLError("start the exchange before stepping it")
         before = self.counters.model_events
-        now = now_ms()
+        now = self.clock()
         for _ in range(steps):
             self._step(now)
         return self.counters.model_events - before
@@ -190,37 +199,37 @@ class SimExchange:
 
     def deactivate(self, ticker: str) -> None:
         """Pause trading on a market (``deactivated``)."""
-        self.lifecycle.deactivate(self.markets[ticker], now_ms())
+        self.lifecycle.deactivate(self.markets[ticker], self.clock())
 
     def activate(self, ticker: str, cancel_resting: bool = True) -> None:
         """Resume trading on a paused market (``activated``; resting orders cancelled)."""
-        self.lifecycle.activate(self.markets[ticker], now_ms(), cancel_resting)
+        self.lifecycle.activate(self.markets[ticker], self.clock(), cancel_resting)
 
     def update_close_time(self, ticker: str, close_ms: int) -> None:
         """Move a market's close time (``close_date_updated``)."""
-        self.lifecycle.update_close(self.markets[ticker], close_ms, now_ms())
+        self.lifecycle.update_close(self.markets[ticker], close_ms, self.clock())
 
     def update_price_grid(self, ticker: str, structure: str) -> None:
         """Switch a market to another price level structure (``price_level_structure_updated``)."""
-        self.lifecycle.update_grid(self.markets[ticker], PriceGrid.named(structure), now_ms())
+        self.lifecycle.update_grid(self.markets[ticker], PriceGrid.named(structure), self.clock())
 
     def update_metadata(self, ticker: str, yes_sub_title: str) -> None:
         """Change a market's YES subtitle (``metadata_updated``)."""
-        self.lifecycle.update_metadata(self.markets[ticker], yes_sub_title, now_ms())
+        self.lifecycle.update_metadata(self.markets[ticker], yes_sub_title, self.clock())
 
     def update_event_fee(self, event_ticker: str, override: FeeSchedule | None) -> None:
         """Set or clear (``None``) an event's fee override (``event_fee_update``)."""
-        self.lifecycle.update_fee(self.catalog.events[event_ticker], override, now_ms())
+        self.lifecycle.update_fee(self.catalog.events[event_ticker], override, self.clock())
 
     def create_event(
         self, markets: int | None = None, series: str | None = None, duration_s: float | None = None
     ) -> SimEvent:
         """Create a series' next event (``event_lifecycle``, then ``created`` per market)."""
-        return self.lifecycle.create_event(now_ms(), markets, series, duration_s)
+        return self.lifecycle.create_event(self.clock(), markets, series, duration_s)
 
     def switch_encoding(self) -> None:
         """Flip every book subscription to the other price encoding, unannounced."""
-        self.lifecycle.switch_encoding(now_ms())
+        self.lifecycle.switch_encoding(self.clock())
 
     # -- what sessions and the lifecycle driver need (session.Venue, lifecycle.Outlet) ----------
 
@@ -263,6 +272,13 @@ class SimExchange:
         """Apply an exchange-made book change (a cancellation) and send it like a model delta."""
         market.book.apply(side, price_ticks, delta_units)
         self._send_delta(market, ModelDelta(side, price_ticks, delta_units), now)
+        self._send_ticker(market, now)
+
+    def market_closed(self, market: SimMarket, now: int) -> None:
+        """Empty a closed market's book without deltas and push its (empty) snapshot, as Kalshi does."""
+        market.clear_book()
+        for session in list(self._sessions.values()):
+            session.push_snapshot(market.ticker)
         self._send_ticker(market, now)
 
     # -- connections --------------------------------------------------------------------------
@@ -318,7 +334,7 @@ class SimExchange:
 
     def _events(self, count: int) -> int:
         """Step the markets until ``count`` events were made (bounded); return how many."""
-        now = now_ms()
+        now = self.clock()
         counters = self.counters
         start = counters.model_events
         for _ in range(4 * count):  # a step makes 0 (refused), 1 or 2 (a trade) events

@@ -1,14 +1,18 @@
 """Market and event lifecycle of the local exchange, and the frames Kalshi sends for it.
 
 ``LifecycleDriver`` runs the timed steps of every market (open, close, determination,
-settlement), the actions of the ``Schedule`` and the ones a test or caller asks for directly,
-in time order, and sends each on the ``market_lifecycle_v2`` channel as Kalshi does
-(AsyncAPI 2.0.0; docs.kalshi.com "Market Lifecycle"):
+settlement), the rolling series' roll-overs (``rolling.Roller``), the actions of the
+``Schedule`` and the ones a test or caller asks for directly, in time order, and sends each
+on the ``market_lifecycle_v2`` channel as Kalshi does (AsyncAPI 2.0.0; docs.kalshi.com
+"Market Lifecycle"):
 
 - ``event_lifecycle`` when an event is created, then ``created`` for each of its markets
   (``open_ts``, ``close_ts``, ``additional_metadata``, ``price_level_structure``,
-  ``price_ranges``, ``exchange_index``); opening and closing send nothing (a market that
-  opens later has an empty book until then; its makers' quotes arrive as deltas at the open);
+  ``price_ranges``, ``exchange_index``); opening sends nothing ("there is no activated
+  WebSocket event for this transition"; a market that opens later has an empty book until
+  then, its makers' quotes arrive as deltas at the open); closing sends no lifecycle frame,
+  but the book is emptied without deltas and an empty ``orderbook_snapshot`` is pushed to its
+  book subscribers, as in Kalshi's KXETH15M capture;
 - ``deactivated`` / ``activated`` with ``is_deactivated`` (a pause; on re-activation every
   resting order is cancelled, as Kalshi does);
 - ``close_date_updated`` with ``close_ts`` (and ``activated`` when that reopens a closed market);
@@ -16,6 +20,8 @@ in time order, and sends each on the ``market_lifecycle_v2`` channel as Kalshi d
   new grid are cancelled first);
 - ``metadata_updated``, ``determined``, ``settled``, and ``event_fee_update``.
 
+After ``settled`` nothing more is sent about a market; its model is released and the catalog
+keeps it (empty book, REST status ``finalized``) among its series' last ``keep_settled``.
 Every step is recorded in ``Ledger.actions()``.
 """
 
@@ -43,12 +49,12 @@ from kalshi_rl.sim.market import (
     CLOSED,
     FINALIZED,
     PAUSED,
-    RULES_PRIMARY,
     TRADING,
     UNOPENED,
     MarketTiming,
     SimMarket,
 )
+from kalshi_rl.sim.rolling import Roller, RollingEvent
 from kalshi_rl.sim.schedule import Schedule, ScheduledAction
 
 logger = logging.getLogger(__name__)
@@ -63,6 +69,7 @@ class Outlet(Protocol):
     def book_change(
         self, market: SimMarket, side: Side, price_ticks: int, delta_units: int, now_ms: int
     ) -> None: ...
+    def market_closed(self, market: SimMarket, now_ms: int) -> None: ...
     def refresh(self) -> None: ...
 
 
@@ -81,6 +88,7 @@ class LifecycleDriver:
         counters: SimCounters,
         encoding: PriceEncoding,
         outlet: Outlet,
+        clock: Callable[[], int] = now_ms,
     ) -> None:
         self.catalog = catalog
         self.config = config
@@ -88,8 +96,10 @@ class LifecycleDriver:
         self.counters = counters
         self.encoding = encoding
         self.outlet = outlet
+        self.clock = clock
         self.base_grid = PriceGrid.named(config.price_level_structure)
         self.schedule: Schedule | None = None
+        self.roller: Roller | None = None
         self._live: list[SimMarket] = []
         self._wake = asyncio.Event()
         self._pause_cursor = 0
@@ -97,13 +107,24 @@ class LifecycleDriver:
         self._metadata_updates = 0
 
     def start_schedule(self, start_ms: int) -> None:
-        """Start the schedule's clock (its times count from ``start_ms``)."""
+        """Start the schedule's and the rolling series' clock (their times count from ``start_ms``)."""
         self.schedule = Schedule(self.config.schedule, start_ms)
+        self.roller = Roller(self.config, start_ms) if self.config.rolling else None
+        self.tick(start_ms)  # the rolling series' first markets exist from the start
         self._wake.set()
 
     def stop_schedule(self) -> None:
         """Drop every scheduled action still pending (timed lifecycle steps go on)."""
         self.schedule = None
+
+    def stop_rolling(self) -> None:
+        """Create no more markets of the rolling series (those made live their lives out)."""
+        self.roller = None
+
+    @property
+    def live(self) -> list[SimMarket]:
+        """Return the markets not yet finalized, in creation order."""
+        return list(self._live)
 
     # -- the clock ----------------------------------------------------------------------------
 
@@ -111,23 +132,28 @@ class LifecycleDriver:
         """Take every step when it is due, until cancelled."""
         while True:
             self._wake.clear()
-            self.tick(now_ms())
+            self.tick(self.clock())
             due = self.next_due_ms()
-            timeout = None if due is None else max(0.0, (due - now_ms()) / 1000)
+            timeout = None if due is None else max(0.0, (due - self.clock()) / 1000)
             await wait_event(self._wake, timeout)
 
     def next_due_ms(self) -> int | None:
         dues = [d for m in self._live if (d := m.next_transition_ms()) is not None]
         if self.schedule is not None and (due := self.schedule.next_due_ms()) is not None:
             dues.append(due)
+        if self.roller is not None and (due := self.roller.next_due_ms()) is not None:
+            dues.append(due)
         return min(dues, default=None)
 
     def tick(self, now: int) -> None:
-        """Take every step due at or before ``now``, the earliest first."""
+        """Take every step due at or before ``now``, the earliest first (on a tie: markets'
+        own steps, then rolling series, then the schedule)."""
         while (due := self.next_due_ms()) is not None and due <= now:
             market = min(self._live, key=_due_or_never, default=None)
             if market is not None and _due_or_never(market) == due:
                 self._advance(market, now)
+            elif self.roller is not None and (rolled := self.roller.pop_due(due)) is not None:
+                self._roll(rolled, now)
             elif self.schedule is not None and (action := self.schedule.pop_due(now)) is not None:
                 self._run(action, now)
             else:  # cannot happen; never spin
@@ -138,15 +164,20 @@ class LifecycleDriver:
         if step is None:
             return
         event_type, fields = step
-        if event_type in ("opened", "closed"):  # Kalshi sends nothing for these
+        if event_type in ("opened", "closed"):  # Kalshi sends no lifecycle frame for these
             self.ledger.act(now, event_type, market.ticker)
+            self.outlet.refresh()
+            if event_type == "closed":
+                self.outlet.market_closed(market, now)
             for side, price, size in market.opening_levels():  # the makers quote at the open
                 self.outlet.book_change(market, side, price, size, now)
-            self.outlet.refresh()
             return
-        if market.status == FINALIZED:
-            self._live.remove(market)
         self._market_frame(market, event_type, fields, now)
+        if market.status == FINALIZED:  # its frames stop here; what it held is released
+            self._live.remove(market)
+            market.release()
+            if self.catalog.retire(market):
+                self.outlet.refresh()
 
     # -- the schedule's actions ---------------------------------------------------------------
 
@@ -209,10 +240,6 @@ class LifecycleDriver:
         ``duration_s`` (open to close) to ``market_duration_s``.
         """
         cfg = self.config
-        catalog = self.catalog
-        series = series or cfg.series
-        if series not in catalog.series:
-            catalog.add_series(SimSeries(series, cfg.series_fee, created_ms=now))
         open_ms = now + int(cfg.open_delay_s * 1000)
         timing = MarketTiming(
             open_ms,
@@ -220,7 +247,28 @@ class LifecycleDriver:
             int(cfg.determination_delay_s * 1000),
             int(cfg.settlement_delay_s * 1000),
         )
-        event = catalog.create_event(series, markets or cfg.markets, timing, self.base_grid, now)
+        return self._open_event(now, series or cfg.series, markets or cfg.markets, timing)
+
+    def _roll(self, rolled: RollingEvent, now: int) -> None:
+        """Create a rolling series' next event, timed from when it was due."""
+        spec = rolled.spec
+        self._open_event(
+            now, spec.ticker, spec.markets_per_event, rolled.timing, rolled.event_ticker, rolled.suffixes
+        )
+
+    def _open_event(
+        self,
+        now: int,
+        series: str,
+        markets: int,
+        timing: MarketTiming,
+        event_ticker: str | None = None,
+        suffixes: tuple[str, ...] | None = None,
+    ) -> SimEvent:
+        catalog = self.catalog
+        if series not in catalog.series:
+            catalog.add_series(SimSeries(series, self.config.series_fee, created_ms=now))
+        event = catalog.create_event(series, markets, timing, self.base_grid, now, event_ticker, suffixes)
         self._live.extend(event.markets)
         if timing.open_ms > now:
             for market in event.markets:
@@ -240,33 +288,12 @@ class LifecycleDriver:
         )
         self._event_frame(event, EVENT_LIFECYCLE_TYPE, frame)
         for market in event.markets:
-            self._market_frame(market, "created", self._created_fields(market), now)
+            self._market_frame(market, "created", market.created_fields(), now)
         if timing.open_ms <= now:
             self.tick(now)  # open at once, before anything else happens
         self.outlet.refresh()
         self._wake.set()
         return event
-
-    def _created_fields(self, market: SimMarket) -> dict[str, Any]:
-        timing = market.timing
-        return {
-            "exchange_index": 0,
-            "open_ts": timing.open_ms // 1000,
-            "close_ts": timing.close_ms // 1000,
-            "additional_metadata": {
-                "name": market.title,
-                "title": market.title,
-                "yes_sub_title": market.yes_sub_title,
-                "no_sub_title": "No",
-                "rules_primary": RULES_PRIMARY,
-                "rules_secondary": "",
-                "can_close_early": False,
-                "event_ticker": market.event_ticker,
-                "expected_expiration_ts": (timing.close_ms + timing.determination_delay_ms) // 1000,
-            },
-            "price_level_structure": market.grid.structure,
-            "price_ranges": market.grid.ranges_json(),
-        }
 
     def deactivate(self, market: SimMarket, now: int) -> None:
         """Pause trading on ``market``: the book freezes and no trade happens until ``activate``."""
@@ -324,7 +351,8 @@ class LifecycleDriver:
                     self.outlet.book_change(market, side, price, -size, now)
 
     def _market_frame(self, market: SimMarket, event_type: str, fields: dict[str, Any], now: int) -> None:
-        logger.info("%s %s %s", market.ticker, event_type, fields)
+        # a created market's fields (its metadata, its grid) are too long for a line each roll-over
+        logger.info("%s %s %s", market.ticker, event_type, "" if event_type == "created" else fields)
         self.ledger.act(now, event_type, market.ticker, fields)
         self.counters.lifecycle_events += 1
         body = body_of(encode.lifecycle_frame(0, 0, market.ticker, event_type, **fields))

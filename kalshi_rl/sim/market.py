@@ -3,9 +3,11 @@
 The lifecycle is Kalshi's (docs.kalshi.com, "Market Lifecycle"): ``initialized`` until
 ``open_time`` (no WebSocket event), ``active``, ``inactive`` while the exchange has trading
 paused (``deactivated``; back with ``activated``), ``closed`` once ``close_time`` passes (no
-event; the book stops changing), ``determined`` once the result is drawn from the latent
+lifecycle event; Kalshi empties the book without deltas and pushes an empty
+``orderbook_snapshot``, as the KXETH15M capture in tests/kalshi/test_real_captures.py shows), ``determined`` once the result is drawn from the latent
 probability (``determined``), and ``finalized`` at settlement (``settled``). ``close_time``
 may move (``close_date_updated``); moving it past now reopens a closed market (``activated``).
+A finalized market is ``release``d: its model goes, and it answers with an empty book.
 
 The market only changes state; the exchange's ``LifecycleDriver`` sends the frames.
 """
@@ -62,7 +64,8 @@ class SimMarket:
         self.event_ticker = event_ticker
         self.ticker = ticker
         self.market_id = str(uuid.UUID(int=ids.getrandbits(128), version=4))
-        self.model = MarketModel(model_config, seed=ids.getrandbits(64), grid=grid)
+        self._model: MarketModel | None = MarketModel(model_config, seed=ids.getrandbits(64), grid=grid)
+        self._final_book: SimBook | None = None
         self.frames = MarketFrames(self.ticker, self.market_id)
         self.status = UNOPENED
         self.result = ""
@@ -86,13 +89,43 @@ class SimMarket:
         return f"Simulated market {self.index}"
 
     @property
+    def model(self) -> MarketModel:
+        """Return the market's model (``KalshiRLError`` once the market is released)."""
+        if self._model is None:
+            raise KalshiRLError(f"{self.ticker} is settled: its model was released")
+        return self._model
+
+    @property
+    def released(self) -> bool:
+        """Return whether ``release`` dropped the model (the market is finalized)."""
+        return self._model is None
+
+    @property
     def book(self) -> SimBook:
-        """Return the market's ``SimBook``."""
-        return self.model.book
+        """Return the market's ``SimBook`` (an empty one once released)."""
+        if self._model is None:
+            assert self._final_book is not None
+            return self._final_book
+        return self._model.book
 
     @property
     def grid(self) -> PriceGrid:
-        return self.model.grid
+        return self.book.grid
+
+    def release(self) -> None:
+        """Drop the model of a finalized market: its book is empty and stays so (Kalshi's is)."""
+        self._require((FINALIZED,), "release")
+        if self._model is not None:
+            self._final_book = SimBook(self._model.grid)
+            self._model = None
+
+    def clear_book(self) -> bool:
+        """Empty the book without deltas (Kalshi does at the close); return whether it held any level."""
+        book = self.book
+        levels = [(side, price, size) for side in Side for price, size in book.levels(side)]
+        for side, price, size in levels:
+            book.apply(side, price, -size)
+        return bool(levels)
 
     @property
     def trading(self) -> bool:
@@ -118,7 +151,7 @@ class SimMarket:
 
     def withhold_book(self) -> None:
         """Take the makers' opening book off until the market opens (an unopened market has none)."""
-        book = self.model.book
+        book = self.book
         self._opening = [(side, price, size) for side in Side for price, size in book.levels(side)]
         for side, price, size in self._opening:
             book.apply(side, price, -size)
@@ -127,6 +160,28 @@ class SimMarket:
         """Return (and forget) the withheld opening book, to be placed when the market opens."""
         levels, self._opening = self._opening, []
         return levels
+
+    def created_fields(self) -> dict[str, Any]:
+        """Return the fields of the market's ``created`` lifecycle message."""
+        timing = self.timing
+        return {
+            "exchange_index": 0,
+            "open_ts": timing.open_ms // 1000,
+            "close_ts": timing.close_ms // 1000,
+            "additional_metadata": {
+                "name": self.title,
+                "title": self.title,
+                "yes_sub_title": self.yes_sub_title,
+                "no_sub_title": "No",
+                "rules_primary": RULES_PRIMARY,
+                "rules_secondary": "",
+                "can_close_early": False,
+                "event_ticker": self.event_ticker,
+                "expected_expiration_ts": (timing.close_ms + timing.determination_delay_ms) // 1000,
+            },
+            "price_level_structure": self.grid.structure,
+            "price_ranges": self.grid.ranges_json(),
+        }
 
     # -- the timed lifecycle ------------------------------------------------------------------
 
@@ -158,18 +213,20 @@ class SimMarket:
         if self.status in (TRADING, PAUSED):
             self.status = CLOSED
             return "closed", {}
+        # determination and settlement are stamped when they were due, so a late clock delays
+        # them without moving the market's timetable (settlement counts from determination)
         if self.status == CLOSED:
             self.status = DETERMINED
             self.result = self.model.draw_result()
-            self.determined_ms = self.updated_ms = now_ms
+            self.determined_ms = self.updated_ms = due
             return "determined", {
-                "determination_ts": now_ms // 1000,
+                "determination_ts": due // 1000,
                 "result": self.result,
                 "settlement_value": format_price(self.settlement_ticks or 0),
             }
         self.status = FINALIZED
-        self.settled_ms = self.updated_ms = now_ms
-        return "settled", {"settled_ts": now_ms // 1000}
+        self.settled_ms = self.updated_ms = due
+        return "settled", {"settled_ts": due // 1000}
 
     # -- explicit changes ---------------------------------------------------------------------
 
@@ -218,7 +275,7 @@ class SimMarket:
 
     def ticker_values(self) -> TickerValues:
         """Return what a ``ticker`` message says about the market now."""
-        book = self.model.book
+        book = self.book
         yes = book.best_level(Side.YES)
         no = book.best_level(Side.NO)
         dollars = self.notional_units_ticks // (PRICE_SCALE * COUNT_SCALE)

@@ -79,7 +79,8 @@ def parse_depth(query: dict[str, list[str]]) -> int:
 
 
 def encode_cursor(position: int) -> str:
-    """Return the opaque cursor of the next page, starting at ``position`` in creation order."""
+    """Return the opaque cursor of the next page, starting at market ``index`` ``position``
+    (a market forgotten since is skipped, the cursor stays valid)."""
     return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{position}".encode()).decode()
 
 
@@ -150,10 +151,10 @@ class MarketQuery:
     def answer(self, catalog: Catalog) -> dict[str, Any]:
         """Return one page of ``GetMarketsResponse``: ``markets`` and the next ``cursor`` ("" when done)."""
         page: list[dict[str, Any]] = []
-        for position, market in catalog.scan(self.start):
+        for market in catalog.scan(self.start):
             if not self.matches(catalog, market):
                 continue
             if len(page) == self.limit:
-                return {"markets": page, "cursor": encode_cursor(position)}
+                return {"markets": page, "cursor": encode_cursor(market.index)}
             page.append(market_json(market))
         return {"markets": page, "cursor": ""}

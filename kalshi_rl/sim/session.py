@@ -192,6 +192,12 @@ class Session:
         payload = SnapshotPayload(yes_bids, no_bids, request_id)
         self._data(sub, "snapshot", ticker, payload, frame, True, yes_leg)
 
+    def push_snapshot(self, ticker: str) -> None:
+        """Send ``ticker``'s snapshot, unasked, to every book subscription holding it (at the close)."""
+        for sub in list(self._sub_list):
+            if sub.channel == proto.ORDERBOOK and sub.markets is not None and ticker in sub.markets:
+                self.snapshot(sub, ticker, None)
+
     def ticker_snapshot(self, sub: Subscription, ticker: str) -> None:
         """Send ``sub`` the current ``ticker`` message of ``ticker`` (``send_initial_snapshot``)."""
         market = self.venue.markets[ticker]
@@ -252,8 +258,12 @@ class Session:
     def _malformed(self, trigger: Subscription) -> None:
         sub = next((s for s in self._sub_list if s.channel == proto.ORDERBOOK), trigger)
         markets = self.venue.markets
-        own = list(sub.markets) if sub.markets else list(markets)
-        market = markets[own[0]]
+        # a market of the subscription the exchange still holds, trading if one is (a rolling
+        # series forgets settled markets a subscription may still name)
+        own = [t for t in sub.markets if t in markets] if sub.markets else list(markets)
+        if not own:
+            return
+        market = next((markets[t] for t in own if markets[t].trading), markets[own[0]])
         foreign_tickers = [t for t in markets if t not in own]
         foreign = (foreign_tickers[0], markets[foreign_tickers[0]].market_id) if foreign_tickers else _FOREIGN
         best_yes = market.book.best_level(Side.YES)
