@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Status = Literal["training", "ready", "failed", "stopped", "deployed", "archived"]
 
@@ -87,7 +87,9 @@ class EpisodeDetail(Episode):
 
 
 class TrainingStart(Strict):
-    markets: list[str] = Field(min_length=1, max_length=20)
+    markets: list[str] = Field(default_factory=list, max_length=20)
+    series: str | None = Field(default=None, pattern=r"^[A-Z0-9-]+$")
+    """Train on every market of this series with books in the window, instead of ``markets``."""
     start: datetime | None = None
     end: datetime | None = None
     algo: Literal["ppo", "a2c"] = "ppo"
@@ -103,6 +105,12 @@ class TrainingStart(Strict):
     position_limit: float = Field(default=50.0, gt=0, le=10_000_000)
     latency_ms: float = Field(default=50.0, ge=0, le=60_000)
     checkpoint_every: int = Field(default=10_000, ge=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TrainingStart:
+        if bool(self.markets) == bool(self.series):
+            raise ValueError("give markets or series (one of them)")
+        return self
 
 
 class TrainingState(BaseModel):

@@ -152,6 +152,7 @@ class RlService:
         from kalshi_rl.agents import hyperparameters as hp
         from kalshi_rl.agents.training import Trainer, TrainRequest
         from kalshi_rl.data.replay.lake import lake_time_range, preload_lake
+        from kalshi_rl.data.replay.series import series_markets
         from kalshi_rl.environments.action_space import ActionConfig
         from kalshi_rl.environments.contract import EnvConfig
         from kalshi_rl.execution.fill_engine import FillConfig
@@ -171,14 +172,17 @@ class RlService:
             )
         except ValueError as exc:
             raise ApiError(400, "invalid_request", str(exc)) from None
-        markets = tuple(body.markets)
         lake = self.config.lake_dir
+        start = int(body.start.timestamp() * 1e9) if body.start else None
+        end = int(body.end.timestamp() * 1e9) if body.end else None
+        markets = tuple(body.markets)
+        if body.series:  # every market of the series with books in the window
+            markets = await asyncio.to_thread(series_markets, lake, body.series, start, end)
         low, high = await asyncio.to_thread(lake_time_range, lake, markets)
-        start = int(body.start.timestamp() * 1e9) if body.start else low
-        end = int(body.end.timestamp() * 1e9) if body.end else high + 1
-        data = await asyncio.to_thread(preload_lake, lake, markets, start, end)
+        data = await asyncio.to_thread(preload_lake, lake, markets, start or low, end or high + 1)
+        data.series = body.series
         model_id = uuid.uuid4()
-        name = body.name or f"{body.algo.upper()}_{markets[0]}"
+        name = body.name or f"{body.algo.upper()}_{body.series or markets[0]}"
         request = TrainRequest(
             algo=body.algo,
             timesteps=body.timesteps,

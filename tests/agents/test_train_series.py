@@ -1,66 +1,27 @@
 """`train --series` / `evaluate --series` on a lake holding several markets of a series.
 
-The lake is recorded once from the local exchange: three events of series KXSER (one market
-each, closing 4, 6 and 8 s after the start, so they settle one after another while recording)
-and one market of another series, KXOTHER, that must never be picked up.
+The lake (tests/support/series_lake.py) holds three markets of series KXSER and one of KXOTHER.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 from kalshi_rl.core.errors import ConfigError, DataNotFoundError
-from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
-from kalshi_rl.data.ingest.write_queue import WriteQueueConfig
 from kalshi_rl.data.replay.lake import preload_lake
 from kalshi_rl.data.replay.series import lake_series, series_markets
 from kalshi_rl.environments.contract import EnvConfig, env_config_from_contract
-from kalshi_rl.kalshi.ws_client import WsConfig
-from kalshi_rl.sim.config import SimConfig
-from kalshi_rl.sim.exchange import SimExchange
 from tests.agents.test_train_cli import own_env, write_config
 from tests.cli_support import run_cli
+from tests.support import series_lake as lakes
 from tests.trading_support import TINY, tiny_env
 
 pytestmark = pytest.mark.slow
+series_lake = lakes.series_lake  # the session's fixture, used by name
 FAST = ["--tick-ms", "100", "--latency-ms", "20", "--episode-ticks", "20", "--no-progress"]
-
-
-async def _record(lake: Path) -> tuple[list[str], str]:
-    sim = SimExchange(
-        SimConfig(markets=1, seed=5, rate=300, series="KXSER", market_duration_s=4, record_ledger=False)
-    )
-    await sim.start()
-    try:
-        sim.create_event(duration_s=6)
-        sim.create_event(duration_s=8)
-        other = sim.create_event(series="KXOTHER", duration_s=20).markets[0].ticker
-        collector = Collector(
-            CollectorConfig(
-                ws=WsConfig(url=sim.ws_url, market_tickers=tuple(sim.tickers)),
-                rest_url=sim.rest_url,
-                lake_dir=lake,
-                write=WriteQueueConfig(flush_interval_s=0.2),
-            )
-        )
-        stop = asyncio.Event()
-        asyncio.get_running_loop().call_later(10.0, stop.set)
-        await collector.run(stop)
-    finally:
-        await sim.stop()
-    return [t for t in sim.tickers if t.startswith("KXSER-")], other
-
-
-@pytest.fixture(scope="module")
-def series_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], str]:
-    """(data dir, KXSER's markets in the order they opened, the KXOTHER market)."""
-    data_dir = tmp_path_factory.mktemp("series")
-    ours, other = asyncio.run(_record(data_dir / "lake"))
-    return data_dir, ours, other
 
 
 def test_a_series_is_its_markets_with_books_in_the_window(series_lake) -> None:  # type: ignore[no-untyped-def]

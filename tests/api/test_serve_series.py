@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,12 @@ from kalshi_rl.data.storage.database import open_database
 from kalshi_rl.environments.action_space import Action
 from kalshi_rl.sim.exchange import SimConfig
 from tests.api.conftest import LocalExchange, start_server
+from tests.support import series_lake as lakes
 from tests.support.waiting import wait_until
-from tests.trading_support import scripted_model, tiny_env
+from tests.trading_support import TINY, scripted_model, tiny_env
 
 pytestmark = pytest.mark.slow
+series_lake = lakes.series_lake  # the session's fixture, used by name
 
 
 def test_the_actor_trades_a_series_market_after_market(tmp_path: Path) -> None:
@@ -97,3 +100,29 @@ def test_the_actor_trades_a_series_market_after_market(tmp_path: Path) -> None:
     finally:
         left = svc.stop()
     assert not left, f"the service's shutdown left {left} running"
+
+
+def test_training_on_a_series_through_the_api(series_lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data_dir = tmp_path / "service"
+    shutil.copytree(series_lake[0] / "lake", data_dir / "lake")
+    svc = start_server(ServiceConfig(data_dir=data_dir, models_dir=data_dir / "models"), None)
+    fast = {"tick_ms": 100, "latency_ms": 20, "episode_ticks": 20, "timesteps": 128, "hyperparameters": TINY}
+    try:
+        both = svc.post("/rl/training/start", json={"series": "KXSER", "markets": ["KX-1"], **fast})
+        neither = svc.post("/rl/training/start", json=fast)
+        assert both.status_code == neither.status_code == 422
+        assert "give markets or series" in both.text and "give markets or series" in neither.text
+        unknown = svc.post("/rl/training/start", json={"series": "KXNOPE", **fast})
+        assert unknown.status_code == 404 and "KXSER (3 market(s)" in unknown.json()["error"]["message"]
+        started = svc.post("/rl/training/start", json={"series": "KXSER", **fast})
+        assert started.status_code == 202, started.text
+        wait_until(lambda: not svc.get("/rl/status").json()["training"]["running"], "the training", 120)
+        model = svc.get(f"/rl/models/{started.json()['model_id']}").json()
+        assert (
+            model["status"] == "ready" and model["name"] == "PPO_KXSER" and model["market_ticker"] == "KXSER"
+        )
+        assert model["training_config"]["contract"]["series"] == "KXSER"
+        assert model["training_config"]["data"]["markets"] == series_lake[1]
+    finally:
+        left = svc.stop()
+    assert not left

@@ -22,6 +22,7 @@ from kalshi_rl.data.storage.database import open_database
 from kalshi_rl.data.storage.schema import rl_fills, trading_actions, trading_episodes
 from kalshi_rl.environments.action_space import Action
 from kalshi_rl.kalshi.ws_client import WsConfig
+from kalshi_rl.trading.model_source import ContractMismatchError, ModelSource
 from kalshi_rl.trading.series_markets import current_market
 from kalshi_rl.trading.series_session import SeriesSession, SeriesSessionConfig
 from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
@@ -181,3 +182,19 @@ def _drain(queue: asyncio.Queue[dict[str, Any]]) -> list[dict[str, Any]]:
     while not queue.empty():
         out.append(queue.get_nowait())
     return out
+
+
+def test_a_hot_reload_never_swaps_a_series_model_for_another_kind(tmp_path: Path) -> None:
+    registry = ModelRegistry(open_database(None, tmp_path))
+    series = scripted_model(
+        registry, tmp_path / "models", "m", Action.HOLD, env=replace(tiny_env(), series="KXSER")
+    )
+    contract = series.training_config["contract"]
+    scripted_model(registry, tmp_path / "models", "m", Action.HOLD)  # m@2: a market model
+    with pytest.raises(ContractMismatchError, match=r"different contract \(series\)"):
+        ModelSource(registry, "m").load(contract)
+    scripted_model(registry, tmp_path / "models", "m", Action.HOLD, env=replace(tiny_env(), series="KXB"))
+    with pytest.raises(ContractMismatchError, match=r"different contract \(series\)"):
+        ModelSource(registry, "m").load(contract)
+    scripted_model(registry, tmp_path / "models", "m", Action.HOLD, env=replace(tiny_env(), series="KXSER"))
+    assert ModelSource(registry, "m").load(contract).label == "m@4"
