@@ -30,15 +30,25 @@ def tradable(status: MarketStatus, now_ns: int) -> bool:
 
 
 def current_market(
-    books: Mapping[str, SharedOrderbookState], series: str, traded: Iterable[str], now_ns: int
+    books: Mapping[str, SharedOrderbookState],
+    series: str,
+    traded: Iterable[str],
+    now_ns: int,
+    series_of: Mapping[str, str] | None = None,
 ) -> tuple[str | None, str]:
     """The series' market to trade now and "", or None and why there is none.
 
     Of the series' markets in ``books`` not in ``traded``, those ``tradable`` now; the one that
-    closes first (a series whose markets overlap trades the older one to its close).
+    closes first (a series whose markets overlap trades the older one to its close). A market's
+    series is the feed's (``series_of``: REST metadata, discovery), else Kalshi's ticker naming.
     """
+    known = series_of or {}
     done = set(traded)
-    mine = [shared for ticker, shared in books.items() if in_series(ticker, series) and ticker not in done]
+    mine = [
+        shared
+        for ticker, shared in books.items()
+        if ticker not in done and (known[ticker] == series if ticker in known else in_series(ticker, series))
+    ]
     open_now = [shared for shared in mine if tradable(shared.status, now_ns)]
     if open_now:
         chosen = min(open_now, key=lambda s: (s.status.close_time_ms or _NEVER, s.market_ticker))
@@ -54,7 +64,5 @@ def current_market(
             None,
             f"no open market of {series}: waiting for {ticker}, which opens at {format_wall_ns(open_ms * 1_000_000)}",
         )
-    known = (
-        "no market of it in the feed yet" if not mine and not done else "no new market of it in the feed yet"
-    )
-    return None, f"no open market of {series}: {known}"
+    nothing = "no market" if not mine and not done else "no new market"
+    return None, f"no open market of {series}: {nothing} of it in the feed yet"

@@ -191,7 +191,11 @@ class SeriesSession:
         """Wait for the series' current market; None once ``stop`` is set."""
         traded = {run.ticker for run in self.runs}
         while not stop.is_set():
-            ticker, why = current_market(self.collector.books, self.config.series, traded, time.time_ns())
+            feed = self.collector.feed
+            series_of = feed.series_tickers if feed is not None else None
+            ticker, why = current_market(
+                self.collector.books, self.config.series, traded, time.time_ns(), series_of
+            )
             if ticker is not None:
                 self.waiting = ""
                 return ticker

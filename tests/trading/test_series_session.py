@@ -68,6 +68,11 @@ def test_the_current_market_is_the_open_one_closing_first_not_yet_traded() -> No
     books["KXS-C-00"].apply_lifecycle(LifecycleEvent("KXS-C-00", "determined", NOW_MS, now_ns, result="yes"))
     ticker, why = current_market(books, "KXS", ("KXS-A-00", "KXS-B-00"), now_ns)
     assert ticker is None and why == "no open market of KXS: no new market of it in the feed yet"
+    # The feed's own word on a market's series (REST, discovery) wins over the ticker's naming.
+    odd = {"ODD-1": _book("ODD-1", "active", -60, 10), "KXS-X-00": _book("KXS-X-00", "active", -60, 5)}
+    mapping = {"ODD-1": "KXS", "KXS-X-00": "KXSX"}
+    assert current_market(odd, "KXS", (), now_ns, mapping) == ("ODD-1", "")
+    assert current_market(odd, "KXS", (), now_ns) == ("KXS-X-00", "")
     assert current_market({}, "KXS", (), now_ns) == (
         None,
         "no open market of KXS: no market of it in the feed yet",
