@@ -5,6 +5,9 @@ from __future__ import annotations
 import typer
 
 from kalshi_rl.cli import collect, db, demo, evaluate, import_capture, inspect, lake, paper, serve, sim, train
+from kalshi_rl.cli.help_format import fold_help_cells
+
+fold_help_cells()  # --help folds what a narrow terminal cannot fit instead of cutting it
 
 app = typer.Typer(
     name="kalshi-rl",
