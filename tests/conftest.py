@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -13,12 +12,10 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
-from kalshi_rl.data.ingest.write_queue import WriteQueueConfig
 from kalshi_rl.data.storage.database import create_db_engine, open_database, parse_database_url
 from kalshi_rl.data.storage.migrate import upgrade
-from kalshi_rl.kalshi.ws_client import WsConfig
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
+from tests.support.sim_lake import RecordingInBackground
 
 pytest_plugins = ["tests.cli_support"]
 
@@ -102,29 +99,32 @@ async def make_sim() -> AsyncIterator[Callable[..., Awaitable[SimExchange]]]:
         await sim.stop()
 
 
-async def record(lake: Path, seconds: float, seed: int = 3) -> list[str]:
-    sim = SimExchange(SimConfig(markets=2, seed=seed, rate=400, record_ledger=False))
-    await sim.start()
-    try:
-        collector = Collector(
-            CollectorConfig(
-                ws=WsConfig(url=sim.ws_url, market_tickers=tuple(sim.tickers)),
-                rest_url=sim.rest_url,
-                lake_dir=lake,
-                write=WriteQueueConfig(flush_interval_s=0.2),
-            )
-        )
-        stop = asyncio.Event()
-        asyncio.get_running_loop().call_later(seconds, stop.set)
-        await collector.run(stop)
-    finally:
-        await sim.stop()
-    return sim.tickers
+# -- the session's lake, recorded in the background (tests/support/sim_lake.py) ----------------
+
+_RECORDING = pytest.StashKey[RecordingInBackground]()
+
+
+@pytest.hookimpl(trylast=True)  # after the tmp_path plugin's configure
+def pytest_configure(config: pytest.Config) -> None:
+    """Start recording the session's lake now, so that collection runs during its 12 s."""
+    factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]  # what tmp_path_factory returns
+    config.stash[_RECORDING] = RecordingInBackground(factory.mktemp("simdata"))
+
+
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not any("sim_lake" in getattr(item, "fixturenames", ()) for item in items):
+        config.stash[_RECORDING].cancel()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    recording = config.stash.get(_RECORDING, None)
+    if recording is not None:
+        recording.cancel()
 
 
 @pytest.fixture(scope="session")
-def sim_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    """(data dir, tickers): about 12 s of two markets, enough for 100 ms ticks."""
-    data_dir = tmp_path_factory.mktemp("simdata")
-    tickers = asyncio.run(record(data_dir / "lake", 12.0))
-    return data_dir, tickers
+def sim_lake(pytestconfig: pytest.Config) -> tuple[Path, list[str]]:
+    """(data dir, tickers): 12 s of two markets, recorded by the real collector from the local
+    exchange over a real WebSocket (enough for 40-tick episodes of 200 ms ticks). Read only."""
+    return pytestconfig.stash[_RECORDING].result()
