@@ -41,6 +41,10 @@ class Col:
     wrap: bool = True
 
 
+_Part = tuple[list[int], list[int], bool]
+"""One table of a split: its column indexes, their widths, and whether it has outer edges."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Extent:
     """The narrowest a column can be without cutting a word, and its natural width."""
@@ -125,9 +129,7 @@ class FitTable:
                 yield table
         yield from _annotation(self.caption, "table.caption")
 
-    def _parts(
-        self, extents: Sequence[_Extent], width: int
-    ) -> list[tuple[list[int], list[int], bool]] | None:
+    def _parts(self, extents: Sequence[_Extent], width: int) -> list[_Part] | None:
         """Column indexes, widths and edges of each table, or None when only records fit."""
         everything = list(range(len(self.columns)))
         for edge in (True, False):
@@ -135,22 +137,14 @@ class FitTable:
             if widths is not None:
                 return [(everything, widths, edge)]
         keys, rest = everything[: self.keys], everything[self.keys :]
-        groups: list[list[int]] = []
-        for index in rest:
-            chosen = [*keys, *(groups[-1] if groups else []), index]
-            if groups and _shrink([extents[i] for i in chosen], width) is not None:
-                groups[-1].append(index)
-            elif _shrink([extents[i] for i in (*keys, index)], width) is not None:
-                groups.append([index])
-            else:
-                return None
-        parts = []
-        for group in groups:
-            indexes = [*keys, *group]
-            fitted = _shrink([extents[i] for i in indexes], width)
-            assert fitted is not None  # checked while grouping
-            parts.append((indexes, fitted, True))
-        return parts
+        if not rest:  # the keys alone are too wide: only records can show them
+            return None
+        best: list[_Part] | None = None
+        for edge in (True, False):  # edges, unless dropping them saves a table
+            parts = _split(extents, keys, rest, width, edge)
+            if parts is not None and (best is None or len(parts) < len(best)):
+                best = parts
+        return best
 
     def _table(self, indexes: Sequence[int], widths: Sequence[int], edge: bool) -> Table:
         table = Table(show_edge=edge, pad_edge=edge)
@@ -169,6 +163,27 @@ class FitTable:
             yield from Fields([(c.header, cell) for c, cell in zip(self.columns, row, strict=True)]).lines(
                 width
             )
+
+
+def _split(
+    extents: Sequence[_Extent], keys: list[int], rest: list[int], width: int, edge: bool
+) -> list[_Part] | None:
+    """Consecutive columns grouped into tables that fit, each led by the key columns."""
+    groups: list[list[int]] = []
+    for index in rest:
+        if groups and _shrink([extents[i] for i in (*keys, *groups[-1], index)], width, edge) is not None:
+            groups[-1].append(index)
+        elif _shrink([extents[i] for i in (*keys, index)], width, edge) is not None:
+            groups.append([index])
+        else:
+            return None
+    parts = []
+    for group in groups:
+        indexes = [*keys, *group]
+        fitted = _shrink([extents[i] for i in indexes], width, edge)
+        assert fitted is not None  # checked while grouping
+        parts.append((indexes, fitted, edge))
+    return parts
 
 
 class Fields:
