@@ -15,11 +15,15 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from kalshi_rl.api.access import bearer, origin_allowed, token_matches
+from kalshi_rl.api.actor_sessions import feed_series
 from kalshi_rl.core.units import format_count, format_price
 from kalshi_rl.data.book.orderbook_state import OrderbookState
 from kalshi_rl.data.book.shared_state import SharedOrderbookState
+from kalshi_rl.trading.session import in_series
 
 SEND_TIMEOUT_S = 5.0
+SERIES_POLL_S = 0.25
+"""How often a series stream looks for the feed's new markets of the series."""
 MAX_HZ = 10.0
 DEPTH = 10
 
@@ -95,20 +99,56 @@ async def _stream_book(websocket: WebSocket, shared: SharedOrderbookState) -> No
         subscription.close()
 
 
+async def _stream_series(websocket: WebSocket, feed: Any, series: str) -> None:
+    """Every market of ``series`` in the feed, each new one joined as the feed adds it (a rolling
+    series' next market), each released one left."""
+    books: dict[str, SharedOrderbookState] = feed.books
+    streams: dict[str, asyncio.Task[None]] = {}
+    try:
+        while True:
+            series_of = feed.feed.series_tickers if feed.feed is not None else {}
+            for ticker, shared in list(books.items()):
+                mine = series_of[ticker] == series if ticker in series_of else in_series(ticker, series)
+                if mine and ticker not in streams:
+                    streams[ticker] = asyncio.ensure_future(_stream_book(websocket, shared))
+            for ticker in [t for t in streams if t not in books]:
+                streams.pop(ticker).cancel()
+            for task in streams.values():
+                if task.done():
+                    task.result()  # a send that failed or timed out ends the stream
+            await asyncio.sleep(SERIES_POLL_S)
+    finally:
+        for task in streams.values():
+            task.cancel()
+        await asyncio.gather(*streams.values(), return_exceptions=True)
+
+
 async def orderbook_stream(websocket: WebSocket) -> None:
-    """Live book updates of one market (``?market=``; default: every market of the feed)."""
+    """Live book updates of one market (``?market=``), of every market of a series as the feed
+    follows it (``?series=``), or of every market of the feed (neither)."""
     if not await _open(websocket):
         return
     feed = websocket.app.state.service.feed
     market = websocket.query_params.get("market")
+    series = websocket.query_params.get("series")
     books: dict[str, SharedOrderbookState] = feed.books if feed is not None else {}
-    if not books:  # otherwise the client would wait, accepted, for a message that never comes
+    followed = feed_series(feed) if feed is not None else ()
+    if not books and not followed:  # otherwise the client would wait, accepted, for nothing
         await _refuse(
-            websocket, 4409, "no_feed", "the service has no market feed (set RL_MARKET_TICKER or --market)"
+            websocket,
+            4409,
+            "no_feed",
+            "the service has no market feed (set RL_MARKET_TICKER, --market or --series)",
         )
         return
     if market is not None and market not in books:
         await _refuse(websocket, 4404, "unknown_market", f"{market} is not in the feed")
+        return
+    if series is not None:
+        if series not in followed and not any(in_series(t, series) for t in books):
+            await _refuse(websocket, 4404, "unknown_series", f"series {series} is not in the feed")
+            return
+        await _pump(websocket, [_stream_series(websocket, feed, series)])
         return
     chosen = [books[market]] if market else list(books.values())
     await _pump(websocket, [_stream_book(websocket, shared) for shared in chosen])

@@ -12,15 +12,29 @@ from kalshi_rl.cli.tables import Col, FitTable, Packed, clock_ms, dollars, posit
 from kalshi_rl.core.units import format_price
 
 if TYPE_CHECKING:
+    from kalshi_rl.trading.series_session import SeriesSession
     from kalshi_rl.trading.session import PaperSession
 
 RECENT_ACTIONS = 8
 
 
-def render(session: PaperSession) -> Group:
-    """The live view (and the final one): book, position, P&L, latency, the last actions."""
+def render(session: PaperSession | SeriesSession) -> Group:
+    """The live view (and the final one): book, position, P&L, latency, the last actions; for a
+    series, each market traded so far and, between two markets, why the session waits."""
+    from kalshi_rl.trading.series_session import SeriesSession
+
+    view = _market(session)
+    if not isinstance(session, SeriesSession):
+        return view or Group(Text(f"kalshi-rl paper — {session.market_ticker}: not in the feed"))
+    markets = _series_markets(session)
+    return Group(view, markets) if view is not None else markets
+
+
+def _market(session: PaperSession | SeriesSession) -> Group | None:
     actor, client = session.actor, session.client
-    ticker = session.config.market_ticker
+    ticker = session.market_ticker
+    if ticker is None or ticker not in session.collector.books:
+        return None
     book = session.collector.books[ticker].state
     state = "stale" if book.stale else "live"
     if actor is None or client is None or actor.model is None:
@@ -46,6 +60,34 @@ def render(session: PaperSession) -> Group:
     )
     header = Text.from_markup(f"[bold]kalshi-rl paper[/] — {actor.model.label} on {ticker} — {state}")
     return Group(header, figures, _recent(list(actor.recent)[-RECENT_ACTIONS:]))
+
+
+def _series_markets(session: SeriesSession) -> Group:
+    """The series line (what it trades or waits for) and one row per market traded."""
+    summary = session.summary()
+    now = f"trading {session.market_ticker}" if session.market_ticker else session.waiting or "starting"
+    table = FitTable(
+        "market",
+        "state",
+        "result",
+        Col("position", numeric=True),
+        Col("realized", numeric=True),
+        Col("fees", numeric=True),
+        Col("decisions", numeric=True),
+        title=f"{len(summary['markets'])} market(s) of {session.config.series}",
+    )
+    for market in summary["markets"]:
+        table.add_row(
+            market["market_ticker"],
+            market["state"],
+            market["result"] or "-",
+            position(market["position_units"]),
+            dollars(market["realized_pnl"], 4),
+            dollars(market["fees"], 4),
+            f"{market['decisions']:,}",
+        )
+    header = Text.from_markup(f"[bold]kalshi-rl paper[/] — series {session.config.series} — {now}")
+    return Group(header, table)
 
 
 def _price(ticks: int | None) -> str:

@@ -35,12 +35,15 @@ def current_market(
     traded: Iterable[str],
     now_ns: int,
     series_of: Mapping[str, str] | None = None,
+    min_left_ns: int = 0,
 ) -> tuple[str | None, str]:
     """The series' market to trade now and "", or None and why there is none.
 
     Of the series' markets in ``books`` not in ``traded``, those ``tradable`` now; the one that
-    closes first (a series whose markets overlap trades the older one to its close). A market's
-    series is the feed's (``series_of``: REST metadata, discovery), else Kalshi's ticker naming.
+    closes first (a series whose markets overlap trades the older one to its close). A market
+    that closes within ``min_left_ns`` (the actor's tick: no decision left to take) is passed
+    over. A market's series is the feed's (``series_of``: REST metadata, discovery), else
+    Kalshi's ticker naming.
     """
     known = series_of or {}
     done = set(traded)
@@ -49,7 +52,11 @@ def current_market(
         for ticker, shared in books.items()
         if ticker not in done and (known[ticker] == series if ticker in known else in_series(ticker, series))
     ]
-    open_now = [shared for shared in mine if tradable(shared.status, now_ns)]
+    open_now = [
+        shared
+        for shared in mine
+        if tradable(shared.status, now_ns) and not past_close(shared.status, now_ns + min_left_ns)
+    ]
     if open_now:
         chosen = min(open_now, key=lambda s: (s.status.close_time_ms or _NEVER, s.market_ticker))
         return chosen.market_ticker, ""

@@ -193,8 +193,9 @@ class SeriesSession:
         while not stop.is_set():
             feed = self.collector.feed
             series_of = feed.series_tickers if feed is not None else None
+            tick_ns = self.model.env.tick_ms * 1_000_000 if self.model is not None else 0
             ticker, why = current_market(
-                self.collector.books, self.config.series, traded, time.time_ns(), series_of
+                self.collector.books, self.config.series, traded, time.time_ns(), series_of, tick_ns
             )
             if ticker is not None:
                 self.waiting = ""

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from kalshi_rl.api.service import ServiceConfig
@@ -60,6 +61,15 @@ def test_the_actor_trades_a_series_market_after_market(tmp_path: Path) -> None:
         )
         assert both.status_code == 400 and "not both" in both.text
 
+        with connect(f"{svc.ws}/rl/ws/orderbook?series=KXSER") as books:
+            streamed = set()
+            while streamed != set(ours):
+                streamed.add(json.loads(books.recv(timeout=30))["data"]["market_ticker"])  # never KXOTHER's
+        with connect(f"{svc.ws}/rl/ws/orderbook?series=KXNOPE") as nope:
+            assert json.loads(nope.recv(timeout=30))["data"]["code"] == "unknown_series"
+            with pytest.raises(ConnectionClosed) as closed:
+                nope.recv(timeout=30)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
         with connect(f"{svc.ws}/rl/ws/actions") as actions:
             # No series and no market: a series model trades its own series.
             started = svc.post("/rl/actor/start", json={"model_id": model.label})

@@ -59,6 +59,8 @@ def test_the_current_market_is_the_open_one_closing_first_not_yet_traded() -> No
     now_ns = NOW_MS * 1_000_000
     assert current_market(books, "KXS", (), now_ns) == ("KXS-A-00", "")
     assert current_market(books, "KXS", ("KXS-A-00",), now_ns) == ("KXS-B-00", "")
+    # A market closing before the next tick has no decision left: the next one is traded.
+    assert current_market(books, "KXS", (), now_ns, min_left_ns=30_000_000_000) == ("KXS-B-00", "")
     ticker, why = current_market(books, "KXS", ("KXS-A-00", "KXS-B-00"), now_ns)
     assert ticker is None and "waiting for KXS-C-00, which opens at 2027-01-15T08:00:30.000" in why
     books["KXS-C-00"].apply_lifecycle(
