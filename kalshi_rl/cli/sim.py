@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 from pathlib import Path
 
 import typer
 
 from kalshi_rl.cli.common import console, print_json, setup_logging, user_errors
-from kalshi_rl.sim import FaultConfig, ScheduleConfig, SimConfig, SimExchange
+from kalshi_rl.core.errors import ConfigError
+from kalshi_rl.sim import FaultConfig, ScheduleConfig, SeriesSpec, SimConfig, SimExchange
 
 _MARKETS = "Markets"
+_ROLLING = "Rolling series (a new market every N seconds)"
 _FAULTS = "Faults (per connection)"
 _SCHEDULE = "Schedule (market and event changes, seconds after start)"
 _LIMITS = "Limits and encodings"
@@ -52,7 +55,34 @@ def sim(
     settlement_delay: float = typer.Option(
         1.0, help="Seconds from 'determined' to 'settled'.", rich_help_panel=_MARKETS
     ),
-    series: str = typer.Option("KXSIM", help="Series ticker of the markets.", rich_help_panel=_MARKETS),
+    series: list[str] = typer.Option(
+        [],
+        help="Series ticker (repeatable). With a roll period (TICKER:SECONDS[:OVERLAP] or "
+        "--roll-seconds) the series rolls over: KXBTC15M:900 --series KXETH1M:60 runs both; "
+        "without one, the (single) series of the static markets. Default KXSIM.",
+        rich_help_panel=_ROLLING,
+    ),
+    roll_seconds: float | None = typer.Option(
+        None,
+        help="Seconds between two markets of each --series without its own period; each is open "
+        "this long plus --overlap (a day of 15-minute markets in 96 s: --roll-seconds 1).",
+        rich_help_panel=_ROLLING,
+    ),
+    overlap: float = typer.Option(
+        0.0,
+        help="Seconds a market still trades after the next one of its series opened "
+        "(for --series without their own).",
+        rich_help_panel=_ROLLING,
+    ),
+    markets_per_event: int = typer.Option(
+        1, help="Markets of each event of a rolling series.", rich_help_panel=_ROLLING
+    ),
+    keep_settled: int = typer.Option(
+        100,
+        help="Settled markets each series keeps for REST and subscriptions (older ones are "
+        "forgotten: 404, subscribe error 11).",
+        rich_help_panel=_ROLLING,
+    ),
     fee_type: str = typer.Option(
         "quadratic",
         help="The series' fee_type: quadratic, quadratic_with_maker_fees, quadratic_with_combo_maker_fees, flat.",
@@ -184,9 +214,12 @@ def sim(
     """Run a local exchange that speaks Kalshi's WebSocket protocol and public REST, until Ctrl-C.
 
     Everything it changes on its own (--pause-every, --fee-update-every, --*-at) is off by
-    default; times count from the start.
+    default; times count from the start. With rolling series (--series KXBTC15M:900) markets
+    are created, opened, closed, determined and settled continuously, one per period and
+    series, with their lifecycle frames and REST listings.
     """
     setup_logging(quiet=json_out)
+    rolling = _rolling(series, roll_seconds, overlap, markets_per_event)
     config = SimConfig(
         markets=markets,
         seed=seed,
@@ -197,7 +230,9 @@ def sim(
         open_delay_s=open_delay,
         determination_delay_s=determination_delay,
         settlement_delay_s=settlement_delay,
-        series=series,
+        series=series[0] if series and not rolling else "KXSIM",
+        rolling=rolling,
+        keep_settled=keep_settled,
         fee_type=fee_type,
         fee_multiplier=fee_multiplier,
         price_level_structure=price_grid,
@@ -236,16 +271,44 @@ def sim(
     asyncio.run(_serve(config, json_out))
 
 
+def _rolling(
+    series: list[str], roll_seconds: float | None, overlap: float, markets_per_event: int
+) -> tuple[SeriesSpec, ...]:
+    """Return the rolling series of the ``--series`` options (none: static markets)."""
+    if roll_seconds is None and not any(":" in text for text in series):
+        if len(series) > 1:
+            raise ConfigError(
+                "several --series roll over: give each a period (TICKER:SECONDS) or --roll-seconds"
+            )
+        return ()
+    specs = [SeriesSpec.parse(text, roll_seconds, overlap) for text in series or ["KXSIM"]]
+    return tuple(dataclasses.replace(spec, markets_per_event=markets_per_event) for spec in specs)
+
+
 async def _serve(config: SimConfig, json_out: bool) -> None:
     exchange = SimExchange(config)
     ws_url = await exchange.start()
     try:
+        info: dict[str, object] = {
+            "ws_url": ws_url,
+            "rest_url": exchange.rest_url,
+            "tickers": exchange.tickers,
+        }
+        if config.rolling:
+            info["series"] = [spec.to_json() for spec in config.rolling]
         if json_out:
-            print_json({"ws_url": ws_url, "rest_url": exchange.rest_url, "tickers": exchange.tickers})
+            print_json(info)
         else:
+            fees = f"({config.fee_type} x {config.fee_multiplier})"
             console.print(f"[bold]local exchange[/] {ws_url}")
             console.print(f"REST            {exchange.rest_url}")
-            console.print(f"series          {config.series} ({config.fee_type} x {config.fee_multiplier})")
+            for spec in config.rolling:
+                console.print(
+                    f"series          {spec.ticker} {fees}: a market every {spec.roll_seconds:g} s, "
+                    f"open {spec.roll_seconds + spec.overlap_seconds:g} s"
+                )
+            if not config.rolling:
+                console.print(f"series          {config.series} {fees}")
             console.print(f"markets         {', '.join(exchange.tickers)}")
             console.print("Ctrl-C to stop", style="dim")
         stop = asyncio.Event()

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -84,6 +85,11 @@ def test_sim_help_lists_the_schedule_and_the_limits() -> None:
         "--command-rate",
         "--strike-tickers",
         "--fee-type",
+        "--series",
+        "--roll-seconds",
+        "--overlap",
+        "--markets-per-event",
+        "--keep-settled",
     ):
         assert flag in result.stdout, flag
 
@@ -124,3 +130,57 @@ def test_sim_runs_its_schedule_with_strike_tickers() -> None:
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=10)
     assert proc.returncode == 0, stderr
+
+
+def test_sim_rolls_several_series_and_lists_them_over_rest() -> None:
+    proc = subprocess.Popen(
+        [
+            KALSHI_RL, "sim", "--port", "0", "--json", "--rate", "200", "--open-delay", "0.5",
+            "--settlement-delay", "0.2", "--series", "KXBTC15M:1.5:0.5", "--series", "KXETH1M",
+            "--roll-seconds", "0.5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.rstrip() == "}":
+                break
+        info = json.loads("".join(lines))
+        assert [
+            (s["ticker"], s["roll_seconds"], s["overlap_seconds"], s["ticker_minutes"])
+            for s in info["series"]
+        ] == [
+            ("KXBTC15M", 1.5, 0.5, 15),
+            ("KXETH1M", 0.5, 0.0, 1),
+        ]
+        assert info["tickers"] == ["KXBTC15M-26JAN080015-15", "KXETH1M-26JAN080001-01"]
+        seen: dict[tuple[str, str], set[str]] = {}
+        deadline = time.monotonic() + 30
+        while not all(len(seen.get((s, "settled"), ())) >= 2 for s in ("KXBTC15M", "KXETH1M")):
+            assert time.monotonic() < deadline, seen
+            for series in ("KXBTC15M", "KXETH1M"):
+                for status in ("unopened", "open", "settled"):
+                    url = f"{info['rest_url']}/markets?series_ticker={series}&status={status}"
+                    markets = httpx.get(url, timeout=5).json()["markets"]
+                    assert all(m["ticker"].startswith(series + "-") for m in markets)
+                    seen.setdefault((series, status), set()).update(m["ticker"] for m in markets)
+            time.sleep(0.1)
+        assert seen[("KXETH1M", "unopened")] and seen[("KXBTC15M", "open")]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 0, stderr
+
+
+def test_sim_refuses_several_series_without_a_roll_period_in_one_line() -> None:
+    result = subprocess.run(
+        [KALSHI_RL, "sim", "--series", "KXA", "--series", "KXB"], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 1
+    assert "give each a period (TICKER:SECONDS) or --roll-seconds" in result.stderr
+    assert "Traceback" not in result.stderr
