@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -79,3 +80,8 @@ def planned(spec: SeriesSpec, config: SimConfig, start_ms: int = T0) -> Iterator
             determined + round(config.settlement_delay_s * 1000),
         )
         number += 1
+
+
+def made_by(spec: SeriesSpec, config: SimConfig, now_ms: int, start_ms: int = T0) -> list[Planned]:
+    """Return the timetables of the markets of ``spec`` created at or before ``now_ms``."""
+    return list(itertools.takewhile(lambda p: p.created_ms <= now_ms, planned(spec, config, start_ms)))

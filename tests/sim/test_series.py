@@ -9,8 +9,11 @@ determined and settled after the configured delays. What the exchange did is its
 
 from __future__ import annotations
 
+import gc
 import itertools
+import math
 import re
+import tracemalloc
 
 import pytest
 
@@ -18,6 +21,7 @@ from kalshi_rl.core.errors import ConfigError
 from kalshi_rl.sim import SeriesSpec, SimConfig
 from kalshi_rl.sim.catalog import rolling_event_ticker
 from kalshi_rl.sim.market import FINALIZED, TRADING
+from kalshi_rl.sim.model import MarketModel
 from kalshi_rl.sim.rest_query import STATUS_FILTERS
 
 from .series_support import T0, ManualClock, advance, planned, rolling_exchange
@@ -166,3 +170,51 @@ def test_a_settled_market_is_released_and_only_the_last_settled_ones_are_kept() 
         assert exchange.book(ticker) == ([], [])
     assert all(not held[p.ticker].released for p in plan if p.ticker in held and p.ticker not in settled)
     assert set(exchange.events) == {held[t].event_ticker for t in held}  # forgotten events went too
+
+
+def test_memory_stays_flat_over_thousands_of_roll_overs() -> None:
+    """Two series roll 3,800 times in 47 minutes of exchange time (seconds of real time): what
+    the exchange holds stays within a bound fixed by the settings, every settled market's
+    model is gone, and traced memory stops growing (a market kept by mistake costs kilobytes:
+    its model, two random generators, its book)."""
+    eth = SeriesSpec("KXETH1M", roll_seconds=1.0, overlap_seconds=0.5)
+    btc = SeriesSpec("KXBTC15M", roll_seconds=3.0, overlap_seconds=0.5)
+    keep = 5
+    clock = ManualClock()
+    exchange = rolling_exchange(
+        clock, eth, btc, keep_settled=keep, max_actions=500, record_ledger=False, **TIMING
+    )
+    # a market lives open_delay + roll + overlap + determination + settlement seconds
+    lives = [1.0 + spec.roll_seconds + spec.overlap_seconds + 0.5 for spec in (eth, btc)]
+    live_bound = sum(
+        math.ceil(life / spec.roll_seconds) + 1 for life, spec in zip(lives, (eth, btc), strict=True)
+    )
+    held_bound = live_bound + 2 * keep
+
+    def check() -> None:
+        catalog = exchange.catalog
+        assert len(catalog.markets) == len(catalog.market_list) <= held_bound
+        assert len(catalog.events) <= held_bound and len(exchange.market_ids) <= held_bound
+        assert len(exchange.lifecycle.live) <= live_bound
+        assert len(exchange.ledger.actions()) <= 500
+        assert all(m.released == (m.status == FINALIZED) for m in catalog.market_list)
+
+    for minute in range(1, 38):
+        advance(exchange, clock, T0 + minute * 60_000, step_ms=250)
+        check()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        advance(exchange, clock, clock.now_ms + 150_000, step_ms=250)  # warm up under tracing
+        gc.collect()
+        traced, before = tracemalloc.get_traced_memory()[0], exchange.catalog.created
+        advance(exchange, clock, clock.now_ms + 450_000, step_ms=250)
+        gc.collect()
+        grown, rolled = tracemalloc.get_traced_memory()[0] - traced, exchange.catalog.created - before
+    finally:
+        tracemalloc.stop()
+    check()
+    assert exchange.catalog.created > 3_500 and rolled == 600
+    assert grown < 100 * rolled, f"{grown} bytes more after {rolled} more markets"
+    models = sum(isinstance(o, MarketModel) for o in gc.get_objects())
+    assert models == len(exchange.lifecycle.live)
