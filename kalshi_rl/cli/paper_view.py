@@ -65,7 +65,13 @@ def _market(session: PaperSession | SeriesSession) -> Group | None:
 def _series_markets(session: SeriesSession) -> Group:
     """The series line (what it trades or waits for) and one row per market traded."""
     summary = session.summary()
-    now = f"trading {session.market_ticker}" if session.market_ticker else session.waiting or "starting"
+    now = (
+        "stopped"
+        if session.stopped
+        else f"trading {session.market_ticker}"
+        if session.market_ticker
+        else session.waiting or "starting"
+    )
     table = FitTable(
         "market",
         "state",

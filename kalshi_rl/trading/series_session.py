@@ -118,6 +118,7 @@ class SeriesSession:
         self.runs: list[MarketRun] = []
         self.waiting = ""
         """Why no market is being traded now ("" while one is)."""
+        self.stopped = False
         self._model_ref = config.model_ref
         self._current: MarketRun | None = None
         self._settling: set[asyncio.Task[None]] = set()
@@ -179,6 +180,7 @@ class SeriesSession:
                 await self._trade(ticker, stop)
         finally:
             stop.set()
+            self.stopped = True
             await asyncio.gather(*self._settling, return_exceptions=True)
             await asyncio.gather(feed, return_exceptions=True)
             await self.client.close()
