@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from kalshi_rl.core.errors import StorageError
 from kalshi_rl.data.lake.compact import compact_lake
 from kalshi_rl.data.lake.files import busy_partitions, partitions, readable_files
-from kalshi_rl.data.lake.tables import DELTAS, rows_to_table
+from kalshi_rl.data.lake.tables import DELTAS, SNAPSHOTS, rows_to_table
 from kalshi_rl.data.lake.writer import LakeWriter
 from tests.cli_support import run_cli
 from tests.data.lake_support import (
@@ -97,6 +97,30 @@ def test_outputs_are_near_the_target_size_and_sort_where_their_inputs_did(tmp_pa
     assert [pq.read_metadata(f).num_rows for f in outputs] == [1600, 1600, 1600]
     assert read_rows(tmp_path, "deltas") == before
     assert report.compacted[0].rows == 4800
+
+
+def test_outputs_use_the_compact_encodings_and_keep_list_columns(tmp_path: Path) -> None:
+    write_lake(tmp_path, [[[(0, 0, 50)], [(0, 0, 50)]]])
+    for session, seqs in ((7, (1, 2)), (8, (3,))):  # snapshot files (list columns), one of them late
+        writer = LakeWriter(tmp_path, session_id(session))
+        for seq in seqs:
+            row = ("KXA-1", None, DAY0 + seq, session_id(session), 1, 1, seq, seq, [40, 41], [5, 6], [58], [7], 1, False)  # fmt: skip
+            writer.write("snapshots", rows_to_table(SNAPSHOTS, [row]))
+            writer.rotate(force=True)
+        writer.close()
+        snapshots = read_rows(tmp_path, "snapshots")
+
+        compact_lake(tmp_path)  # the second time: a compacted file and a collector's file merged
+
+        assert read_rows(tmp_path, "snapshots") == snapshots
+        assert len(parquet_files(tmp_path / "snapshots")) == 1
+    (output,) = readable_files(tmp_path / "deltas" / "market_ticker=KXA-1" / "date=2026-04-20")
+    group = pq.read_metadata(output).row_group(0)
+    columns = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+    assert "DELTA_BINARY_PACKED" in columns["ts_recv_ns"].encodings
+    assert "BYTE_STREAM_SPLIT" in columns["delta_units"].encodings
+    assert columns["ts_recv_ns"].compression == "ZSTD" and columns["ts_recv_ns"].is_stats_set
+    assert not columns["price_ticks"].is_stats_set
 
 
 def test_a_second_run_changes_nothing(tmp_path: Path) -> None:

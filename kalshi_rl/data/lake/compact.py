@@ -198,7 +198,7 @@ def _compact_partition(
         return None  # its files are already about the target size
     try:
         schema = pa.unify_schemas([m.schema.to_arrow_schema() for m in metadata])
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         logger.warning("lake: %s not compacted: its files' schemas conflict (%s)", partition, exc)
         return None
     gen = 1 + max(_generation(f.name) for f in files)
