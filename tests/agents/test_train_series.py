@@ -124,3 +124,22 @@ def test_train_and_evaluate_a_series_from_the_command_line(series_lake, tmp_path
     assert both.returncode == 1 and "not both" in both.stderr
     neither = run_cli("train", *common, env=env)
     assert neither.returncode == 1 and "--series SERIES or --market" in " ".join(neither.stderr.split())
+
+
+@pytest.mark.postgres
+def test_with_source_postgres_the_series_is_resolved_from_the_lake(series_lake, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    from kalshi_rl.cli.windows import load_window
+    from kalshi_rl.config import Settings
+    from kalshi_rl.data.storage.database import create_db_engine, parse_database_url
+    from kalshi_rl.data.storage.migrate import upgrade
+
+    data_dir, ours, _other = series_lake
+    upgrade(create_db_engine(parse_database_url(pg_url)))
+    settings = Settings(data_dir=data_dir, database_url=pg_url)
+    # PostgreSQL keeps no market metadata: the series' markets come from the lake's markets
+    # table, their books from PostgreSQL (empty here, so it says so, naming those markets).
+    with pytest.raises(DataNotFoundError) as empty:
+        load_window(settings, (), None, None, "postgres", "KXSER")
+    assert f"no books for {', '.join(ours)}" in str(empty.value)
+    with pytest.raises(DataNotFoundError, match="no market of series KXNOPE"):
+        load_window(settings, (), None, None, "postgres", "KXNOPE")
