@@ -4,9 +4,12 @@ A seeded market model drives books on Kalshi price grids; clients subscribe with
 commands and get Kalshi's frames (seq per sid, acks, error codes and limits, get_snapshot,
 ``ticker``, both ``use_yes_price`` encodings); markets and events live through Kalshi's
 lifecycle (created, paused, re-timed, re-gridded, fee overrides, determined, settled) on a
-schedule or on request; faults (drops, gaps, malformed frames, stalls, terminal errors) can
-be injected per connection, and a ledger records exactly what each connection was sent and
-what happened to every market.
+schedule or on request; rolling series (``SimConfig.rolling``, ``SeriesSpec``) make a new
+market every period, continuously, and keep only their last ``keep_settled`` settled markets
+(an empty book, REST ``finalized``; older ones are forgotten: REST 404, subscribe error 11),
+so memory stays flat over any number of roll-overs; faults (drops, gaps, malformed frames,
+stalls, terminal errors) can be injected per connection, and a ledger records exactly what
+each connection was sent and what happened to every market.
 """
 
 from kalshi_rl.sim.config import ScheduleConfig, SeriesSpec, SimConfig
