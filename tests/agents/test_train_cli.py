@@ -1,7 +1,9 @@
 """`kalshi-rl train` / `evaluate` / `inspect` end to end on data collected from the local exchange.
 
 The lake is the session's (read only); each test has its own registry (``DATABASE_URL``) and
-models directory, so no test sees another's models.
+models directory, so no test sees another's models. ``train`` and ``evaluate`` run as the
+installed process (``run_cli``: a first training, an evaluation, a bad input, Ctrl-C); the
+other steps run the same app in this process (``invoke_cli``), without a Python start-up.
 """
 
 from __future__ import annotations
@@ -9,11 +11,11 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import psycopg
 import pytest
+from click.testing import Result
 from stable_baselines3 import PPO
 
 from kalshi_rl.agents.evaluation import ModelPolicy, evaluate
@@ -21,7 +23,8 @@ from kalshi_rl.data.registry import ModelRegistry
 from kalshi_rl.data.storage.database import open_database
 from kalshi_rl.environments.contract import env_config_from_contract
 from kalshi_rl.environments.kalshi_env import build_tapes
-from tests.cli_support import KALSHI_RL, cli_env, run_cli
+from tests.cli_support import KALSHI_RL, cli_env, invoke_cli, run_cli
+from tests.support.waiting import wait_until
 from tests.trading_support import TINY, lake_data
 
 pytestmark = pytest.mark.slow
@@ -52,6 +55,11 @@ def train(
     )
 
 
+def train_here(data_dir: Path, tickers: list[str], *extra: str, env: dict[str, str] | None = None) -> Result:
+    """``train`` as above, in this process."""
+    return invoke_cli("train", *markets(tickers), "--data-dir", str(data_dir), *FAST, *extra, env=env)
+
+
 def test_tiny_ppo_writes_a_checkpoint_and_a_ready_row_on_sqlite(sim_lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data_dir, tickers = sim_lake
     env = own_env(tmp_path)
@@ -76,7 +84,7 @@ def test_tiny_ppo_writes_a_checkpoint_and_a_ready_row_on_sqlite(sim_lake, tmp_pa
     assert contract["observation_spec"]["version"] == 1 and contract["action_map"]["2"] == "sell_yes"
     assert row["training_config"]["data"]["fingerprint"] and row["training_timesteps"] >= 256
     episodes = json.loads(
-        run_cli(
+        invoke_cli(
             "inspect", "episodes", "--model", row["id"], "--data-dir", str(data_dir), "--json", env=env
         ).stdout
     )
@@ -102,11 +110,11 @@ def test_tiny_ppo_writes_a_checkpoint_and_a_ready_row_on_sqlite(sim_lake, tmp_pa
         r["total_pnl"] < report["results"][0]["total_pnl"] for r in report["results"][1:]
     )
     stored = json.loads(
-        run_cli("inspect", "model", "tiny@1", "--data-dir", str(data_dir), "--json", env=env).stdout
+        invoke_cli("inspect", "model", "tiny@1", "--data-dir", str(data_dir), "--json", env=env).stdout
     )
     assert stored["performance_summary"]["results"] == report["results"]
 
-    second = train(
+    second = train_here(
         data_dir,
         tickers,
         "--timesteps",
@@ -120,19 +128,19 @@ def test_tiny_ppo_writes_a_checkpoint_and_a_ready_row_on_sqlite(sim_lake, tmp_pa
         "--json",
         env=env,
     )
-    assert second.returncode == 0, second.stderr
+    assert second.exit_code == 0, second.stderr
     child = json.loads(second.stdout)
     assert child["version"] == 2 and child["parent_model_id"] == row["id"]
-    table = run_cli("inspect", "models", "--data-dir", str(data_dir), env=env)
+    table = invoke_cli("inspect", "models", "--data-dir", str(data_dir), env=env)
     assert "tiny@1" in table.stdout and "tiny@2" in table.stdout
 
 
 @pytest.mark.postgres
 def test_tiny_ppo_on_postgres(sim_lake, pg_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data_dir, tickers = sim_lake
-    assert run_cli("db", "upgrade", "--database-url", pg_url).returncode == 0
+    assert invoke_cli("db", "upgrade", "--database-url", pg_url).exit_code == 0
     env = cli_env(MODELS_DIR=str(tmp_path / "models"), DATABASE_URL=pg_url)
-    result = train(
+    result = train_here(
         data_dir,
         tickers,
         "--timesteps",
@@ -142,7 +150,7 @@ def test_tiny_ppo_on_postgres(sim_lake, pg_url: str, tmp_path: Path) -> None:  #
         "--json",
         env=env,
     )
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     row = json.loads(result.stdout)
     with psycopg.connect(pg_url) as pg:
         status, path = pg.execute(
@@ -154,25 +162,36 @@ def test_tiny_ppo_on_postgres(sim_lake, pg_url: str, tmp_path: Path) -> None:  #
     assert status == "ready" and Path(path).is_file() and episodes[0] > 0  # type: ignore[index]
 
 
+def test_train_without_data_is_one_line_and_exit_1_from_the_process(tmp_path: Path) -> None:
+    """The process boundary of ``train``'s refusals (the others run in-process, where an
+    escaping exception fails the test as a traceback would)."""
+    result = run_cli("train", "--data-dir", str(tmp_path), env=own_env(tmp_path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    message = " ".join(result.stderr.split())
+    assert message.startswith("error:") and "--series SERIES or --market TICKER" in message
+
+
 def test_invalid_hyperparameters_are_rejected_before_training(sim_lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data_dir, tickers = sim_lake
     env = own_env(tmp_path)
     bad = write_config(tmp_path, {"learning_rate": -1, "n_stepz": 5, "batch_size": 10_000})
-    result = train(data_dir, tickers, "--config", str(bad), "--name", "never", env=env)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    result = train_here(data_dir, tickers, "--config", str(bad), "--name", "never", env=env)
+    assert result.exit_code == 1
     message = " ".join(result.stderr.split())
     assert "learning_rate must be" in message and "unknown hyperparameter 'n_stepz'" in message
     # Refused before any data was loaded or any model built: no row, no models directory.
-    models = json.loads(run_cli("inspect", "models", "--data-dir", str(data_dir), "--json", env=env).stdout)
+    models = json.loads(
+        invoke_cli("inspect", "models", "--data-dir", str(data_dir), "--json", env=env).stdout
+    )
     assert models == [] and not (tmp_path / "models").exists()
 
 
 def test_unknown_market_and_empty_window_list_what_the_lake_holds(sim_lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data_dir, tickers = sim_lake
     env = own_env(tmp_path)
-    unknown = run_cli("train", "--market", "KXNOPE-1", "--data-dir", str(data_dir), env=env)
-    assert unknown.returncode == 1 and "KXNOPE-1" in unknown.stderr and tickers[0] in unknown.stderr
-    empty = run_cli(
+    unknown = invoke_cli("train", "--market", "KXNOPE-1", "--data-dir", str(data_dir), env=env)
+    assert unknown.exit_code == 1 and "KXNOPE-1" in unknown.stderr and tickers[0] in unknown.stderr
+    empty = invoke_cli(
         "train",
         "--market",
         tickers[0],
@@ -184,7 +203,7 @@ def test_unknown_market_and_empty_window_list_what_the_lake_holds(sim_lake, tmp_
         str(data_dir),
         env=env,
     )
-    assert empty.returncode == 1 and "no book data" in empty.stderr and tickers[0] in empty.stderr
+    assert empty.exit_code == 1 and "no book data" in empty.stderr and tickers[0] in empty.stderr
 
 
 def test_ctrl_c_saves_a_checkpoint_and_records_the_stop(sim_lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -200,6 +219,8 @@ def test_ctrl_c_saves_a_checkpoint_and_records_the_stop(sim_lake, tmp_path: Path
             *FAST,
             "--timesteps",
             "10000000",
+            "--config",
+            str(write_config(tmp_path, TINY)),
             "--name",
             "interrupted",
             "--json",
@@ -209,15 +230,23 @@ def test_ctrl_c_saves_a_checkpoint_and_records_the_stop(sim_lake, tmp_path: Path
         text=True,
         env=env,
     )
-    # Interrupt once the run has recorded an episode (read from its registry, as it writes it).
+    # Interrupt once the run is learning: its first episodes are in the registry (written every
+    # 50 episodes, read as it writes them), long before its first periodic checkpoint (10,000
+    # timesteps), so the checkpoint found afterwards is the one Ctrl-C saved.
     registry = ModelRegistry(open_database(env["DATABASE_URL"], tmp_path))
-    deadline = time.monotonic() + 120
-    while not any(r.training_episodes for r in registry.list_models(name="interrupted")):
-        assert proc.poll() is None and time.monotonic() < deadline, "the run never recorded an episode"
-        time.sleep(0.2)
+
+    def learning() -> bool:
+        assert proc.poll() is None, proc.communicate()[1]
+        return any(
+            registry.episodes(r.id, mode="training", limit=1)
+            for r in registry.list_models(name="interrupted")
+        )
+
+    wait_until(learning, "the run recording its first episodes", timeout_s=120, every_s=0.1)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     row = json.loads(out)
     assert row["status"] == "stopped" and "Ctrl-C" in row["notes"]
-    assert Path(row["checkpoint_path"]).is_file() and row["training_timesteps"] > 0
+    assert 0 < row["training_timesteps"] < 10_000, "a periodic checkpoint came first: Ctrl-C proved nothing"
+    assert PPO.load(row["checkpoint_path"], device="cpu").num_timesteps == row["training_timesteps"]
