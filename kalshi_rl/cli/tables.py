@@ -5,7 +5,8 @@ header or a number cut that way is wrong data, so ``FitTable`` lays itself out f
 it is given (the terminal's, ``COLUMNS``, or 80 when piped) in this order of preference:
 
 1. one table, every column at its natural width;
-2. one table, the text cells wrapped at spaces (never a word cut; headers stay whole);
+2. one table, the text cells wrapped at spaces (never a word cut; headers stay whole), then
+   the same without the table's outer edges;
 3. several tables, the key columns (the first, e.g. the market) repeated in each;
 4. one ``header  value`` block per row, when even one column beside the keys does not fit.
 
@@ -122,7 +123,7 @@ class FitTable:
             for n, (indexes, widths, edge) in enumerate(parts):
                 title = self.title if n == 0 else None
                 table = self._table(indexes, widths, edge)
-                if title and cell_len(title) <= _table_width(widths, edge):
+                if title and Text.from_markup(title).cell_len <= _table_width(widths, edge):
                     table.title = title
                 else:
                     yield from _annotation(title, "table.title")
