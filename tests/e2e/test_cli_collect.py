@@ -1,11 +1,15 @@
-"""`kalshi-rl sim` + `kalshi-rl collect` + `kalshi-rl inspect data`, as a user runs them."""
+"""`kalshi-rl sim` + `kalshi-rl collect` + `kalshi-rl inspect data`, as a user runs them.
+
+The exchange and the collectors under test are processes (real time, real signals); the
+commands that only read or prepare (``db upgrade``, ``inspect data``, the run after a kill)
+run the same app in this process (``invoke_cli``).
+"""
 
 from __future__ import annotations
 
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import duckdb
@@ -13,7 +17,8 @@ import psycopg
 import pyarrow as pa
 import pytest
 
-from tests.cli_support import KALSHI_RL, cli_env, run_cli
+from tests.cli_support import KALSHI_RL, SimProcess, cli_env, invoke_cli, run_cli
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -42,11 +47,22 @@ def whole_batch_rows(journal: Path) -> int:
     return rows
 
 
+def journaled_rows(lake: Path) -> int:
+    """Delta rows in the whole batches of the open journals."""
+    return sum(whole_batch_rows(j) for j in (lake / "_journal").rglob("deltas/**/*.arrows"))
+
+
+@pytest.fixture(scope="module")
+def exchange(module_sim_process) -> SimProcess:  # type: ignore[no-untyped-def]
+    """One fast market, shared by the kill and Ctrl-C tests (each has its own collector)."""
+    return module_sim_process("--markets", "1", "--rate", "2000")  # type: ignore[no-any-return]
+
+
 @pytest.mark.postgres
 def test_sim_collect_inspect_with_postgres(sim_process, pg_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sim = sim_process("--markets", "2", "--seed", "3", "--rate", "1500")
-    upgraded = run_cli("db", "upgrade", "--database-url", pg_url, "--json")
-    assert upgraded.returncode == 0, upgraded.stderr
+    upgraded = invoke_cli("db", "upgrade", "--database-url", pg_url, "--json")
+    assert upgraded.exit_code == 0, upgraded.stderr
     assert json.loads(upgraded.stdout)["revision"]
     collected = run_cli(
         "collect",
@@ -66,8 +82,8 @@ def test_sim_collect_inspect_with_postgres(sim_process, pg_url: str, tmp_path: P
     deltas = sum(m["deltas"] for m in summary["markets"].values())
     assert deltas > 1_000 and summary["sinks"]["postgres"]["backlog_rows"] == 0
 
-    inspected = run_cli("inspect", "data", "--data-dir", str(tmp_path), "--json")
-    assert inspected.returncode == 0, inspected.stderr
+    inspected = invoke_cli("inspect", "data", "--data-dir", str(tmp_path), "--json")
+    assert inspected.exit_code == 0, inspected.stderr
     report = json.loads(inspected.stdout)
     assert {p["market_ticker"] for p in report["partitions"]} == set(sim.tickers)
     assert sum(p["deltas"] for p in report["partitions"]) == deltas
@@ -77,14 +93,14 @@ def test_sim_collect_inspect_with_postgres(sim_process, pg_url: str, tmp_path: P
     with psycopg.connect(pg_url) as pg:
         assert pg.execute("SELECT count(*) FROM orderbook_deltas").fetchone() == (deltas,)
 
-    table = run_cli("inspect", "data", "--data-dir", str(tmp_path))
-    assert table.returncode == 0 and sim.tickers[0] in table.stdout and "coverage" in table.stdout
+    table = invoke_cli("inspect", "data", "--data-dir", str(tmp_path))
+    assert table.exit_code == 0 and sim.tickers[0] in table.stdout and "coverage" in table.stdout
 
 
 def test_sigkilled_collector_leaves_a_readable_lake_and_the_next_run_recovers_it(
-    sim_process, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
-    sim = sim_process("--markets", "1", "--rate", "2000")
+    exchange: SimProcess, tmp_path: Path
+) -> None:
+    sim = exchange
     proc = subprocess.Popen(
         [
             KALSHI_RL,
@@ -104,23 +120,22 @@ def test_sigkilled_collector_leaves_a_readable_lake_and_the_next_run_recovers_it
         env=cli_env(),
     )
     lake = tmp_path / "lake"
-    deadline = time.monotonic() + 30
-    while not list((lake / "deltas").rglob("*.parquet")) and time.monotonic() < deadline:
-        time.sleep(0.2)  # wait for a first finalised file (a loaded machine starts slowly)
-    time.sleep(1.5)
+    # Kill it once it has finalised a file and journaled rows after it (whole batches).
+    wait_until(lambda: list((lake / "deltas").rglob("*.parquet")), "a first finalised file", every_s=0.1)
+    wait_until(lambda: journaled_rows(lake), "rows journaled after the first rotation", every_s=0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    lake = tmp_path / "lake"
     # Readable right away: every visible file is whole.
     before = lake_deltas(lake)
     assert before > 0
     journals = list((lake / "_journal").rglob("deltas/**/*.arrows"))
     assert journals, "the killed session's last rows sit in journals"
-    journaled = sum(whole_batch_rows(j) for j in journals)
-    report = json.loads(run_cli("inspect", "data", "--data-dir", str(tmp_path), "--json").stdout)
+    journaled = journaled_rows(lake)
+    assert journaled > 0
+    report = json.loads(invoke_cli("inspect", "data", "--data-dir", str(tmp_path), "--json").stdout)
     assert report["open_journals"] > 0
     # The next collector finalises them: nothing flushed before the kill is lost.
-    again = run_cli(
+    again = invoke_cli(
         "collect",
         *markets_args(sim.tickers),
         "--ws-url",
@@ -131,15 +146,15 @@ def test_sigkilled_collector_leaves_a_readable_lake_and_the_next_run_recovers_it
         "1",
         "--json",
     )
-    assert again.returncode == 0, again.stderr
+    assert again.exit_code == 0, again.stderr
     second = sum(m["deltas"] for m in json.loads(again.stdout)["markets"].values())
     # Exactly: the finalised files, every whole batch the killed session had journaled, this run.
     assert lake_deltas(lake) == before + journaled + second
     assert not list((lake / "_journal").rglob("*.arrows"))
 
 
-def test_ctrl_c_flushes_every_queue(sim_process, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    sim = sim_process("--markets", "1", "--rate", "2000")
+def test_ctrl_c_flushes_every_queue(exchange: SimProcess, tmp_path: Path) -> None:
+    sim = exchange
     proc = subprocess.Popen(
         [
             KALSHI_RL,
@@ -157,10 +172,8 @@ def test_ctrl_c_flushes_every_queue(sim_process, tmp_path: Path) -> None:  # typ
         env=cli_env(),
     )
     lake = tmp_path / "lake"
-    deadline = time.monotonic() + 60
-    while not list((lake / "_journal").rglob("deltas/**/*.arrows")) and time.monotonic() < deadline:
-        time.sleep(0.1)  # rows are flowing once the first delta batch is journaled
-    time.sleep(1.0)
+    # Rows are flowing once a delta batch is journaled; at 2,000 a second more are in the queues.
+    wait_until(lambda: journaled_rows(lake), "a delta batch journaled", every_s=0.1)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
