@@ -1,14 +1,19 @@
-"""Replay preload: segments split at every break, and the lake and PostgreSQL agree."""
+"""Replay preload: segments split at every break, and the lake and PostgreSQL agree.
+
+Each collection runs until the breaks it is about have happened (counted by the collector),
+not for a fixed time.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
+from kalshi_rl.data.ingest.collector import Collector, CollectorConfig, CollectorSummary
 from kalshi_rl.data.ingest.write_queue import WriteQueueConfig
 from kalshi_rl.data.replay.lake import lake_time_range, preload_lake, replay_book
 from kalshi_rl.data.replay.postgres import preload_postgres
@@ -17,8 +22,35 @@ from kalshi_rl.data.storage.migrate import upgrade
 from kalshi_rl.kalshi.ws_client import WsConfig
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
 from kalshi_rl.sim.faults import FaultConfig
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+async def collect_until(collector: Collector, *steps: tuple[str, Callable[[], bool]]) -> CollectorSummary:
+    """Run ``collector`` until each step's condition held in turn (polled on its live
+    counters), then stop it. A collector that ends by itself ends the wait."""
+    await collector.prepare()
+    stop = asyncio.Event()
+    run = asyncio.create_task(collector.run(stop))
+    try:
+        for what, ready in steps:
+            await eventually(lambda: run.done() or ready(), what)  # noqa: B023 -- awaited in the loop
+    finally:
+        stop.set()
+    return await run
+
+
+def counts(collector: Collector) -> tuple[int, int, int, int]:
+    """(gaps, reconnects, snapshots, deltas) so far."""
+    assert collector.ws is not None and collector.feed is not None
+    markets = collector.feed.stats.values()
+    return (
+        collector.ws.stats.gaps,
+        collector.ws.stats.reconnects,
+        sum(m.snapshots for m in markets),
+        sum(m.deltas for m in markets),
+    )
 
 
 async def test_segments_split_at_breaks_and_both_sources_agree(make_sim, pg_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -26,7 +58,7 @@ async def test_segments_split_at_breaks_and_both_sources_agree(make_sim, pg_url:
         SimConfig(
             markets=2,
             seed=21,
-            rate=1_500,
+            rate=3_000,
             faults=FaultConfig(gap_every=900, drop_every=4_000),
             record_ledger=False,
         )
@@ -42,10 +74,16 @@ async def test_segments_split_at_breaks_and_both_sources_agree(make_sim, pg_url:
             write=WriteQueueConfig(flush_interval_s=0.2),
         )
     )
-    stop = asyncio.Event()
-    asyncio.get_running_loop().call_later(7.0, stop.set)
-    summary = await collector.run(stop)
-    assert summary.ws.gaps >= 3
+
+    # Sequence gaps (a resync each) and a dropped connection (every book again) have happened.
+    def broken_and_resynced() -> bool:
+        gaps, reconnects, snapshots, _ = counts(collector)
+        return gaps >= 3 and reconnects >= 1 and snapshots >= 2 + gaps + 2
+
+    summary = await collect_until(
+        collector, ("three gaps and a reconnect, books resynced", broken_and_resynced)
+    )
+    assert summary.ws.gaps >= 3 and summary.ws.reconnects >= 1
 
     markets = tuple(sim.tickers)
     low, high = lake_time_range(lake, markets)
@@ -71,7 +109,7 @@ async def test_segments_split_at_breaks_and_both_sources_agree(make_sim, pg_url:
 
 async def test_a_window_selects_only_overlapping_segments(make_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sim: SimExchange = await make_sim(
-        SimConfig(markets=1, seed=4, rate=800, faults=FaultConfig(drop_every=2_500), record_ledger=False)
+        SimConfig(markets=1, seed=4, rate=2_500, faults=FaultConfig(drop_every=2_500), record_ledger=False)
     )
     lake = tmp_path / "lake"
     collector = Collector(
@@ -81,9 +119,19 @@ async def test_a_window_selects_only_overlapping_segments(make_sim, tmp_path: Pa
             lake_dir=lake,
         )
     )
-    stop = asyncio.Event()
-    asyncio.get_running_loop().call_later(8.0, stop.set)
-    await collector.run(stop)
+    # Two connections, the second's book with deltas: at least two segments.
+    resynced_at: list[int] = []
+
+    def reconnected() -> bool:
+        _, reconnects, snapshots, deltas = counts(collector)
+        resynced_at[:] = [deltas]
+        return reconnects >= 1 and snapshots >= 2
+
+    await collect_until(
+        collector,
+        ("a reconnect and its snapshot", reconnected),
+        ("deltas after it", lambda: counts(collector)[3] > resynced_at[0]),
+    )
     markets = tuple(sim.tickers)
     everything = preload_lake(lake, markets, *lake_time_range(lake, markets))
     assert len(everything.segments) >= 2
