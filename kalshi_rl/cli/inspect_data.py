@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from kalshi_rl.cli.common import console, load_settings, print_json, user_errors
+from kalshi_rl.cli.common import Col, FitTable, console, load_settings, print_json, user_errors
 from kalshi_rl.data.lake.market_summary import EventsSummary, MarketSummary, events_summary, market_summaries
 from kalshi_rl.data.lake.reader import LakeReader
+from kalshi_rl.data.lake.series_summary import SeriesMarket, series_markets
 
 
 def register(app: typer.Typer) -> None:
@@ -28,14 +30,22 @@ def _time(ns: int | None) -> str:
 def inspect_data(
     data_dir: Path = typer.Option(None, help="Data directory (default DATA_DIR or ./data)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    series: str | None = typer.Option(
+        None, "--series", help="Only this series: per market, open-to-close coverage, gaps, rows, bytes."
+    ),
 ) -> None:
     """Per market and day: snapshots, deltas, trades, time span, gaps, resyncs, quarantine, coverage.
 
     Then per market its life: phase, lifecycle events, close time, fee schedule, and whether the
     exchange refused to subscribe it; and the event-level frames (event creations, fee updates).
+    With --series, per market of that series: its open and close, the time recorded, the share
+    of open to close with the book known, settlement recorded, gaps, resyncs, rows and bytes.
     """
     settings = load_settings(data_dir=data_dir)
     reader = LakeReader(settings.lake_dir)
+    if series is not None:
+        _print_series(settings.lake_dir, series, series_markets(reader, series), json_out)
+        return
     rows = reader.inventory()
     markets = market_summaries(reader)
     events = events_summary(reader)
@@ -150,3 +160,92 @@ def _markets_table(markets: dict[str, MarketSummary]) -> Table:
         refused = f"[red]UNSUBSCRIBABLE: {m.unsubscribable}[/]" if m.unsubscribable else "ok"
         table.add_row(m.market_ticker, m.phase, lifecycle, close, m.fee or "-", refused)
     return table
+
+
+def _clock(ns: int | None, with_date: bool) -> str:
+    if ns is None:
+        return "-"
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC).strftime("%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 100_000 else f"{n / 1e3:,.1f} kB"
+
+
+def _series_json(m: SeriesMarket) -> dict[str, object]:
+    return {
+        "market_ticker": m.market_ticker,
+        "phase": m.phase,
+        "open_time_ms": m.open_time_ms,
+        "close_time_ms": m.close_time_ms,
+        "settled_ns": m.settled_ns,
+        "first_ns": m.first_ns,
+        "last_ns": m.last_ns,
+        "covered_s": m.covered_ns / 1e9,
+        "coverage": None if m.coverage is None else round(m.coverage, 6),
+        "gaps": m.gaps,
+        "resyncs": m.resyncs,
+        "rows": dict(sorted(m.rows.items())),
+        "bytes": m.bytes,
+    }
+
+
+def _print_series(lake: Path, series: str, markets: list[SeriesMarket], json_out: bool) -> None:
+    covered = [m for m in markets if m.coverage is not None and m.coverage >= 0.999]
+    settled = [m for m in markets if m.settled_ns is not None]
+    if json_out:
+        print_json(
+            {
+                "lake": str(lake),
+                "series": series,
+                "markets": [_series_json(m) for m in markets],
+                "totals": {
+                    "markets": len(markets),
+                    "settled": len(settled),
+                    "coverage_at_least_99_9": len(covered),
+                    "gaps": sum(m.gaps for m in markets),
+                    "resyncs": sum(m.resyncs for m in markets),
+                    "rows": sum(sum(m.rows.values()) for m in markets),
+                    "bytes": sum(m.bytes for m in markets),
+                },
+            }
+        )
+        return
+    days = {_clock(t * 1_000_000, True)[:5] for m in markets for t in (m.open_time_ms, m.close_time_ms) if t}
+    dated = len(days) > 1
+    table = FitTable(
+        "market",
+        "open–close (UTC)",
+        "recorded",
+        Col("coverage", True),
+        "settled",
+        Col("gaps", True),
+        Col("resyncs", True),
+        Col("rows", True),
+        Col("size", True),
+        title=f"series {series}" + ("" if dated or not days else f" on {days.pop()} (UTC)"),
+    )
+    for m in markets:
+        opened = None if m.open_time_ms is None else m.open_time_ms * 1_000_000
+        closed = None if m.close_time_ms is None else m.close_time_ms * 1_000_000
+        # Rounded down: a market with a hole never reads 100.0 %.
+        coverage = "-" if m.coverage is None else f"{math.floor(m.coverage * 1000) / 10:.1f}%"
+        table.add_row(
+            m.market_ticker,
+            f"{_clock(opened, dated)}–{_clock(closed, False)}",
+            f"{_clock(m.first_ns, dated)}–{_clock(m.last_ns, False)}",
+            coverage if m.coverage is None or m.coverage >= 0.999 else f"[yellow]{coverage}[/]",
+            "yes" if m.settled_ns is not None else m.phase,
+            f"{m.gaps:,}",
+            f"{m.resyncs:,}",
+            f"{sum(m.rows.values()):,}",
+            _megabytes(m.bytes),
+        )
+    console.print(table)
+    rows = sum(sum(m.rows.values()) for m in markets)
+    console.print(
+        f"{len(markets):,} market(s) of {series}: {len(settled):,} settled, "
+        f"{len(covered):,} with the book known over 99.9 % of open to close; "
+        f"{sum(m.gaps for m in markets):,} gaps, {sum(m.resyncs for m in markets):,} resyncs, "
+        f"{rows:,} rows, {_megabytes(sum(m.bytes for m in markets))}"
+    )
