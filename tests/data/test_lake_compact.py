@@ -3,6 +3,7 @@ partitions untouched; one maintainer at a time."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -283,3 +284,25 @@ def test_a_crash_at_any_step_leaves_every_row_readable_and_the_next_run_complete
         assert report.recovered == int(interrupted), crashed.stdout
         shutil.rmtree(lake)
     assert seen == {"written", "intent", "renamed", "removed", "done"}
+
+
+def test_the_cli_compacts_and_says_what_it_did(tmp_path: Path) -> None:
+    write_lake(tmp_path / "lake", [[[(0, 0, 10), (1, 0, 10)], [(0, 0, 10)]]])
+
+    result = run_cli("lake", "compact", "--json", "--data-dir", str(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert sorted(
+        (c["partition"], c["files_before"], c["files_after"], c["rows"]) for c in report["compacted"]
+    ) == [
+        ("deltas/market_ticker=KXA-1/date=2026-04-20", 2, 1, 20),
+        ("frames/date=2026-04-20", 2, 1, 30),
+    ]
+    assert (report["unchanged"], report["busy"], report["recovered"]) == (1, [], 0)
+    table = run_cli("lake", "compact", "--data-dir", str(tmp_path))
+    assert (
+        table.returncode == 0
+        and "nothing to compact" in table.stdout
+        and "3 partition(s) already compact" in table.stdout
+    )
