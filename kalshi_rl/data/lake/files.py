@@ -79,29 +79,27 @@ def _value(name: str, key: str) -> str | None:
     return name[len(prefix) :] if name.startswith(prefix) else None
 
 
+def _subdirs(directory: Path, key: str) -> list[str]:
+    """The values of ``directory``'s ``key=value`` subdirectories (none if it just went: pruned)."""
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return []
+    return [v for e in entries if (v := _value(e.name, key)) is not None and e.is_dir()]
+
+
 def partitions(root: Path, tables: tuple[str, ...] | None = None) -> list[Partition]:
     """Every partition directory of the lake (of ``tables``), sorted."""
     found: list[Partition] = []
     for name in tables or tuple(TABLES):
         base = root / name
-        if not base.is_dir():
-            continue
         if TABLES[name].by_market:
-            for market_dir in base.iterdir():
-                market = _value(market_dir.name, "market_ticker")
-                if market is None or not market_dir.is_dir():
-                    continue
+            for market in _subdirs(base, "market_ticker"):
                 found += [
-                    Partition(name, market, date)
-                    for d in market_dir.iterdir()
-                    if (date := _value(d.name, "date")) is not None and d.is_dir()
+                    Partition(name, market, d) for d in _subdirs(base / f"market_ticker={market}", "date")
                 ]
         else:
-            found += [
-                Partition(name, None, date)
-                for d in base.iterdir()
-                if (date := _value(d.name, "date")) is not None and d.is_dir()
-            ]
+            found += [Partition(name, None, d) for d in _subdirs(base, "date")]
     return sorted(found)
 
 
