@@ -3,7 +3,10 @@
 A collector writes a file per partition every few minutes, so a week of a busy series is
 hundreds of thousands of small files: slow to list and to open, and poorly compressed. A
 partition is *finished* when no collector session has a journal in it (``busy_partitions``);
-its files are merged into files of at most about ``target_bytes`` each.
+its files are merged into files of at most about ``target_bytes`` each. Only the files listed
+are merged and deleted, so a collector that writes a quiet market's partition again later
+(a new journal after a rotation) adds a file beside the merged one, sorting after it, and a
+later run merges the two.
 
 Order: the rows of a partition are kept in the order a reader reads them, its files in name
 order and each file's rows in order (``files.py``), which is the order they were written.
