@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from kalshi_rl.cli.common import Col, FitTable, console, load_settings, print_json, user_errors
 from kalshi_rl.data.lake.market_summary import EventsSummary, MarketSummary, events_summary, market_summaries
@@ -88,20 +87,14 @@ def inspect_data(
     if not rows and not markets:
         console.print(f"the lake at {settings.lake_dir} holds no data yet (run `kalshi-rl collect`)")
         return
-    table = Table(title=f"lake {settings.lake_dir}")
-    for name in (
+    table = FitTable(
         "market",
         "date",
-        "snapshots",
-        "deltas",
-        "trades",
+        *(Col(name, numeric=True) for name in ("snapshots", "deltas", "trades")),
         "span (UTC)",
-        "gaps",
-        "resyncs",
-        "quarantined",
-        "coverage",
-    ):
-        table.add_column(name, justify="left" if name in ("market", "date", "span (UTC)") else "right")
+        *(Col(name, numeric=True) for name in ("gaps", "resyncs", "quarantined", "coverage")),
+        title=f"lake {settings.lake_dir}",
+    )
     for r in rows:
         table.add_row(
             r.market_ticker,
@@ -110,9 +103,9 @@ def inspect_data(
             f"{r.deltas:,}",
             f"{r.trades:,}",
             f"{_time(r.first_ns)}–{_time(r.last_ns)}",
-            str(r.gaps),
-            str(r.resyncs),
-            str(r.quarantined),
+            f"{r.gaps:,}",
+            f"{r.resyncs:,}",
+            f"{r.quarantined:,}",
             f"{r.coverage:.1%}",
         )
     if rows:
@@ -150,10 +143,10 @@ def _fee_updates_json(events: EventsSummary) -> list[dict[str, object]]:
     ]
 
 
-def _markets_table(markets: dict[str, MarketSummary]) -> Table:
-    table = Table(title="markets")
-    for name in ("market", "phase", "lifecycle events", "close (UTC)", "fees", "subscription"):
-        table.add_column(name, overflow="fold")
+def _markets_table(markets: dict[str, MarketSummary]) -> FitTable:
+    table = FitTable(
+        "market", "phase", "lifecycle events", "close (UTC)", "fees", "subscription", title="markets"
+    )
     for m in markets.values():
         lifecycle = ", ".join(f"{kind} {_time(at)}" for at, kind in m.lifecycle) or "-"
         close = "-" if m.close_time_ms is None else _time(m.close_time_ms * 1_000_000)
