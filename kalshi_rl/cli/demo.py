@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 
 from kalshi_rl.cli.common import console, setup_logging, user_errors
+from kalshi_rl.cli.tables import dollars, position
 
 
 @user_errors
@@ -112,7 +113,7 @@ async def _demo(
         done = summary(session, await session.client.get_balance())
         console.print(
             f"[bold]5/5 paper traded[/] {done['decisions']} decisions, {done['orders']} orders, "
-            f"position {done['position_units'] / 100:g}, fees ${done['fees']:.4f}, "
+            f"position {position(done['position_units'])}, fees {dollars(done['fees'], 4)}, "
             f"decision latency p50 {done['decision_latency']['p50_us']:,.0f} µs / p99 {done['decision_latency']['p99_us']:,.0f} µs"
         )
         console.print(
