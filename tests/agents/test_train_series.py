@@ -15,7 +15,7 @@ from kalshi_rl.data.replay.lake import preload_lake
 from kalshi_rl.data.replay.series import lake_series, series_markets
 from kalshi_rl.environments.contract import EnvConfig, env_config_from_contract
 from tests.agents.test_train_cli import own_env, write_config
-from tests.cli_support import run_cli
+from tests.cli_support import invoke_cli, run_cli
 from tests.support import series_lake as lakes
 from tests.trading_support import TINY, tiny_env
 
@@ -100,30 +100,32 @@ def test_train_and_evaluate_a_series_from_the_command_line(series_lake, tmp_path
     assert data["series"] == "KXSER" and data["markets"] == ours and other not in data["markets"]
     # One gap-free segment per market (open to close: 40+ ticks of 100 ms), each its own tape.
     assert data["tapes"] == len(ours)
+    # The other steps in-process (invoke_cli): each train or evaluate process costs ~6 s of CPU
+    # importing torch; their process boundary is tested in test_train_cli.py.
     episodes = json.loads(
-        run_cli("inspect", "episodes", "--model", row["id"], *common, "--json", env=env).stdout
+        invoke_cli("inspect", "episodes", "--model", row["id"], *common, "--json", env=env).stdout
     )
     assert len(episodes) == row["training_episodes"] >= 30
     assert {e["market_ticker"] for e in episodes} == set(ours)  # 30+ episodes over 3 tapes
 
-    evaluated = run_cli("evaluate", "--model", "ser", *common, "--json", env=env, timeout=300)
-    assert evaluated.returncode == 0, evaluated.stderr
+    evaluated = invoke_cli("evaluate", "--model", "ser", *common, "--json", env=env)
+    assert evaluated.exit_code == 0, evaluated.stderr
     report = json.loads(evaluated.stdout)
     assert report["window"]["series"] == "KXSER" and report["window"]["markets"] == ours
     assert [r["episodes"] for r in report["results"]] == [len(ours)] * 4  # the model and 3 baselines
-    explicit = run_cli(
+    explicit = invoke_cli(
         "evaluate", "--model", "ser", "--series", "KXSER", *common, "--json", "--no-store", env=env
     )
     assert json.loads(explicit.stdout)["results"] == report["results"]
 
-    unknown = run_cli("train", "--series", "KXNOPE", *common, *FAST, env=env)
-    assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
+    unknown = invoke_cli("train", "--series", "KXNOPE", *common, *FAST, env=env)
+    assert unknown.exit_code == 1  # an escaping exception (a traceback) would raise here
     message = " ".join(unknown.stderr.split())
     assert "no market of series KXNOPE" in message and "KXSER (3 market(s)" in message
-    both = run_cli("train", "--series", "KXSER", "--market", ours[0], *common, *FAST, env=env)
-    assert both.returncode == 1 and "not both" in both.stderr
-    neither = run_cli("train", *common, env=env)
-    assert neither.returncode == 1 and "--series SERIES or --market" in " ".join(neither.stderr.split())
+    both = invoke_cli("train", "--series", "KXSER", "--market", ours[0], *common, *FAST, env=env)
+    assert both.exit_code == 1 and "not both" in both.stderr
+    neither = invoke_cli("train", *common, env=env)
+    assert neither.exit_code == 1 and "--series SERIES or --market" in " ".join(neither.stderr.split())
 
 
 @pytest.mark.postgres
