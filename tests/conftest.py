@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from kalshi_rl.data.storage.database import create_db_engine, open_database, parse_database_url
 from kalshi_rl.data.storage.migrate import upgrade
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
-from tests.support.sim_lake import RecordingInBackground
+from tests.support.background import RecordingInBackground
 
 pytest_plugins = ["tests.cli_support"]
 
@@ -99,27 +99,34 @@ async def make_sim() -> AsyncIterator[Callable[..., Awaitable[SimExchange]]]:
         await sim.stop()
 
 
-# -- the session's lake, recorded in the background (tests/support/sim_lake.py) ----------------
+# -- lakes recorded in real time, in the background (tests/support/background.py) -------------
 
-_RECORDING = pytest.StashKey[RecordingInBackground]()
+RECORDED_IN_BACKGROUND = {"sim_lake": "tests.support.sim_lake"}
+"""Session fixture -> the module that records its data (``python -m MODULE DATA_DIR``)."""
+
+_RECORDINGS = pytest.StashKey[dict[str, RecordingInBackground]]()
 
 
 @pytest.hookimpl(trylast=True)  # after the tmp_path plugin's configure
 def pytest_configure(config: pytest.Config) -> None:
-    """Start recording the session's lake now, so that collection runs during its 12 s."""
+    """Start the recordings now, so that collection runs during their seconds."""
     factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]  # what tmp_path_factory returns
-    config.stash[_RECORDING] = RecordingInBackground(factory.mktemp("simdata"))
+    config.stash[_RECORDINGS] = {
+        fixture: RecordingInBackground(module, factory.mktemp(fixture))
+        for fixture, module in RECORDED_IN_BACKGROUND.items()
+    }
 
 
 @pytest.hookimpl(trylast=True)  # after -k/-m deselection
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not any("sim_lake" in getattr(item, "fixturenames", ()) for item in items):
-        config.stash[_RECORDING].cancel()
+    used = {name for item in items for name in getattr(item, "fixturenames", ())}
+    for fixture, recording in config.stash[_RECORDINGS].items():
+        if fixture not in used:
+            recording.cancel()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    recording = config.stash.get(_RECORDING, None)
-    if recording is not None:
+    for recording in config.stash.get(_RECORDINGS, {}).values():
         recording.cancel()
 
 
@@ -127,4 +134,5 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def sim_lake(pytestconfig: pytest.Config) -> tuple[Path, list[str]]:
     """(data dir, tickers): 12 s of two markets, recorded by the real collector from the local
     exchange over a real WebSocket (enough for 40-tick episodes of 200 ms ticks). Read only."""
-    return pytestconfig.stash[_RECORDING].result()
+    data_dir, tickers = pytestconfig.stash[_RECORDINGS]["sim_lake"].result()
+    return data_dir, list(tickers)
