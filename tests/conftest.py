@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from kalshi_rl.data.storage.database import create_db_engine, open_database, parse_database_url
 from kalshi_rl.data.storage.migrate import upgrade
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
-from tests.support.background import RecordingInBackground
+from tests.support import background
 
 pytest_plugins = ["tests.cli_support"]
 
@@ -101,38 +101,28 @@ async def make_sim() -> AsyncIterator[Callable[..., Awaitable[SimExchange]]]:
 
 # -- lakes recorded in real time, in the background (tests/support/background.py) -------------
 
-RECORDED_IN_BACKGROUND = {"sim_lake": "tests.support.sim_lake"}
+RECORDED_IN_BACKGROUND = {"sim_lake": "tests.support.sim_lake", "series_lake": "tests.support.series_lake"}
 """Session fixture -> the module that records its data (``python -m MODULE DATA_DIR``)."""
-
-_RECORDINGS = pytest.StashKey[dict[str, RecordingInBackground]]()
 
 
 @pytest.hookimpl(trylast=True)  # after the tmp_path plugin's configure
 def pytest_configure(config: pytest.Config) -> None:
     """Start the recordings now, so that collection runs during their seconds."""
-    factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]  # what tmp_path_factory returns
-    config.stash[_RECORDINGS] = {
-        fixture: RecordingInBackground(module, factory.mktemp(fixture))
-        for fixture, module in RECORDED_IN_BACKGROUND.items()
-    }
+    background.start(config, RECORDED_IN_BACKGROUND)
 
 
 @pytest.hookimpl(trylast=True)  # after -k/-m deselection
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    used = {name for item in items for name in getattr(item, "fixturenames", ())}
-    for fixture, recording in config.stash[_RECORDINGS].items():
-        if fixture not in used:
-            recording.cancel()
+    background.cancel_unused(config, items)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for recording in config.stash.get(_RECORDINGS, {}).values():
-        recording.cancel()
+    background.cancel_all(config)
 
 
 @pytest.fixture(scope="session")
 def sim_lake(pytestconfig: pytest.Config) -> tuple[Path, list[str]]:
     """(data dir, tickers): 12 s of two markets, recorded by the real collector from the local
     exchange over a real WebSocket (enough for 40-tick episodes of 200 ms ticks). Read only."""
-    data_dir, tickers = pytestconfig.stash[_RECORDINGS]["sim_lake"].result()
+    data_dir, tickers = background.recorded(pytestconfig, "sim_lake")
     return data_dir, list(tickers)

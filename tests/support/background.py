@@ -2,10 +2,10 @@
 
 A lake recorded from the local exchange in real time costs its seconds whatever the machine
 does. ``tests/conftest.py`` starts each one listed in its ``RECORDED_IN_BACKGROUND`` when the
-session starts (before collection, about 12 s of imports for the whole suite), cancels those no
-collected test uses, and its fixture waits only for what is left. A recording is a module run as
-``python -m MODULE DATA_DIR`` that records into ``DATA_DIR`` and prints what the fixture returns
-besides the directory, as JSON.
+session starts (``start``: before collection, about 12 s of imports for the whole suite),
+cancels those no collected test uses (``cancel_unused``), and the session fixture waits only for
+what is left (``recorded``). A recording is a module run as ``python -m MODULE DATA_DIR`` that
+records into ``DATA_DIR`` and prints, as JSON, what the fixture returns besides the directory.
 """
 
 from __future__ import annotations
@@ -53,3 +53,32 @@ class RecordingInBackground:
         if self._proc.poll() is None:
             self._proc.kill()
             self._proc.communicate()
+
+
+_RECORDINGS = pytest.StashKey[dict[str, RecordingInBackground]]()
+
+
+def start(config: pytest.Config, modules: dict[str, str]) -> None:
+    """Start a recording per session fixture (fixture name -> module), each in its own directory."""
+    factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]  # what tmp_path_factory returns
+    config.stash[_RECORDINGS] = {
+        fixture: RecordingInBackground(module, factory.mktemp(fixture)) for fixture, module in modules.items()
+    }
+
+
+def cancel_unused(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Cancel the recordings that no collected test's fixtures ask for."""
+    used = {name for item in items for name in getattr(item, "fixturenames", ())}
+    for fixture, recording in config.stash.get(_RECORDINGS, {}).items():
+        if fixture not in used:
+            recording.cancel()
+
+
+def cancel_all(config: pytest.Config) -> None:
+    for recording in config.stash.get(_RECORDINGS, {}).values():
+        recording.cancel()
+
+
+def recorded(config: pytest.Config, fixture: str) -> tuple[Path, Any]:
+    """What the recording of ``fixture`` made: ``(data dir, what it printed)``; waits for its end."""
+    return config.stash[_RECORDINGS][fixture].result()

@@ -8,6 +8,8 @@ another series, KXOTHER, that a series' training must never pick up.
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from kalshi_rl.data.ingest.write_queue import WriteQueueConfig
 from kalshi_rl.kalshi.ws_client import WsConfig
 from kalshi_rl.sim.config import SimConfig
 from kalshi_rl.sim.exchange import SimExchange
+from tests.support import background
 
 
 async def record_series_lake(lake: Path, seconds: float = 10.0) -> tuple[list[str], str]:
@@ -46,9 +49,18 @@ async def record_series_lake(lake: Path, seconds: float = 10.0) -> tuple[list[st
 
 
 @pytest.fixture(scope="session")
-def series_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], str]:
+def series_lake(pytestconfig: pytest.Config) -> tuple[Path, list[str], str]:
     """(data dir, KXSER's markets in the order they close, the KXOTHER market); import it into
-    a test module to use it (recorded once per test session)."""
-    data_dir = tmp_path_factory.mktemp("series")
-    ours, other = asyncio.run(record_series_lake(data_dir / "lake"))
+    a test module to use it. Recorded once per test session, in the background from its start
+    (``main``; tests/support/background.py)."""
+    data_dir, (ours, other) = background.recorded(pytestconfig, "series_lake")
     return data_dir, ours, other
+
+
+def main() -> None:
+    """``python -m tests.support.series_lake DATA_DIR``: record ``DATA_DIR/lake``, print what it holds."""
+    print(json.dumps(asyncio.run(record_series_lake(Path(sys.argv[1]) / "lake"))))
+
+
+if __name__ == "__main__":
+    main()
