@@ -8,7 +8,8 @@ summary lists every market when there are few, else the totals and the markets w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.text import Text
@@ -17,7 +18,7 @@ from kalshi_rl.cli.tables import Col, FitTable, Packed
 from kalshi_rl.core.units import format_price
 from kalshi_rl.data.ingest.collector import CollectorSummary
 from kalshi_rl.data.ingest.collector_view import CollectorView, MarketRow, SeriesRow, SinkRow
-from kalshi_rl.data.ingest.market_stats import MarketStats
+from kalshi_rl.data.ingest.market_stats import FinishedMarket
 
 MOST_ACTIVE = 10
 """Most active markets the live view shows when the terminal has the lines for them."""
@@ -149,34 +150,56 @@ _OPTIONAL = (("stale_skipped", "stale"), ("quarantined", "quarantined"), ("sampl
 """Counters shown only when some market has one (they are zero in a healthy session)."""
 
 
-def summary_view(summary: CollectorSummary) -> RenderableType:
-    """The final summary: per market (or totals and problems when there are many), sinks, refusals."""
-    markets = summary.markets
+class _Counted(Protocol):
+    """What the summary reads of a market: a ``MarketStats`` or a ``FinishedMarket``."""
+
+    @property
+    def phase(self) -> str: ...
+    @property
+    def unsubscribable(self) -> str: ...
+    @property
+    def gaps(self) -> int: ...
+    @property
+    def quarantined(self) -> int: ...
+
+
+_COUNTS = ("snapshots", "deltas", "trades", "gaps", "resyncs")
+_OPTIONAL = (("stale_skipped", "stale"), ("quarantined", "quarantined"), ("sampled_out", "sampled out"))
+"""Counters shown only when some market has one (they are zero in a healthy session)."""
+
+
+def summary_view(
+    summary: CollectorSummary, finished: Mapping[str, FinishedMarket] | None = None
+) -> RenderableType:
+    """The final summary: per market (or the markets with problems and the sum when there are
+    many), the markets recorded to settlement and released (``finished``) included; sinks, refusals."""
+    markets: dict[str, _Counted] = {**(finished or {}), **summary.markets}
     optional = [
         (name, header) for name, header in _OPTIONAL if any(getattr(s, name) for s in markets.values())
     ]
     problems = {m: s for m, s in markets.items() if s.unsubscribable or s.gaps or s.quarantined}
     listed = markets if len(markets) <= SUMMARY_ALL_MARKETS else problems
     title = f"collected for {summary.duration_s:,.1f} s — {summary.frames:,} frames"
+    if finished:
+        title += f" — {len(finished):,} markets finished"
     if listed is not markets:
         title += (
             f" — {len(markets):,} markets: the {len(problems):,} with problems, then all summed"
             " (--json: every market)"
         )
+    names = [*_COUNTS, *(name for name, _ in optional)]
     table = FitTable(
         "market",
-        *(Col(h, numeric=True) for h in ("snapshots", "deltas", "trades", "gaps", "resyncs")),
+        *(Col(h, numeric=True) for h in _COUNTS),
         *(Col(header, numeric=True) for _, header in optional),
         "phase",
         title=title,
     )
     for market, s in listed.items():
-        table.add_row(
-            market, *_counts(s, optional), "[red]UNSUBSCRIBABLE[/]" if s.unsubscribable else s.phase
-        )
+        table.add_row(market, *(f"{getattr(s, n):,}" for n in names), _phase(s))
     if len(markets) > 1:
-        total = MarketStats(**{name: sum(getattr(s, name) for s in markets.values()) for name in _SUMMED})
-        table.add_row(f"[bold]all {len(markets):,}[/]", *_counts(total, optional), "")
+        sums = (sum(getattr(s, n) for s in markets.values()) for n in names)
+        table.add_row(f"[bold]all {len(markets):,}[/]", *(f"{v:,}" for v in sums), "")
     sinks = "; ".join(
         f"{name}: {sum(st.rows_written.values()):,} rows written"
         + ("" if st.healthy else f", [red]NOT written: {st.backlog_rows:,} ({st.last_error})[/]")
@@ -189,15 +212,8 @@ def summary_view(summary: CollectorSummary) -> RenderableType:
     return Group(table, Text(f"never subscribed (the exchange refused them): {refused}", style="red"))
 
 
-_SUMMED = ("snapshots", "deltas", "trades", "gaps", "resyncs", "stale_skipped", "quarantined", "sampled_out")
-
-
-def _counts(s: MarketStats, optional: Sequence[tuple[str, str]]) -> list[str]:
-    return [
-        f"{s.snapshots:,}",
-        f"{s.deltas:,}",
-        f"{s.trades:,}",
-        f"{s.gaps:,}",
-        f"{s.resyncs:,}",
-        *(f"{getattr(s, name):,}" for name, _ in optional),
-    ]
+def _phase(s: _Counted) -> str:
+    if s.unsubscribable:
+        return "[red]UNSUBSCRIBABLE[/]"
+    result = getattr(s, "result", None)  # a finished market's settlement result
+    return f"{s.phase} ({result})" if result else s.phase

@@ -13,7 +13,7 @@ from kalshi_rl.cli.model_view import describe_model
 from kalshi_rl.data.book.shared_state import SharedOrderbookState
 from kalshi_rl.data.ingest.collector import CollectorSummary
 from kalshi_rl.data.ingest.collector_view import CollectorParts, CollectorView, SinkRow, ViewBuilder
-from kalshi_rl.data.ingest.market_stats import MarketStats
+from kalshi_rl.data.ingest.market_stats import FinishedMarket, MarketStats
 from kalshi_rl.data.registry import ModelRecord
 from kalshi_rl.data.storage.postgres_sink import SinkStats
 from kalshi_rl.environments.action_space import ActionConfig
@@ -187,3 +187,21 @@ def test_inspect_model_says_contracts_and_dollars_and_prints_no_python_repr() ->
         ),
     )
     assert "demo@1" in out and "-1.50" in out  # the stored evaluation as a table
+
+
+def test_the_final_summary_includes_the_markets_finished_and_released_during_the_session() -> None:
+    settled = MarketStats(snapshots=1, deltas=1_234, trades=5, phase="settled")
+    finished = {
+        ticker(i): FinishedMarket.of(ticker(i), settled, "KXBTCD", "KXBTCD-25AUG0517", "yes", time.time_ns())
+        for i in range(10, 13)
+    }
+    out = render(summary_view(summary(2), finished), 80)
+    assert_uncut(
+        out, 80, whole=(*finished, ticker(0), ticker(1), "settled (yes)", "3 markets finished", "all 5")
+    )
+
+
+def test_the_live_view_says_a_series_waits_for_its_next_market() -> None:
+    parts = CollectorParts("s", time.time_ns(), {}, {}, {}, {}, ("KXBTC15M",), 0, 0, 0, 0, ())
+    out = render(LiveCollectView(ViewBuilder().build(parts)), 80, height=24)
+    assert_uncut(out, 80, whole=("KXBTC15M", "no open market: waiting", "0 markets"))
