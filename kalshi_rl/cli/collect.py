@@ -16,6 +16,7 @@ from kalshi_rl.cli.common import console, load_settings, print_json, setup_loggi
 from kalshi_rl.config import Settings
 from kalshi_rl.core.errors import ConfigError
 from kalshi_rl.data.ingest.collector import Collector, CollectorConfig, CollectorSummary
+from kalshi_rl.data.ingest.discovery import DiscoveryConfig
 from kalshi_rl.data.ingest.write_queue import WriteQueueConfig
 from kalshi_rl.kalshi.auth import Credentials
 from kalshi_rl.kalshi.hosts import LOOPBACK_HOSTS, rest_url_for
@@ -40,6 +41,19 @@ def credentials_for(settings: Settings, url: str) -> Credentials | None:
 def collect(
     market: list[str] = typer.Option(
         None, "--market", "-m", help="Market ticker (repeat for several); default RL_MARKET_TICKER."
+    ),
+    series: list[str] = typer.Option(
+        None,
+        "--series",
+        "-s",
+        help="Record every market of this series as Kalshi creates them, open to settlement "
+        "(repeat for several; e.g. KXBTC15M).",
+    ),
+    event: list[str] = typer.Option(
+        None, "--event", "-e", help="Record every market of this event (repeatable)."
+    ),
+    recheck_seconds: float = typer.Option(
+        60.0, min=1.0, help="With --series/--event: list their markets over REST this often."
     ),
     ws_url: str = typer.Option(None, help="WebSocket URL; default KALSHI_WS_URL (production)."),
     rest_url: str = typer.Option(
@@ -66,10 +80,15 @@ def collect(
         data_dir=data_dir,
         database_url=database_url,
     )
-    if not settings.rl_market_ticker:
-        raise ConfigError("no market to collect: pass --market TICKER or set RL_MARKET_TICKER")
+    if not (settings.rl_market_ticker or series or event):
+        raise ConfigError(
+            "nothing to collect: pass --series SERIES, --event EVENT or --market TICKER (or set RL_MARKET_TICKER)"
+        )
     config = CollectorConfig(
         ws=WsConfig(url=settings.kalshi_ws_url, market_tickers=settings.rl_market_ticker),
+        series=tuple(dict.fromkeys(s.strip().upper() for s in series or ())),
+        events=tuple(dict.fromkeys(e.strip().upper() for e in event or ())),
+        discovery=DiscoveryConfig(recheck_s=recheck_seconds),
         rest_url=settings.kalshi_rest_url,
         lake_dir=settings.lake_dir,
         database_url=settings.database_url_value,
@@ -118,6 +137,7 @@ def summary_dict(summary: CollectorSummary) -> dict[str, object]:
         "frames": summary.frames,
         "quarantined_unattributed": summary.quarantined_unattributed,
         "markets": {m: asdict(s) for m, s in summary.markets.items()},
+        "finished": {m: asdict(f) for m, f in summary.finished.items()},
         "ws": asdict(summary.ws),
         "sinks": {name: asdict(s) for name, s in summary.sinks.items()},
     }

@@ -352,7 +352,9 @@ class FeedStream:
         self._request_snapshots(sub, (market,))
 
     def _request_snapshots(self, sub: Subscription, markets: tuple[str, ...]) -> None:
-        wanted = tuple(m for m in markets if m not in self.resync_deadline)
+        # Not the markets being deleted: the exchange refuses (11) a get_snapshot naming one.
+        still = set(self.subs.wanted.get(sub.channel, ()))
+        wanted = tuple(m for m in markets if m not in self.resync_deadline and m in still)
         if not wanted:
             return
         deadline = time.monotonic() + self.config.resync_timeout_s

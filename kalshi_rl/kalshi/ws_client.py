@@ -51,11 +51,13 @@ class KalshiWsClient:
         self.credentials = credentials
         self.stats = WsStats()
         self.connected = asyncio.Event()
+        self.working = asyncio.Event()
+        """Set once every subscription of the current connection has been answered."""
         self._rng = rng or random.Random()
         self._ws: ClientConnection | None = None
         self._outbox: asyncio.Queue[str] = asyncio.Queue()
         self._backoff = Backoff(config.reconnect_initial_s, config.reconnect_max_s, self._rng)
-        self.stream = FeedStream(config, handler, self.stats, self._outbox.put_nowait, self._backoff.reset)
+        self.stream = FeedStream(config, handler, self.stats, self._outbox.put_nowait, self._on_working)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -100,6 +102,10 @@ class KalshiWsClient:
     def request_snapshot(self, market: str) -> None:
         """Ask for a fresh orderbook snapshot of ``market`` (after it became inconsistent)."""
         self.stream.request_snapshot(market)
+
+    def _on_working(self) -> None:
+        self._backoff.reset()
+        self.working.set()
 
     # -- one connection -----------------------------------------------------------------------
 
@@ -151,6 +157,7 @@ class KalshiWsClient:
                     raise task.exception()  # type: ignore[misc]
         finally:
             self.connected.clear()
+            self.working.clear()
             for task in (writer, watchdog, stopper, reader):
                 task.cancel()
             await asyncio.gather(writer, watchdog, stopper, reader, return_exceptions=True)

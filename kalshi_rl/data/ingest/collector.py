@@ -3,16 +3,19 @@
 KalshiWsClient -> OrderbookClient -> SharedOrderbookState (one per market) and
 OrderbookWriteQueue -> Parquet lake (always) + PostgreSQL (when configured).
 
-Before streaming it fetches each market's REST metadata and, once per event and series, the
-fee schedule that applies (the series' ``fee_type``/``fee_multiplier``, or the event's
-override); they are stored in the lake's ``markets`` table and kept in each market's status.
-A series or event that cannot be fetched leaves Kalshi's default schedule in force, logged and
-recorded as such (``fee_source`` = default).
+It records the markets it is given (``ws.market_tickers``) and, with ``series`` or
+``events``, every market of them (``discovery.py``): found over REST and on the lifecycle
+channel, added to the running subscription before they open, released once settled, so one
+session can follow a rolling series for weeks. Before streaming it checks that the series and
+events exist and fetches each market's REST metadata and fee schedules (``market_metadata``);
+they are stored in the lake's ``markets`` table and kept in each market's status. All REST
+requests share one rate limit (``rest_tokens_per_s``, Kalshi's Basic tier by default).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -20,11 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kalshi_rl.core.aio import wait_event
-from kalshi_rl.core.errors import DataNotFoundError, ExchangeError
+from kalshi_rl.core.errors import ExchangeError
 from kalshi_rl.core.events import MarketInfo
-from kalshi_rl.core.fee_schedule import FeeSchedule
 from kalshi_rl.data.book.shared_state import SharedOrderbookState
 from kalshi_rl.data.ingest.collector_view import CollectorParts, CollectorView, SinkRow, ViewBuilder
+from kalshi_rl.data.ingest.discovery import Discovery, DiscoveryConfig
+from kalshi_rl.data.ingest.market_metadata import MarketMetadata
+from kalshi_rl.data.ingest.market_stats import FinishedMarket
 from kalshi_rl.data.ingest.orderbook_client import MarketStats, OrderbookClient
 from kalshi_rl.data.ingest.sinks import LakeSink, Sink
 from kalshi_rl.data.ingest.write_queue import OrderbookWriteQueue, WriteQueueConfig
@@ -32,7 +37,8 @@ from kalshi_rl.data.lake.writer import LakeWriter, recover_journals
 from kalshi_rl.data.storage.database import libpq_conninfo, open_database, parse_database_url
 from kalshi_rl.data.storage.postgres_sink import PostgresSink, SinkStats
 from kalshi_rl.kalshi.auth import Credentials
-from kalshi_rl.kalshi.rest import EventInfo, KalshiRestClient, SeriesInfo
+from kalshi_rl.kalshi.rate_limit import BASIC_READ_TOKENS_PER_S, TokenBucket
+from kalshi_rl.kalshi.rest import KalshiRestClient
 from kalshi_rl.kalshi.ws_client import KalshiWsClient, WsConfig, WsStats
 
 logger = logging.getLogger(__name__)
@@ -48,6 +54,13 @@ class CollectorConfig:
     rotate_s: float = 300.0
     rotate_bytes: int = 64 * 1024 * 1024
     metadata_poll_s: float = 30.0
+    series: tuple[str, ...] = ()
+    """Series whose every market is recorded, as Kalshi creates them (``--series``)."""
+    events: tuple[str, ...] = ()
+    """Events whose every market is recorded (``--event``)."""
+    discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
+    rest_tokens_per_s: float = BASIC_READ_TOKENS_PER_S
+    """The REST read budget (Kalshi's rate limit tokens per second; a GET costs 10)."""
 
 
 @dataclass
@@ -55,10 +68,13 @@ class CollectorSummary:
     session_id: str
     duration_s: float
     markets: dict[str, MarketStats]
+    """Markets still recorded at the end."""
     ws: WsStats
     sinks: dict[str, SinkStats]
     frames: int
     quarantined_unattributed: int
+    finished: dict[str, FinishedMarket] = field(default_factory=dict)
+    """Markets recorded to their settlement and released during the session."""
 
 
 class Collector:
@@ -74,33 +90,42 @@ class Collector:
         self.queue: OrderbookWriteQueue | None = None
         self.feed: OrderbookClient | None = None
         self.ws: KalshiWsClient | None = None
+        self.rest: KalshiRestClient | None = None
+        self.discovery: Discovery | None = None
         self._view = ViewBuilder()
 
     async def prepare(self) -> None:
-        """Check every dependency before streaming: database, lake, market metadata."""
-        if self.config.database_url:
-            url = parse_database_url(self.config.database_url)
-            engine = await asyncio.to_thread(open_database, self.config.database_url, self.config.lake_dir)
+        """Check every dependency before streaming: database, lake, series and events, market
+        metadata. An unknown series or event raises ``ConfigError`` (nothing is connected)."""
+        config = self.config
+        if config.database_url:
+            url = parse_database_url(config.database_url)
+            engine = await asyncio.to_thread(open_database, config.database_url, config.lake_dir)
             engine.dispose()  # only a check that the schema is there: the sink has its own connection
             self.sinks.append(PostgresSink(libpq_conninfo(url)))
-        recover_journals(self.config.lake_dir)
-        writer = LakeWriter(
-            self.config.lake_dir, self.session_id, self.config.rotate_s, self.config.rotate_bytes
-        )
+        recover_journals(config.lake_dir)
+        writer = LakeWriter(config.lake_dir, self.session_id, config.rotate_s, config.rotate_bytes)
         self.sinks.insert(0, LakeSink(writer))
-        self.queue = OrderbookWriteQueue(self.sinks, self.config.write)
+        self.queue = OrderbookWriteQueue(self.sinks, config.write)
         self.feed = OrderbookClient(self.books, self.queue, self.session_id, self.started_ns // 1_000_000)
-        self.ws = KalshiWsClient(self.config.ws, self.feed, self._credentials)
+        self.ws = KalshiWsClient(config.ws, self.feed, self._credentials)
         self.feed.request_snapshot = self.ws.request_snapshot
-        rest = KalshiRestClient(self.config.rest_url)
+        self.rest = KalshiRestClient(config.rest_url, bucket=TokenBucket(config.rest_tokens_per_s))
+        metadata = MarketMetadata(self.rest, self.feed)
         try:
-            fees = _FeeFetcher(rest)
-            for ticker in self.config.ws.market_tickers:
-                info = await rest.get_market(ticker)
-                series_ticker, series_fee, event_fee = await fees.of(info)
-                self.feed.record_market_info(info, series_ticker, series_fee, event_fee)
-        finally:
-            await rest.aclose()
+            if config.series or config.events:
+                self.discovery = Discovery(
+                    config.series, config.events, config.discovery, self.rest, metadata, self.feed, self.ws
+                )
+                self.feed.watcher = self.discovery
+                await self.discovery.validate()
+            for ticker in config.ws.market_tickers:
+                await metadata.fetch_and_record(ticker)
+            if self.discovery is not None:
+                await self.discovery.initial()
+        except BaseException:
+            await self._close_rest()
+            raise
 
     async def run(self, stop: asyncio.Event) -> CollectorSummary:
         """Stream until ``stop`` is set, then flush every queue and close every sink."""
@@ -108,38 +133,47 @@ class Collector:
             await self.prepare()
         assert self.ws is not None and self.queue is not None and self.feed is not None
         self.queue.start()
-        poller = asyncio.create_task(self._poll_metadata(stop), name="market-metadata")
+        tasks = [asyncio.create_task(self._poll_metadata(stop), name="market-metadata")]
+        if self.discovery is not None:
+            tasks.append(asyncio.create_task(self.discovery.run(), name="market-discovery"))
         try:
             await self.ws.run(stop)
         finally:
             stop.set()
-            poller.cancel()
-            await asyncio.gather(poller, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if self.discovery is not None:
+                await self.discovery.close()
             await self.queue.close()
+            await self._close_rest()
         return self.summary()
 
+    async def _close_rest(self) -> None:
+        if self.rest is not None:
+            with contextlib.suppress(Exception):
+                await self.rest.aclose()
+
     async def _poll_metadata(self, stop: asyncio.Event) -> None:
-        """Refresh REST metadata so status/result changes are recorded even without events."""
-        assert self.feed is not None
-        rest = KalshiRestClient(self.config.rest_url)
+        """Refresh the given markets' REST metadata so status/result changes are recorded even
+        without events (discovered markets are checked by discovery)."""
+        assert self.feed is not None and self.rest is not None
         last: dict[str, MarketInfo] = {}
-        try:
-            while not stop.is_set():
-                await wait_event(stop, self.config.metadata_poll_s)
-                if stop.is_set():
-                    break
-                for ticker in self.config.ws.market_tickers:
-                    try:
-                        info = await rest.get_market(ticker)
-                    except ExchangeError as exc:
-                        logger.warning("metadata refresh for %s failed: %s", ticker, exc)
-                        continue
-                    previous = last.get(ticker) or self.books[ticker].status.info
-                    if previous is None or (info.status, info.result) != (previous.status, previous.result):
-                        self.feed.record_market_info(info)
-                    last[ticker] = info
-        finally:
-            await rest.aclose()
+        while not stop.is_set():
+            await wait_event(stop, self.config.metadata_poll_s)
+            if stop.is_set():
+                break
+            for ticker in self.config.ws.market_tickers:
+                try:
+                    info = await self.rest.get_market(ticker)
+                except ExchangeError as exc:
+                    logger.warning("metadata refresh for %s failed: %s", ticker, exc)
+                    continue
+                shared = self.books.get(ticker)
+                previous = last.get(ticker) or (shared.status.info if shared else None)
+                if previous is None or (info.status, info.result) != (previous.status, previous.result):
+                    self.feed.record_market_info(info)
+                last[ticker] = info
 
     def unsubscribable(self) -> dict[str, str]:
         """Markets the exchange refused to subscribe, with the reason."""
@@ -165,13 +199,14 @@ class Collector:
             books=self.books,
             stats=feed.stats if feed else {},
             series_of=feed.series_tickers if feed else {},
-            finished={},
-            wanted_series=(),
+            finished=feed.finished if feed else {},
+            wanted_series=self.config.series,
             frames=feed.frames if feed else 0,
             quarantined_unattributed=feed.quarantined_unattributed if feed else 0,
             reconnects=self.ws.stats.reconnects if self.ws else 0,
             queue_depth=self.queue.depth() if self.queue else 0,
             sinks=sinks,
+            discovery=self.discovery.status() if self.discovery else "",
         )
         return self._view.build(parts, top)
 
@@ -185,41 +220,5 @@ class Collector:
             sinks={sink.name: sink.stats for sink in self.sinks},
             frames=self.feed.frames,
             quarantined_unattributed=self.feed.quarantined_unattributed,
+            finished=dict(self.feed.finished),
         )
-
-
-class _FeeFetcher:
-    """Each market's series and event fee schedules, every event and series fetched once."""
-
-    def __init__(self, rest: KalshiRestClient) -> None:
-        self.rest = rest
-        self._events: dict[str, EventInfo | None] = {}
-        self._series: dict[str, SeriesInfo | None] = {}
-
-    async def of(self, info: MarketInfo) -> tuple[str | None, FeeSchedule | None, FeeSchedule | None]:
-        """``(series_ticker, series fee, event override)`` of ``info``'s market (``None``: unknown)."""
-        event = await self._event(info.event_ticker) if info.event_ticker else None
-        raw_series = info.raw.get("series_ticker")
-        series_ticker = event.series_ticker if event else raw_series if isinstance(raw_series, str) else None
-        series = await self._series_info(series_ticker) if series_ticker else None
-        if series is None and event is None:
-            logger.warning("%s: no series fee schedule known; Kalshi's default schedule applies", info.ticker)
-        return series_ticker, series.fee if series else None, event.fee_override if event else None
-
-    async def _event(self, ticker: str) -> EventInfo | None:
-        if ticker not in self._events:
-            try:
-                self._events[ticker] = await self.rest.get_event(ticker)
-            except (DataNotFoundError, ExchangeError) as exc:
-                logger.warning("event %s: %s", ticker, exc)
-                self._events[ticker] = None
-        return self._events[ticker]
-
-    async def _series_info(self, ticker: str) -> SeriesInfo | None:
-        if ticker not in self._series:
-            try:
-                self._series[ticker] = await self.rest.get_series(ticker)
-            except (DataNotFoundError, ExchangeError) as exc:
-                logger.warning("series %s: %s", ticker, exc)
-                self._series[ticker] = None
-        return self._series[ticker]

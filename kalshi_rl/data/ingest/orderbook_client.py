@@ -11,6 +11,11 @@ segment ends there.
 Lifecycle frames change the market's status (phase, close time, price grid) and go to the
 ``lifecycle`` table; event-level frames (``event_lifecycle``, ``event_fee_update``) go to the
 ``events`` table, and a fee update changes the fee schedule of the event's markets.
+
+The markets recorded may change while it runs (``MarketRoster``): a ``MarketWatcher`` (the
+collector's discovery) is shown the lifecycle frames of markets not recorded and may start
+recording them on the spot, is told when a market settles, and releases it later. Frames of
+a released market still in flight are ``released_market``.
 """
 
 from __future__ import annotations
@@ -34,11 +39,12 @@ from kalshi_rl.core.fee_schedule import FeeSchedule, effective_schedule
 from kalshi_rl.core.units import PRICE_SCALE, format_price
 from kalshi_rl.data.book.orderbook_state import OrderbookState
 from kalshi_rl.data.book.shared_state import SharedOrderbookState
-from kalshi_rl.data.ingest.market_stats import MarketStats
+from kalshi_rl.data.ingest.market_roster import MarketRoster, MarketWatcher
+from kalshi_rl.data.ingest.market_stats import FinishedMarket, MarketStats
 from kalshi_rl.data.ingest.write_queue import OrderbookWriteQueue
 from kalshi_rl.data.lake.rows import event_row, lifecycle_row, market_row, snapshot_row, trade_row
 from kalshi_rl.kalshi.messages import Event
-from kalshi_rl.kalshi.ws_client import ORDERBOOK, FeedBreak
+from kalshi_rl.kalshi.ws_client import LIFECYCLE, ORDERBOOK, FeedBreak
 
 __all__ = ["MarketStats", "OrderbookClient"]
 
@@ -56,25 +62,41 @@ class OrderbookClient:
         session_start_ms: int,
         request_snapshot: Callable[[str], None] | None = None,
     ) -> None:
+        self.roster = MarketRoster(books)
         self.books = books
         self.queue = write_queue
         self.session_id = session_id
         self.request_snapshot = request_snapshot or (lambda market: None)
-        self.stats = {market: MarketStats() for market in books}
+        self.stats = self.roster.stats
+        self.watcher: MarketWatcher | None = None
         self.conn_id = 0
         self.frames = 0
         self.quarantined_unattributed = 0
         self.event_frames = 0
-        self._series_ticker: dict[str, str] = {}
+        self._series_ticker = self.roster.series
         self._segment_base = session_start_ms * 1_000_000
         self._segments = 0
-        self._segment: dict[str, int] = dict.fromkeys(books, 0)
-        self._resyncing: set[str] = set()
+        self._segment = self.roster.segment
+        self._resyncing = self.roster.resyncing
 
     @property
     def series_tickers(self) -> dict[str, str]:
         """Market -> its series ticker, where known (REST metadata or discovery)."""
         return self._series_ticker
+
+    @property
+    def finished(self) -> dict[str, FinishedMarket]:
+        """The markets recorded to their end and released, with their final counts."""
+        return self.roster.finished
+
+    def add_market(self, ticker: str, series: str | None = None) -> SharedOrderbookState:
+        """Start recording ``ticker`` (its book waits for the snapshot its subscription brings)."""
+        return self.roster.add(ticker, series)
+
+    def release_market(self, ticker: str) -> FinishedMarket | None:
+        """Stop recording ``ticker`` and free its book, stats and segment; return its record."""
+        self.queue.forget_market(ticker)
+        return self.roster.release(ticker, time.time_ns())
 
     # -- frames -------------------------------------------------------------------------------
 
@@ -111,11 +133,18 @@ class OrderbookClient:
         market = event.market_ticker  # type: ignore[union-attr]
         shared = self.books.get(market)
         if shared is None:
-            if isinstance(event, LifecycleEvent):  # the lifecycle channel carries every market
+            watcher = self.watcher
+            if type(event) is LifecycleEvent and watcher is not None and watcher.market_seen(event):
+                shared = self.books[market]  # recorded from this frame on
+            elif market in self.roster.finished:  # deleted from its subscription, still in flight
+                self._frame(raw, event.ts_recv_ns, "released_market", market)
+                return
+            elif isinstance(event, LifecycleEvent):  # the lifecycle channel carries every market
                 self._frame(raw, event.ts_recv_ns, "other_market", market)
+                return
             else:
                 self._quarantine(raw, event.ts_recv_ns, f"wrong market {market!r}: not subscribed", None)
-            return
+                return
         stats = self.stats[market]
         stats.frames += 1
         if type(event) is BookDelta:
@@ -210,6 +239,10 @@ class OrderbookClient:
         self.queue.enqueue("snapshots", row)
 
     def on_break(self, feed_break: FeedBreak) -> None:
+        if self.watcher is not None and (
+            feed_break.channel == LIFECYCLE or feed_break.reason == "disconnect"
+        ):
+            self.watcher.lifecycle_lost(reconnect=feed_break.reason == "disconnect")
         for market in feed_break.markets:
             if market not in self.books:
                 continue
@@ -294,6 +327,7 @@ class OrderbookClient:
         self.queue.enqueue("trades", trade_row(trade, self.session_id, self.conn_id))
 
     def _on_lifecycle(self, shared: SharedOrderbookState, event: LifecycleEvent, raw: str) -> None:
+        before = shared.status.phase
         shared.apply_lifecycle(event)
         stats = self.stats[event.market_ticker]
         stats.lifecycle += 1
@@ -307,10 +341,17 @@ class OrderbookClient:
             f" {event.result}" if event.result else "",
             shared.status.phase,
         )
+        self._check_settled(event.market_ticker, before, shared.status.phase)
+
+    def _check_settled(self, ticker: str, before: str, after: str) -> None:
+        if after == "settled" and before != "settled" and self.watcher is not None:
+            self.watcher.market_settled(ticker)
 
     def _on_event_frame(self, event: EventLifecycle | EventFeeUpdate, raw: str) -> None:
         """An event-level frame: stored; a fee update changes its markets' fee schedule."""
         self.event_frames += 1
+        if isinstance(event, EventLifecycle) and self.watcher is not None:
+            self.watcher.event_created(event)
         self._frame(raw, event.ts_recv_ns, "applied", None)
         self.queue.enqueue("events", event_row(event, self.session_id, self.conn_id))
         if isinstance(event, EventFeeUpdate):
@@ -337,10 +378,12 @@ class OrderbookClient:
         series_ticker = self._series_ticker.get(info.ticker)
         shared = self.books.get(info.ticker)
         if shared is not None:
+            before = shared.status.phase
             shared.set_info(info)
             if series_fee is not None or event_fee is not None:
                 shared.set_fees(series_fee, event_fee)
             self.stats[info.ticker].phase = shared.status.phase
+            self._check_settled(info.ticker, before, shared.status.phase)
             fees = shared.status.fees
             series_fee = shared.status.series_fee
         else:

@@ -74,6 +74,10 @@ class OrderbookWriteQueue:
         self.sampled_out += 1
         return False
 
+    def forget_market(self, market_ticker: str) -> None:
+        """Drop what sampling remembers of a market no longer recorded."""
+        self._delta_counter.pop(market_ticker, None)
+
     # -- flushing ---------------------------------------------------------------------------
 
     def start(self) -> None:
