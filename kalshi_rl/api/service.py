@@ -59,6 +59,8 @@ class ServiceConfig:
     data_dir: Path
     models_dir: Path
     markets: tuple[str, ...] = ()
+    series: tuple[str, ...] = ()
+    """Series whose every market the feed follows (discovery), for a series actor to roll on."""
     ws_url: str = ""
     rest_url: str = ""
     database_url: str | None = None
@@ -110,13 +112,14 @@ class RlService:
         self.actions_hub.bind(asyncio.get_running_loop())
         self.engine = await asyncio.to_thread(open_database, self.config.database_url, self.config.data_dir)
         self.registry = ModelRegistry(self.engine)
-        if self.config.markets:
+        if self.config.markets or self.config.series:
             self.feed = Collector(
                 CollectorConfig(
                     ws=WsConfig(url=self.config.ws_url, market_tickers=self.config.markets),
                     rest_url=self.config.rest_url,
                     lake_dir=self.config.lake_dir,
                     database_url=self.config.database_url,
+                    series=self.config.series,
                 ),
                 self.config.credentials,
             )
@@ -284,7 +287,7 @@ class RlService:
             raise ApiError(409, "actor_running", "the actor is already running; stop it or switch its model")
         if self.feed is None:
             raise ApiError(
-                409, "no_feed", "the service has no market feed (set RL_MARKET_TICKER or --market)"
+                409, "no_feed", "the service has no market feed (set RL_MARKET_TICKER, --market or --series)"
             )
         record = await asyncio.to_thread(registry.get, body.model_id)
         if record.status not in ("ready", "deployed", "stopped"):

@@ -17,6 +17,7 @@ from kalshi_rl.cli.paper_view import render
 from kalshi_rl.core.errors import ConfigError, LiveModeRefusedError
 
 if TYPE_CHECKING:
+    from kalshi_rl.trading.series_session import SeriesSession
     from kalshi_rl.trading.session import PaperSession
 
 
@@ -25,6 +26,12 @@ def paper(
     model: str = typer.Option(..., "--model", help="Model ID, NAME (latest version) or NAME@VERSION."),
     market: str = typer.Option(
         None, "--market", "-m", help="Market to trade; default: the model's first market."
+    ),
+    series: str | None = typer.Option(
+        None,
+        "--series",
+        help="Trade this series market after market: each one to its close, its position settled "
+        "by its result, one episode per market (default for a series model: its series).",
     ),
     ws_url: str = typer.Option(None, help="WebSocket URL; default KALSHI_WS_URL."),
     rest_url: str = typer.Option(None, help="REST URL; default KALSHI_REST_URL or derived from --ws-url."),
@@ -53,6 +60,7 @@ def paper(
     from kalshi_rl.data.registry import ModelRegistry
     from kalshi_rl.data.storage.database import open_database
     from kalshi_rl.kalshi.ws_client import WsConfig
+    from kalshi_rl.trading.series_session import SeriesSession, SeriesSessionConfig
     from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
 
     settings = load_settings(
@@ -63,23 +71,49 @@ def paper(
     )
     engine = open_database(settings.database_url_value, settings.data_dir)
     record = ModelRegistry(engine).get(model)
-    ticker = market or record.market_ticker.split(",")[0]
+    if market and series:
+        raise ConfigError("give --market or --series, not both")
+    series = series or (None if market else record.training_config.get("contract", {}).get("series"))
     latency = _latency(latency_ms)
-    config = PaperSessionConfig(
-        model_ref=model,
-        market_ticker=ticker,
-        collector=CollectorConfig(
-            ws=WsConfig(url=settings.kalshi_ws_url, market_tickers=(ticker,)),
-            rest_url=settings.kalshi_rest_url,
-            lake_dir=settings.lake_dir,
-            database_url=settings.database_url_value,
-        ),
-        starting_balance_dollars=Decimal(str(balance)),
-        latency_ms=latency,
-        seed=seed,
-        deterministic=not stochastic,
-    )
-    session = PaperSession(config, engine, credentials_for(settings, settings.kalshi_ws_url))
+    credentials = credentials_for(settings, settings.kalshi_ws_url)
+    session: PaperSession | SeriesSession
+    if series:
+        session = SeriesSession(
+            SeriesSessionConfig(
+                model_ref=model,
+                series=series,
+                collector=CollectorConfig(
+                    ws=WsConfig(url=settings.kalshi_ws_url, market_tickers=()),
+                    rest_url=settings.kalshi_rest_url,
+                    lake_dir=settings.lake_dir,
+                    database_url=settings.database_url_value,
+                    series=(series,),  # discovery: each market added before it opens
+                ),
+                starting_balance_dollars=Decimal(str(balance)),
+                latency_ms=latency,
+                seed=seed,
+                deterministic=not stochastic,
+            ),
+            engine,
+            credentials,
+        )
+    else:
+        ticker = market or record.market_ticker.split(",")[0]
+        config = PaperSessionConfig(
+            model_ref=model,
+            market_ticker=ticker,
+            collector=CollectorConfig(
+                ws=WsConfig(url=settings.kalshi_ws_url, market_tickers=(ticker,)),
+                rest_url=settings.kalshi_rest_url,
+                lake_dir=settings.lake_dir,
+                database_url=settings.database_url_value,
+            ),
+            starting_balance_dollars=Decimal(str(balance)),
+            latency_ms=latency,
+            seed=seed,
+            deterministic=not stochastic,
+        )
+        session = PaperSession(config, engine, credentials)
     summary = asyncio.run(_run(session, duration, live=not json_out and console.is_terminal))
     if json_out:
         print_json(summary)
@@ -100,7 +134,7 @@ def _latency(text: str | None) -> tuple[float, float] | None:
     return values
 
 
-async def _run(session: PaperSession, duration: float | None, live: bool) -> dict[str, Any]:
+async def _run(session: PaperSession | SeriesSession, duration: float | None, live: bool) -> dict[str, Any]:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -119,5 +153,5 @@ async def _run(session: PaperSession, duration: float | None, live: bool) -> dic
     return summary(session, balance)
 
 
-def summary(session: PaperSession, balance: dict[str, Any] | None) -> dict[str, Any]:
+def summary(session: PaperSession | SeriesSession, balance: dict[str, Any] | None) -> dict[str, Any]:
     return {**session.summary(), "balance": balance}

@@ -17,6 +17,12 @@ def serve(
     market: list[str] = typer.Option(
         None, "--market", "-m", help="Market(s) to stream and trade; default RL_MARKET_TICKER."
     ),
+    series: list[str] = typer.Option(
+        None,
+        "--series",
+        help="Series to follow (repeat for several): every market of it is streamed as Kalshi "
+        "creates it, and the actor can trade it market after market.",
+    ),
     ws_url: str = typer.Option(None, help="Kalshi (or sim) WebSocket URL; default KALSHI_WS_URL."),
     rest_url: str = typer.Option(None, help="REST URL; default KALSHI_REST_URL or derived from --ws-url."),
     data_dir: Path = typer.Option(None, help="Data directory (lake, SQLite registry)."),
@@ -47,11 +53,13 @@ def serve(
         database_url=database_url,
         rl_cors_origins=tuple(cors_origin) if cors_origin else None,
     )
-    credentials = credentials_for(settings, settings.kalshi_ws_url) if settings.rl_market_ticker else None
+    followed = settings.rl_market_ticker or series
+    credentials = credentials_for(settings, settings.kalshi_ws_url) if followed else None
     config = ServiceConfig(
         data_dir=settings.data_dir,
         models_dir=settings.models_dir,
         markets=settings.rl_market_ticker,
+        series=tuple(series or ()),
         ws_url=settings.kalshi_ws_url,
         rest_url=settings.kalshi_rest_url,
         database_url=settings.database_url_value,

@@ -17,6 +17,7 @@ from kalshi_rl.api.service import ServiceConfig
 from kalshi_rl.data.registry import ModelRegistry
 from kalshi_rl.data.storage.database import open_database
 from kalshi_rl.environments.action_space import Action
+from kalshi_rl.sim.config import SeriesSpec
 from kalshi_rl.sim.exchange import SimConfig
 from tests.api.conftest import LocalExchange, start_server
 from tests.support import series_lake as lakes
@@ -136,3 +137,58 @@ def test_training_on_a_series_through_the_api(series_lake, tmp_path: Path) -> No
     finally:
         left = svc.stop()
     assert not left
+
+
+def test_serve_series_follows_a_rolling_series_as_kalshi_creates_its_markets(tmp_path: Path) -> None:
+    """With ``series`` the feed discovers each new market (before it opens); the actor rolls on
+    to it and the book stream of the series joins it."""
+    data_dir = tmp_path / "service"
+    registry = ModelRegistry(open_database(None, data_dir))
+    model = scripted_model(
+        registry, data_dir / "models", "roll", Action.BUY_YES, env=replace(tiny_env(), series="KXROLL")
+    )
+    exchange = LocalExchange(
+        SimConfig(seed=6, rate=100, rolling=(SeriesSpec("KXROLL", 4.0),), record_ledger=False)
+    )
+    sim = exchange.sim
+    at_start = set(sim.tickers)
+    config = ServiceConfig(
+        data_dir=data_dir,
+        models_dir=data_dir / "models",
+        series=("KXROLL",),
+        ws_url=sim.ws_url,
+        rest_url=sim.rest_url,
+    )
+    svc = start_server(config, exchange)
+    try:
+        started = svc.post("/rl/actor/start", json={"model_id": model.label})
+        assert started.status_code == 201, started.text
+        traded: list[str] = []
+
+        def rolled() -> bool:
+            actor = svc.get("/rl/status").json()["actor"]
+            if actor["market_ticker"] and actor["market_ticker"] not in traded:
+                traded.append(actor["market_ticker"])
+            return len([t for t in traded if t not in at_start]) >= 2
+
+        with connect(f"{svc.ws}/rl/ws/orderbook?series=KXROLL") as books:
+            wait_until(rolled, "the actor trading two markets made after the start", 90)
+            streamed = set()
+            while not streamed & (set(traded) - at_start):
+                streamed.add(json.loads(books.recv(timeout=30))["data"]["market_ticker"])
+        assert traded == sorted(traded)  # the series' markets in the order they open
+        wait_until(
+            lambda: (
+                sum(
+                    m["state"] == "settled"
+                    for m in svc.get("/rl/status").json()["actor"]["metrics"]["markets"]
+                )
+                >= 2
+            ),
+            "two settled markets",
+            60,
+        )
+        assert svc.post("/rl/actor/stop").status_code == 200
+    finally:
+        left = svc.stop()
+    assert not left, f"the service's shutdown left {left} running"
