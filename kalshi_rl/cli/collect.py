@@ -101,7 +101,7 @@ def collect(
     if json_out:
         print_json(summary_dict(summary))
     else:
-        console.print(summary_view(summary))
+        console.print(summary_view(summary, summary.finished))
         console.print(f"lake: {settings.lake_dir}  session: {summary.session_id}")
 
 
