@@ -192,7 +192,7 @@ def summary_view(
         "market",
         *(Col(h, numeric=True) for h in _COUNTS),
         *(Col(header, numeric=True) for _, header in optional),
-        "phase",
+        Col("phase", wrap=False),
         title=title,
     )
     for market, s in listed.items():
