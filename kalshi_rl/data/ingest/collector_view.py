@@ -232,16 +232,16 @@ def _state(shared: SharedOrderbookState, stats: MarketStats) -> str:
     phase = shared.status.phase
     if phase not in ("active", "unknown"):
         return phase
-    if shared.state.stale:
-        return "stale"
-    return "live" if stats.snapshots else "no book"
+    if not stats.snapshots:
+        return "no book"
+    return "stale" if shared.state.stale else "live"
 
 
 def _problems(shared: SharedOrderbookState, stats: MarketStats) -> tuple[str, ...]:
     found = []
     if stats.unsubscribable:
         found.append(f"unsubscribable: {stats.unsubscribable}")
-    if shared.state.stale and not stats.unsubscribable:
+    if shared.state.stale and stats.snapshots and not stats.unsubscribable:  # had a book, lost it
         found.append("stale book (resyncing)")
     if shared.status.phase == "active" and not stats.snapshots and not stats.unsubscribable:
         found.append("trading but no book yet")
