@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
@@ -202,8 +202,19 @@ class Trainer:
             **config["contract"],
         }
 
-    def train(self, request: TrainRequest, data: ReplayData, tapes: list[Tape] | None = None) -> ModelRecord:
-        """Run one training; returns the final registry row (ready, stopped or failed)."""
+    def train(
+        self,
+        request: TrainRequest,
+        data: ReplayData,
+        tapes: list[Tape] | None = None,
+        callback: BaseCallback | None = None,
+    ) -> ModelRecord:
+        """Run one training; returns the final registry row (ready, stopped or failed).
+
+        ``callback`` runs after the trainer's own on every step (``tune`` evaluates there); to
+        end the run early it sets ``self.current.stop_requested``: the run is then checkpointed
+        and ``stopped``, as on a stop request.
+        """
         params = hp.validate(request.algo, request.hyperparameters, request.n_envs)
         request = self._for_series(request, data)
         parent = self._parent(request)
@@ -230,7 +241,9 @@ class Trainer:
         try:
             model.learn(
                 total_timesteps=request.timesteps,
-                callback=_RunCallback(run),
+                callback=_RunCallback(run)
+                if callback is None
+                else CallbackList([_RunCallback(run), callback]),
                 progress_bar=request.progress_bar,
                 reset_num_timesteps=parent is None,
             )
