@@ -1,12 +1,15 @@
 """Benchmark: collector ingest rate with both sinks vs a bare receive+parse loop, one run.
 
-1. `kalshi-rl sim --rate 0` runs in its own process (flat out, paced only by TCP backpressure).
-2. Baseline: a bare `websockets` client subscribes to the same channels and runs
-   `parse_frame` on every frame: the ceiling for any Python consumer on this machine.
-3. The real collector (Parquet lake + PostgreSQL COPY) runs for the same time.
+1. `kalshi-rl sim --rate 0` runs in its own process (flat out, paced only by TCP backpressure)
+   with `--markets N` markets (events of at most 100 markets each, listed over REST).
+2. Baseline: a bare `websockets` client subscribes to the same channels and markets on one
+   connection and runs `parse_frame` on every frame: the ceiling for any Python consumer here.
+3. The real collector (Parquet lake + PostgreSQL COPY) runs for the same time on one
+   connection, given the N tickers (or, with `--via-series`, finding them itself as
+   `collect --series KXSIM` does).
 Prints sustained msgs/s of both, their ratio (goal >= 0.4), and lost messages (goal 0):
 lost = sequence gaps seen + frames received but not in the lake + deltas not in PostgreSQL.
-Goal (issue 2): >= 50,000 msgs/s sustained.
+Goals: issue 2, >= 50,000 msgs/s sustained; issue 11, ratio >= 0.40 with `--markets 200`.
 """
 
 from __future__ import annotations
@@ -33,8 +36,12 @@ from kalshi_rl.data.storage.database import create_db_engine, parse_database_url
 from kalshi_rl.data.storage.migrate import upgrade
 from kalshi_rl.kalshi.encode import command
 from kalshi_rl.kalshi.messages import parse_frame
+from kalshi_rl.kalshi.rest import KalshiRestClient
 from kalshi_rl.kalshi.ws_client import WsConfig
 
+SERIES = "KXSIM"
+MAX_EVENT_MARKETS = 100
+"""The local exchange's limit on one event's markets: more markets are more events."""
 PG_ADMIN = os.environ.get("KALSHI_RL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 CHANNELS = ("orderbook_delta", "trade")
 
@@ -59,18 +66,51 @@ async def bare_loop(url: str, tickers: list[str], seconds: float, warmup: float)
     raise RuntimeError("connection ended early")
 
 
+def sim_options(markets: int) -> list[str]:
+    """``kalshi-rl sim`` options making ``markets`` markets: one event, plus events made at once."""
+    per_event = min(markets, MAX_EVENT_MARKETS)
+    events = -(-markets // per_event)
+    return ["--markets", str(per_event), *[a for _ in range(events - 1) for a in ("--create-event-at", "0")]]
+
+
+async def list_tickers(rest_url: str, markets: int) -> list[str]:
+    """The first ``markets`` markets of the series, over REST (every page of the cursor)."""
+    rest = KalshiRestClient(rest_url)
+    try:
+        for _ in range(100):
+            listed = await rest.list_markets(series_ticker=SERIES, status="open")
+            if len(listed) >= markets:
+                return [m.ticker for m in listed[:markets]]
+            await asyncio.sleep(0.1)  # the events made at the start are not all there yet
+    finally:
+        await rest.aclose()
+    raise RuntimeError(f"the local exchange lists {len(listed)} markets, not {markets}")
+
+
 async def collector_run(
-    info: dict[str, object], pg_url: str, lake: Path, seconds: float, warmup: float
+    info: dict[str, object],
+    tickers: list[str],
+    pg_url: str,
+    lake: Path,
+    seconds: float,
+    warmup: float,
+    via_series: bool,
 ) -> dict[str, float]:
-    tickers = tuple(info["tickers"])  # type: ignore[arg-type]
     config = CollectorConfig(
-        ws=WsConfig(url=str(info["ws_url"]), market_tickers=tickers, channels=CHANNELS),
+        ws=WsConfig(
+            url=str(info["ws_url"]), market_tickers=() if via_series else tuple(tickers), channels=CHANNELS
+        ),
         rest_url=str(info["rest_url"]),
         lake_dir=lake,
         database_url=pg_url,
         write=WriteQueueConfig(),  # the spec's defaults: batch 100, flush 1.0 s
+        series=(SERIES,) if via_series else (),
+        rest_tokens_per_s=100_000.0,  # a local exchange: no need to pace the metadata requests
     )
     collector = Collector(config)
+    await collector.prepare()
+    if via_series and set(collector.books) != set(tickers):  # the same markets as the bare loop
+        raise SystemExit(f"--via-series needs --markets a multiple of {MAX_EVENT_MARKETS} (or below it)")
     stop = asyncio.Event()
     run = asyncio.create_task(collector.run(stop))
     await asyncio.sleep(warmup)
@@ -93,6 +133,8 @@ async def collector_run(
         summary.ws.gaps + (summary.frames - lake_frames) + (lake_deltas - pg_deltas) + (deltas - lake_deltas)
     )
     return {
+        "markets": len(summary.markets),
+        "subscribed": len(collector.ws.subscribed_markets()) if collector.ws else 0,
         "rate": (f1 - f0) / (t1 - t0),
         "frames": summary.frames,
         "deltas": deltas,
@@ -107,25 +149,37 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--markets", type=int, default=4)
+    parser.add_argument("--markets", type=int, default=4, help="markets on the one connection (e.g. 200)")
+    parser.add_argument(
+        "--via-series", action="store_true", help="the collector finds the markets itself (collect --series)"
+    )
     args = parser.parse_args()
     name = f"kalshi_rl_bench_{uuid.uuid4().hex[:8]}"
     base = PG_ADMIN.rsplit("/", 1)[0]
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     pg_url = f"{base}/{name}"
-    proc, info = start_sim("--rate", "0", "--markets", str(args.markets))
+    proc, info = start_sim("--rate", "0", *sim_options(args.markets))
     try:
         upgrade(create_db_engine(parse_database_url(pg_url)))
-        bare = asyncio.run(bare_loop(str(info["ws_url"]), list(info["tickers"]), args.seconds, args.warmup))  # type: ignore[arg-type]
+        tickers = asyncio.run(list_tickers(str(info["rest_url"]), args.markets))
+        bare = asyncio.run(bare_loop(str(info["ws_url"]), tickers, args.seconds, args.warmup))
         with tempfile.TemporaryDirectory() as tmp:
-            result = asyncio.run(collector_run(info, pg_url, Path(tmp) / "lake", args.seconds, args.warmup))
+            result = asyncio.run(
+                collector_run(
+                    info, tickers, pg_url, Path(tmp) / "lake", args.seconds, args.warmup, args.via_series
+                )
+            )
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(
+        f"markets on one connection     : {len(tickers):>10}   (collector: {int(result['markets'])} recorded, "
+        f"{int(result['subscribed'])} subscribed{', found by discovery' if args.via_series else ''})"
+    )
     print(f"bare websockets receive+parse : {bare:>10,.0f} msgs/s")
     print(
         f"collector, lake + PostgreSQL  : {result['rate']:>10,.0f} msgs/s  ({result['frames']:,} frames, {result['deltas']:,} deltas, {result['pg_deltas']:,} in PostgreSQL)"

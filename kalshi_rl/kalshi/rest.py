@@ -213,12 +213,15 @@ class KalshiRestClient:
         series_ticker: str | None = None,
         event_ticker: str | None = None,
         status: str | None = None,
+        tickers: tuple[str, ...] = (),
         limit: int = MAX_MARKETS_PAGE,
     ) -> list[MarketInfo]:
         """Every market of ``GET /markets`` with these filters, following its cursor to the end.
 
-        ``status`` is one of ``MARKET_STATUS_FILTERS`` (Kalshi takes one per request). Each page
-        waits for its tokens; a cursor that repeats raises ``ExchangeError`` (no endless loop).
+        ``status`` is one of ``MARKET_STATUS_FILTERS`` (Kalshi takes one per request);
+        ``tickers`` asks for those markets only (one request for many markets; unknown ones are
+        simply not listed). Each page waits for its tokens; a cursor that repeats raises
+        ``ExchangeError`` (no endless loop).
         """
         if status is not None and status not in MARKET_STATUS_FILTERS:
             raise InvalidValueError(
@@ -234,6 +237,8 @@ class KalshiRestClient:
         ):
             if value is not None:
                 params[name] = value
+        if tickers:
+            params["tickers"] = ",".join(tickers)
         markets: list[MarketInfo] = []
         seen: set[str] = set()
         for _ in range(MAX_PAGES):

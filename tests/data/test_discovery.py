@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
+from kalshi_rl.core.errors import DataNotFoundError
 from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
 from kalshi_rl.data.ingest.discovery import DiscoveryConfig
 from kalshi_rl.data.ingest.write_queue import WriteQueueConfig
@@ -189,3 +192,27 @@ async def test_a_market_created_while_reconnecting_is_found_once_the_lifecycle_i
     finally:
         stop.set()
         await run
+
+
+async def test_given_markets_are_described_with_one_listing_and_an_unknown_one_is_named(
+    make_sim, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    sim: SimExchange = await make_sim(SimConfig(markets=5, rate=50))
+    front = await FlakyRest(sim.rest_url).start()
+    try:
+        collector = collector_for(sim, tmp_path / "lake", rest_url=front.url, markets=tuple(sim.tickers))
+        await collector.prepare()
+        stop = asyncio.Event()
+        stop.set()
+        await collector.run(stop)
+        per_market = [p for p in front.requests if p.startswith("/trade-api/v2/markets/")]
+        listings = [p for p in front.requests if p.startswith("/trade-api/v2/markets?")]
+        assert not per_market and len(listings) == 1  # five markets, one request
+        assert all(collector.books[t].status.info is not None for t in sim.tickers)
+        wrong = collector_for(
+            sim, tmp_path / "lake2", rest_url=front.url, markets=(sim.tickers[0], "KXSIM-NOPE")
+        )
+        with pytest.raises(DataNotFoundError, match="unknown market 'KXSIM-NOPE'"):
+            await wrong.prepare()
+    finally:
+        await front.stop()

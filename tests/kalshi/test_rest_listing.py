@@ -51,6 +51,8 @@ async def test_the_listing_follows_the_cursor_to_every_market_of_the_series_once
         assert [m.event_ticker for m in by_event] == [other.event_ticker] * 3
         everything = await rest.list_markets()
         assert len(everything) == 18
+        some = (sim.tickers[4], "KXSIM-NOPE-M00", sim.tickers[0])
+        assert [m.ticker for m in await rest.list_markets(tickers=some)] == [sim.tickers[0], sim.tickers[4]]
         assert await rest.list_markets(series_ticker="KXNONE") == []
     finally:
         await rest.aclose()

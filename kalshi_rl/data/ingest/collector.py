@@ -43,6 +43,9 @@ from kalshi_rl.kalshi.ws_client import KalshiWsClient, WsConfig, WsStats
 
 logger = logging.getLogger(__name__)
 
+TICKERS_PER_REQUEST = 100
+"""Markets asked for in one ``GET /markets?tickers=`` (a URL stays well under 8 KB)."""
+
 
 @dataclass(frozen=True)
 class CollectorConfig:
@@ -119,13 +122,26 @@ class Collector:
                 )
                 self.feed.watcher = self.discovery
                 await self.discovery.validate()
-            for ticker in config.ws.market_tickers:
-                await metadata.fetch_and_record(ticker)
+            await self._describe_given(metadata)
             if self.discovery is not None:
                 await self.discovery.initial()
         except BaseException:
             await self._close_rest()
             raise
+
+    async def _describe_given(self, metadata: MarketMetadata) -> None:
+        """Record the given markets' metadata: listed many at a time (``GET /markets?tickers=``);
+        one the listing leaves out is asked alone, so an unknown ticker raises with its name."""
+        assert self.rest is not None
+        given = self.config.ws.market_tickers
+        for start in range(0, len(given), TICKERS_PER_REQUEST):
+            chunk = given[start : start + TICKERS_PER_REQUEST]
+            listed = (
+                {i.ticker: i for i in await self.rest.list_markets(tickers=chunk)} if len(chunk) > 1 else {}
+            )
+            for ticker in chunk:
+                info = listed.get(ticker)
+                await (metadata.record(info) if info is not None else metadata.fetch_and_record(ticker))
 
     async def run(self, stop: asyncio.Event) -> CollectorSummary:
         """Stream until ``stop`` is set, then flush every queue and close every sink."""

@@ -12,6 +12,7 @@ because it does not exist) is asked again for the next market.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 
@@ -35,6 +36,9 @@ class MarketMetadata:
         self.feed = feed
         self._events: OrderedDict[str, EventInfo | None] = OrderedDict()
         self._series: dict[str, SeriesInfo | None] = {}
+        # Markets described at once (a series' first listing) share their event and series:
+        # one request each, not one per market.
+        self._lock = asyncio.Lock()
 
     async def record(self, info: MarketInfo) -> str | None:
         """Record ``info`` with its fee schedules on the feed; return the market's series."""
@@ -50,10 +54,13 @@ class MarketMetadata:
 
     async def fees_of(self, info: MarketInfo) -> tuple[str | None, FeeSchedule | None, FeeSchedule | None]:
         """``(series_ticker, series fee, event override)`` of ``info``'s market (``None``: unknown)."""
-        event = await self.event(info.event_ticker) if info.event_ticker else None
-        raw_series = info.raw.get("series_ticker")
-        series_ticker = event.series_ticker if event else raw_series if isinstance(raw_series, str) else None
-        series = await self._series_info(series_ticker) if series_ticker else None
+        async with self._lock:
+            event = await self.event(info.event_ticker) if info.event_ticker else None
+            raw_series = info.raw.get("series_ticker")
+            series_ticker = (
+                event.series_ticker if event else raw_series if isinstance(raw_series, str) else None
+            )
+            series = await self._series_info(series_ticker) if series_ticker else None
         if series is None and event is None:
             logger.warning("%s: no series fee schedule known; Kalshi's default schedule applies", info.ticker)
         return series_ticker, series.fee if series else None, event.fee_override if event else None
