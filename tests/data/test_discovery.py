@@ -7,6 +7,7 @@ known markets keep streaming. REST failures come from a real HTTP front
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from kalshi_rl.data.ingest.discovery import DiscoveryConfig
 from kalshi_rl.data.ingest.write_queue import WriteQueueConfig
 from kalshi_rl.kalshi.ws_client import WsConfig
 from kalshi_rl.sim.catalog import SimSeries
+from kalshi_rl.sim.config import SeriesSpec
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
 from tests.cli_support import KALSHI_RL, cli_env
 from tests.support.flaky_http import FlakyRest
@@ -216,3 +218,24 @@ async def test_given_markets_are_described_with_one_listing_and_an_unknown_one_i
             await wrong.prepare()
     finally:
         await front.stop()
+
+
+async def test_collect_series_json_summarises_every_market_finished_or_not(make_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sim: SimExchange = await make_sim(
+        SimConfig(rolling=(SeriesSpec("KXROLL", 0.5),), open_delay_s=0.3, settlement_delay_s=0.1, rate=200)
+    )
+    args = ["collect", "--series", "KXROLL", "--ws-url", sim.ws_url, "--rest-url", sim.rest_url]
+    args += ["--data-dir", str(tmp_path), "--duration", "10", "--recheck-seconds", "2", "--json"]
+    proc = await asyncio.create_subprocess_exec(
+        KALSHI_RL, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=cli_env()
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, err.decode()
+    summary = json.loads(out)
+    finished, current = summary["finished"], summary["markets"]
+    assert len(finished) >= 3 and not set(finished) & set(current)
+    for ticker, record in finished.items():
+        assert record["phase"] == "settled" and record["result"] in ("yes", "no"), (ticker, record)
+        assert record["series"] == "KXROLL" and record["snapshots"] >= 1
+    made = {a.target for a in sim.ledger.actions("created")}
+    assert set(finished) | set(current) <= made and len(current) <= 12  # the live ones only

@@ -281,3 +281,55 @@ def _ok_received(path: Path) -> dict[tuple[int, int, int], int]:
         if isinstance(frame, dict) and frame.get("type") == "ok" and "seq" in frame:
             received[(conn, frame["sid"], frame["seq"])] = ns
     return received  # type: ignore[return-value]
+
+
+async def test_hundreds_of_markets_on_one_connection_split_by_the_subscription_limit(
+    make_sim, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # 300 markets of a series (three events of 100), the exchange allowing 100 per subscription:
+    # one connection, the books split over subscriptions as its refusals (26) require.
+    sim: SimExchange = await make_sim(SimConfig(markets=100, rate=1_500, max_markets_per_subscription=100))
+    sim.create_event(markets=100)
+    sim.create_event(markets=100)
+    tickers = set(sim.tickers)
+    collector = Collector(
+        CollectorConfig(
+            ws=WsConfig(url=sim.ws_url, market_tickers=()),
+            rest_url=sim.rest_url,
+            lake_dir=tmp_path / "lake",
+            write=WriteQueueConfig(batch_size=500, flush_interval_s=0.2),
+            series=("KXSIM",),
+            rest_tokens_per_s=10_000.0,
+        )
+    )
+    stop = asyncio.Event()
+    run = asyncio.create_task(collector.run(stop))
+    try:
+        await eventually(lambda: collector.feed is not None and len(collector.books) == 300, "300 markets")
+        feed, ws = collector.feed, collector.ws
+        assert feed is not None and ws is not None
+        await eventually(lambda: all(feed.stats[t].snapshots for t in tickers), "300 books")
+        await eventually(lambda: feed.frames > 5_000, "the books moving")
+        sim.pause()
+        await sim.drain()
+        await eventually(
+            lambda: all(_same_book(sim, collector, t) for t in tickers), "books equal the exchange's"
+        )
+        view = collector.view(top=10)
+    finally:
+        stop.set()
+        summary = await run
+    books = ws.stream.subs.of_channel(ORDERBOOK)
+    assert summary.ws.connects == 1 and len(books) >= 3 and all(len(s.markets) <= 100 for s in books)
+    assert {m for s in books for m in s.markets} == tickers and summary.ws.gaps == 0
+    assert view.totals.markets == 300 and len(view.most_active) == 10 and not view.problems
+    assert sum(r.frames for r in view.markets) == sum(s.frames for s in summary.markets.values())
+
+
+def _same_book(sim: SimExchange, collector: Collector, ticker: str) -> bool:
+    state = collector.books[ticker].state
+    yes, no = sim.book(ticker)
+    return not state.stale and (dict(state.yes_bids.sizes), dict(state.no_bids.sizes)) == (
+        dict(yes),
+        dict(no),
+    )
