@@ -169,6 +169,12 @@ async def test_a_rolling_series_is_recorded_market_after_market_under_faults(
         assert record.phase == "settled" and record.result in ("yes", "no") and record.series == SERIES
         assert record.snapshots >= 1 and record.deltas > 0
 
+    # Every frame the exchange sent is accounted for once (released markets' late ones too).
+    dispositions = [d for (d,) in lake(path, "frames", "disposition")]
+    assert (
+        len(dispositions) == summary.frames == sum(len(sim.ledger.sent(c)) for c in sim.ledger.connections())
+    )
+
     # Zero lost deltas: exactly the trustworthy ones, once each, connection by connection.
     rows = lake(path, "deltas", "conn_id, sid, seq")
     assert len(rows) == len(set(rows)), "a delta was stored twice"

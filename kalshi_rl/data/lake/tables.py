@@ -194,6 +194,7 @@ FRAMES = LakeTable(
             ("session_id", pa.string()),
             ("conn_id", pa.int32()),
             # applied | sampled | stale | quarantined | control | retired_sid | other_market
+            # | released_market
             ("disposition", pa.string()),
             ("market_ticker", pa.string()),
             ("raw", pa.string()),
