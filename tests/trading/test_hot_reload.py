@@ -228,11 +228,12 @@ async def test_a_model_trained_while_the_actor_trades_takes_over_once_ready_and_
     unready_checkpoints = 0
     async with trading(database, "hot", deterministic=False) as actor:  # sampled: it trades
         await more_decisions(actor, 3)
-        # Fine-tune hot@1 in a worker thread, as the service does, checkpointing every rollout.
+        # Fine-tune hot@1 in a worker thread, as the service does, checkpointing every rollout;
+        # long enough (~30 rollouts) for the actor to decide several ticks meanwhile.
         started_ns = time.time_ns()
         training = asyncio.create_task(
             asyncio.to_thread(
-                train_tiny, registry, models, data, "hot", timesteps=320, parent="hot@1", checkpoint_every=32
+                train_tiny, registry, models, data, "hot", timesteps=960, parent="hot@1", checkpoint_every=32
             )
         )
         while not training.done():
