@@ -101,7 +101,11 @@ async def make_sim() -> AsyncIterator[Callable[..., Awaitable[SimExchange]]]:
 
 # -- lakes recorded in real time, in the background (tests/support/background.py) -------------
 
-RECORDED_IN_BACKGROUND = {"sim_lake": "tests.support.sim_lake", "series_lake": "tests.support.series_lake"}
+RECORDED_IN_BACKGROUND = {
+    "sim_lake": "tests.support.sim_lake",
+    "series_lake": "tests.support.series_lake",
+    "paper_e2e": "tests.support.paper_e2e",
+}
 """Session fixture -> the module that records its data (``python -m MODULE DATA_DIR``)."""
 
 
@@ -118,6 +122,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     background.cancel_all(config)
+
+
+@pytest.fixture(scope="session")
+def paper_e2e(pytestconfig: pytest.Config) -> tuple[Path, dict[str, Any]]:
+    """(data dir, what each command did): the spec §8 run, collect -> train -> paper for five
+    minutes against a ``kalshi-rl sim`` process (tests/support/paper_e2e.py)."""
+    from tests.support.paper_e2e import PAPER_SECONDS
+
+    data_dir, run = background.recorded(pytestconfig, "paper_e2e", timeout_s=PAPER_SECONDS + 600)
+    return data_dir, dict(run)
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,10 @@ records into ``DATA_DIR`` and prints, as JSON, what the fixture returns besides 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +39,7 @@ class RecordingInBackground:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # its own process group: cancel stops what it started too
         )
 
     def result(self, timeout_s: float = 120.0) -> tuple[Path, Any]:
@@ -51,7 +54,8 @@ class RecordingInBackground:
     def cancel(self) -> None:
         """Stop a recording no test will read."""
         if self._proc.poll() is None:
-            self._proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
             self._proc.communicate()
 
 
@@ -79,6 +83,6 @@ def cancel_all(config: pytest.Config) -> None:
         recording.cancel()
 
 
-def recorded(config: pytest.Config, fixture: str) -> tuple[Path, Any]:
+def recorded(config: pytest.Config, fixture: str, timeout_s: float = 120.0) -> tuple[Path, Any]:
     """What the recording of ``fixture`` made: ``(data dir, what it printed)``; waits for its end."""
-    return config.stash[_RECORDINGS][fixture].result()
+    return config.stash[_RECORDINGS][fixture].result(timeout_s)
