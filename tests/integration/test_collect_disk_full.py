@@ -32,6 +32,7 @@ from kalshi_rl.sim.exchange import SimConfig, SimExchange
 from tests.data.test_lake_writer import delta_rows, read_deltas
 from tests.integration.test_collect_faults import expected_deltas, wait_until_books_match
 from tests.support.uncut import render
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -73,15 +74,6 @@ def write_until_it_fails(handle: BinaryIO, chunk: bytes) -> None:
         pass
 
 
-async def poll(condition, what: str, timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def test_a_full_disk_for_a_minute_loses_and_doubles_nothing(make_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sim: SimExchange = await make_sim(SimConfig(markets=2, seed=23, rate=300))
     with small_disk(tmp_path / "lake", "32m") as lake:
@@ -101,11 +93,11 @@ async def test_a_full_disk_for_a_minute_loses_and_doubles_nothing(make_sim, tmp_
         stop = asyncio.Event()
         run = asyncio.create_task(collector.run(stop))
         try:
-            await poll(lambda: sink.writer.files_written >= 1, "a first rotation before the outage")
+            await eventually(lambda: sink.writer.files_written >= 1, "a first rotation before the outage")
             ballast = fill(lake)
 
             # The disk is full: the sink is reported down, the rows wait, the books stay live.
-            await poll(lambda: not sink.stats.healthy, "the lake sink to report the full disk")
+            await eventually(lambda: not sink.stats.healthy, "the lake sink to report the full disk")
             loop = asyncio.get_running_loop()
             outage_end = loop.time() + OUTAGE_S
             seqs_before = {t: collector.books[t].state.last_sequence for t in sim.tickers}
@@ -127,7 +119,9 @@ async def test_a_full_disk_for_a_minute_loses_and_doubles_nothing(make_sim, tmp_
 
             # Space returns: the backlog goes in.
             ballast.unlink()
-            await poll(lambda: sink.stats.healthy and sink.stats.backlog_rows == 0, "the backlog to drain")
+            await eventually(
+                lambda: sink.stats.healthy and sink.stats.backlog_rows == 0, "the backlog to drain"
+            )
             sim.pause()
             await wait_until_books_match(sim, collector)
         finally:

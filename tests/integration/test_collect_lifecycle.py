@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -30,20 +29,13 @@ from kalshi_rl.data.ingest.write_queue import OrderbookWriteQueue, WriteQueueCon
 from kalshi_rl.data.lake.writer import LakeWriter
 from kalshi_rl.kalshi.ws_client import KalshiWsClient, WsConfig
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
 SERIES_FEE = FeeSchedule(FeeType.QUADRATIC_WITH_MAKER_FEES, Fraction(1, 2), FeeSource.SERIES)
 OVERRIDE = FeeSchedule(FeeType.QUADRATIC, Fraction(3, 4), FeeSource.EVENT_OVERRIDE)
 REFUSED = "KXSIM-NOSUCH-T1"
-
-
-async def until(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout_s} s")
-        await asyncio.sleep(0.02)
 
 
 def books_match(sim: SimExchange, collector: Collector) -> bool:
@@ -81,50 +73,50 @@ async def test_every_lifecycle_and_event_message_without_a_false_gap(make_sim, t
     stop = asyncio.Event()
     run = asyncio.create_task(collector.run(stop))
     status = {t: (lambda t=t: collector.books[t].status) for t in (a, b)}
-    await until(lambda: books_match(sim, collector), "first snapshots")
+    await eventually(lambda: books_match(sim, collector), "first snapshots")
 
     # Fees from the series (REST), the pause, close date, grid, metadata, fee override.
     assert status[a]().fees == status[b]().fees == SERIES_FEE
     sim.deactivate(a)
-    await until(lambda: status[a]().phase == "paused", "the pause")
+    await eventually(lambda: status[a]().phase == "paused", "the pause")
     assert not status[a]().is_trading and status[b]().is_trading
     sim.activate(a)
-    await until(lambda: status[a]().is_trading, "the end of the pause")
+    await eventually(lambda: status[a]().is_trading, "the end of the pause")
     new_close_ms = (time.time_ns() // 1_000_000 // 1000 + 7_200) * 1000
     sim.update_close_time(b, new_close_ms)
-    await until(lambda: status[b]().close_time_ms == new_close_ms, "the close date change")
+    await eventually(lambda: status[b]().close_time_ms == new_close_ms, "the close date change")
     sim.update_price_grid(a, "deci_cent")
-    await until(lambda: status[a]().price_ranges == ((0, 10_000, 10),), "the grid change")
+    await eventually(lambda: status[a]().price_ranges == ((0, 10_000, 10),), "the grid change")
     assert collector.books[a].is_valid_price(5_010) and not collector.books[a].is_valid_price(5_015)
     sim.update_metadata(a, "above $1")
-    await until(lambda: status[a]().last_event == "metadata_updated", "the metadata change")
+    await eventually(lambda: status[a]().last_event == "metadata_updated", "the metadata change")
     event = status[a]().event_ticker
     assert event is not None
     sim.update_event_fee(event, OVERRIDE)
-    await until(lambda: status[a]().fees == status[b]().fees == OVERRIDE, "the fee override")
+    await eventually(lambda: status[a]().fees == status[b]().fees == OVERRIDE, "the fee override")
     sim.update_event_fee(event, None)
-    await until(lambda: status[a]().fees == SERIES_FEE, "the fee override cleared")
+    await eventually(lambda: status[a]().fees == SERIES_FEE, "the fee override cleared")
     sim.create_event(2)
-    await until(lambda: collector.feed is not None and collector.feed.event_frames >= 3, "the new event")
+    await eventually(lambda: collector.feed is not None and collector.feed.event_frames >= 3, "the new event")
 
     # The exchange flips its price encoding: caught on a crossed snapshot, switched, resynced.
     assert collector.ws is not None
     sim.switch_encoding()
-    await until(lambda: collector.ws.stats.encoding_mismatches >= 1, "the encoding mismatch")  # type: ignore[union-attr]
+    await eventually(lambda: collector.ws.stats.encoding_mismatches >= 1, "the encoding mismatch")  # type: ignore[union-attr]
     sim.pause()
     await sim.drain()
-    await until(lambda: books_match(sim, collector), "books equal to the exchange's after the switch")
+    await eventually(lambda: books_match(sim, collector), "books equal to the exchange's after the switch")
     sim.resume()  # every book sid now reads the new encoding: the books keep matching
     events_before = sim.counters.model_events
-    await until(lambda: sim.counters.model_events > events_before + 200, "more book changes")
+    await eventually(lambda: sim.counters.model_events > events_before + 200, "more book changes")
     sim.pause()
     await sim.drain()
-    await until(lambda: books_match(sim, collector), "books equal to the exchange's later on")
+    await eventually(lambda: books_match(sim, collector), "books equal to the exchange's later on")
     sim.resume()
 
     # The end of a market: closed now, determined, settled.
     sim.update_close_time(b, time.time_ns() // 1_000_000 - 1_000)
-    await until(lambda: status[b]().phase == "settled", "determination and settlement")
+    await eventually(lambda: status[b]().phase == "settled", "determination and settlement")
     assert status[b]().closed and not status[b]().is_trading and status[b]().settlement_ticks is not None
     stop.set()
     summary = await run
@@ -193,7 +185,7 @@ async def test_a_ticker_the_exchange_refuses_is_reported_not_left_empty(make_sim
     queue.start()
     stop = asyncio.Event()
     run = asyncio.create_task(client.run(stop))
-    await until(
+    await eventually(
         lambda: (
             bool(feed.stats[REFUSED].unsubscribable) and not books[a].state.stale and not books[b].state.stale
         ),
@@ -232,9 +224,9 @@ async def test_rate_limited_subscriptions_are_retried_until_every_book_is_live(
     collector = Collector(config)
     stop = asyncio.Event()
     run = asyncio.create_task(collector.run(stop))
-    await until(lambda: books_match(sim, collector), "every book live")
+    await eventually(lambda: books_match(sim, collector), "every book live")
     assert collector.ws is not None
-    await until(lambda: collector.ws.stream.subs.complete, "every subscription")  # type: ignore[union-attr]
+    await eventually(lambda: collector.ws.stream.subs.complete, "every subscription")  # type: ignore[union-attr]
     stop.set()
     summary = await run
     assert summary.ws.errors.get(27, 0) >= 1 and summary.ws.retries >= 1

@@ -11,7 +11,6 @@ send every frame type it has, and the tests check that each one was seen.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from fractions import Fraction
@@ -21,6 +20,7 @@ import httpx
 
 from kalshi_rl.core.fee_schedule import FeeSchedule, FeeSource, FeeType
 from kalshi_rl.sim.faults import FaultConfig
+from tests.support.waiting import eventually
 
 from .conftest import Probe
 from .kalshi_documents import LIFECYCLE_KEYS, check, frame_spec
@@ -193,13 +193,6 @@ async def test_rate_limit_and_terminal_errors_match_the_document(make_sim, open_
     assert (ended[-1]["sid"], ended[-1]["msg"]["code"], ended[-1]["seq"]) == (1, 25, ended[-2]["seq"] + 1)
 
 
-async def wait_for(predicate: Any, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
-
-
 async def test_every_rest_body_matches_the_openapi_document(make_sim):
     exchange = await make_sim(
         rate=3_000,
@@ -209,7 +202,9 @@ async def test_every_rest_body_matches_the_openapi_document(make_sim):
         fee_multiplier="0.5",
         settlement_delay_s=0.1,
     )
-    await wait_for(lambda: all(m.volume_units for m in exchange.markets.values()), "a trade in every market")
+    await eventually(
+        lambda: all(m.volume_units for m in exchange.markets.values()), "a trade in every market"
+    )
     exchange.pause()
     first, second, third = exchange.tickers
     (event_ticker,) = exchange.events
@@ -218,7 +213,7 @@ async def test_every_rest_body_matches_the_openapi_document(make_sim):
         event_ticker, FeeSchedule(FeeType.QUADRATIC, Fraction(2), FeeSource.EVENT_OVERRIDE)
     )
     exchange.update_close_time(third, time.time_ns() // 1_000_000)
-    await wait_for(lambda: exchange.markets[third].status == "finalized", "settlement")
+    await eventually(lambda: exchange.markets[third].status == "finalized", "settlement")
     async with httpx.AsyncClient(base_url=exchange.rest_url) as http:
 
         async def get(path: str, status: int = 200) -> Any:

@@ -8,6 +8,7 @@ from kalshi_rl.core.events import BookDelta, BookSnapshot, Side
 from kalshi_rl.kalshi.messages import Event
 from kalshi_rl.kalshi.ws_client import FeedBreak, KalshiWsClient, WsConfig
 from kalshi_rl.sim.faults import FaultConfig
+from tests.support.waiting import eventually
 
 from .conftest import Book, apply_delta, as_levels
 
@@ -58,13 +59,16 @@ async def test_ws_client_resyncs_after_gaps_and_drops_and_ends_with_the_exchange
     client = KalshiWsClient(config, keeper)
     stop = asyncio.Event()
     run = asyncio.create_task(client.run(stop))
-    await asyncio.sleep(2.0)
+    # Until the breaks under test have happened (not a fixed time): gaps and a reconnect.
+    await eventually(
+        lambda: client.stats.gaps >= 3 and client.stats.reconnects >= 1, "3 gaps and a reconnect"
+    )
     exchange.pause()
     await exchange.drain()
-    for _ in range(100):  # let the last resync land
-        await asyncio.sleep(0.05)
-        if not keeper.stale and client.connected.is_set() and set(keeper.books) == set(exchange.tickers):
-            break
+    await eventually(  # the last resync lands
+        lambda: not keeper.stale and client.connected.is_set() and set(keeper.books) == set(exchange.tickers),
+        "every book fresh again",
+    )
     stale = set(keeper.stale)
     books = {t: as_levels(b) for t, b in keeper.books.items()}
     stop.set()

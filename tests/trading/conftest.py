@@ -3,9 +3,7 @@ and the registry database on both engines (embedded SQLite, and a fresh migrated
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from kalshi_rl.data.book.shared_state import SharedOrderbookState
 from kalshi_rl.data.storage.database import create_db_engine, open_database, parse_database_url
 from kalshi_rl.data.storage.migrate import upgrade
 from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, PaperConfig
+from tests.support.waiting import eventually as eventually  # the trading tests import it from here
 
 T0_NS = 1_800_000_000 * 1_000_000_000
 TICKER = "KXTEST-26JAN01-T50"
@@ -102,14 +101,6 @@ def paper(
     return KalshiPaperTradingClient(
         {b.market_ticker: b for b in books}, PaperConfig(**config), clock_ns=clock or Clock()
     )
-
-
-async def eventually(condition: Callable[[], bool], timeout_s: float = 2.0) -> None:
-    """Let the watcher run until ``condition`` holds."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"the watcher did not get there in {timeout_s} s"
-        await asyncio.sleep(0.001)
 
 
 @pytest.fixture

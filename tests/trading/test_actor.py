@@ -84,7 +84,7 @@ async def test_hot_reload_switches_models_between_ticks_and_refuses_bad_checkpoi
         written = Path(second.checkpoint_path).stat().st_mtime_ns
         await eventually(lambda: actor.model is not None and actor.model.label == "hot@2")
         assert actor.metrics.reloads == 1
-        assert (actor.model.loaded_ns - written) / 1e9 < 1.0 + 0.25  # poll interval + load time
+        assert actor.model.loaded_ns > written  # how soon after: bench/actor.py (hot reload)
 
         # A corrupt checkpoint never stops the actor: it keeps hot@2 and keeps ticking.
         decisions = actor.metrics.decisions

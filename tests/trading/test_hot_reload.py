@@ -97,7 +97,7 @@ async def trading(
 
 async def more_decisions(actor: TradingActor, count: int) -> None:
     decided = actor.metrics.decisions
-    await eventually(lambda: actor.metrics.decisions >= decided + count, WAIT_S)
+    await eventually(lambda: actor.metrics.decisions >= decided + count, timeout_s=WAIT_S)
 
 
 def action_log(database: Engine) -> list[dict[str, Any]]:
@@ -143,7 +143,7 @@ async def test_a_rewritten_checkpoint_of_the_running_version_is_picked_up_at_the
         await more_decisions(actor, 3)
         await asyncio.to_thread(write_scripted_checkpoint, registry, model, Action.BUY_YES)
         rewritten_ns = Path(model.checkpoint_path).stat().st_mtime_ns
-        await eventually(lambda: actor.metrics.reloads == 1, WAIT_S)
+        await eventually(lambda: actor.metrics.reloads == 1, timeout_s=WAIT_S)
         await more_decisions(actor, 3)
         loaded = actor.model
     assert loaded is not None and loaded.record.id == model.id and loaded.label == "hot@1"
@@ -175,7 +175,7 @@ async def test_a_missing_checkpoint_is_refused_logged_once_counted_and_trading_g
         # The running version's checkpoint is deleted: refused at every poll, the model in
         # memory keeps trading (it could not be restarted: that is what the warning says).
         os.remove(first.checkpoint_path)
-        await eventually(lambda: actor.metrics.reload_refusals >= 2, WAIT_S)
+        await eventually(lambda: actor.metrics.reload_refusals >= 2, timeout_s=WAIT_S)
         assert f"model hot@1 has no checkpoint at {first.checkpoint_path}" in actor.metrics.last_reload_error
 
         # A new version is marked ready, but its checkpoint is gone.
@@ -187,7 +187,7 @@ async def test_a_missing_checkpoint_is_refused_logged_once_counted_and_trading_g
             lambda: (
                 "hot@2" in actor.metrics.last_reload_error and actor.metrics.reload_refusals >= refusals + 2
             ),
-            WAIT_S,
+            timeout_s=WAIT_S,
         )
         assert f"model hot@2 has no checkpoint at {second.checkpoint_path}" in actor.metrics.last_reload_error
         await more_decisions(actor, 3)
@@ -195,7 +195,7 @@ async def test_a_missing_checkpoint_is_refused_logged_once_counted_and_trading_g
 
         # Its checkpoint arrives: the actor takes it at the next tick.
         await asyncio.to_thread(write_scripted_checkpoint, registry, second, Action.BUY_YES)
-        await eventually(lambda: actor.metrics.reloads == 1, WAIT_S)
+        await eventually(lambda: actor.metrics.reloads == 1, timeout_s=WAIT_S)
         await more_decisions(actor, 3)
     assert actor.model is not None and actor.model.label == "hot@2"
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -244,7 +244,7 @@ async def test_a_model_trained_while_the_actor_trades_takes_over_once_ready_and_
             await asyncio.sleep(0.02)
         second = await training
         finished_ns = time.time_ns()
-        await eventually(lambda: actor.metrics.reloads == 1, WAIT_S)
+        await eventually(lambda: actor.metrics.reloads == 1, timeout_s=WAIT_S)
         await more_decisions(actor, 3)
     assert second.status == "ready" and second.label == "hot@2" and unready_checkpoints > 0
     ((label, switch_ns),) = actor.metrics.switches or []
