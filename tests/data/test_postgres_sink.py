@@ -227,3 +227,26 @@ def test_rows_another_writer_stored_are_skipped_not_doubled(sink_and_url) -> Non
     assert _rows(url, "SELECT count(*) FROM orderbook_deltas") == [(5,)]
     assert sink.stats.duplicates_skipped == 5
     assert sink.stats.rows_written == {"orderbook_deltas": 5}
+
+
+def test_the_connection_detects_a_silent_network(sink_and_url) -> None:  # type: ignore[no-untyped-def]
+    # A network that goes silent without closing must fail the batch (it is retried), not hang
+    # the sink thread: TCP keepalives while waiting for a reply, tcp_user_timeout for a COPY
+    # sent but never acknowledged (libpq's defaults: no keepalive for 2 hours, no user timeout).
+    sink, _ = sink_and_url
+    _write(sink, 1, 1)
+    params = sink._connection().info.get_parameters()
+    names = (
+        "connect_timeout",
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "tcp_user_timeout",
+    )
+    assert {name: params.get(name) for name in names} == {
+        "connect_timeout": "5",
+        "keepalives_idle": "10",
+        "keepalives_interval": "5",
+        "keepalives_count": "3",
+        "tcp_user_timeout": "30000",
+    }
