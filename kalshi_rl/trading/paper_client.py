@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from kalshi_rl.core.errors import LiveModeRefusedError
@@ -115,7 +116,8 @@ class KalshiPaperTradingClient(PaperReads):
         self.orders = OrderManager(books, self.engine, self.portfolio, self.events)
         tier = self.config.rate_limit_tier
         self.rate_limiter = RateLimiter(TIERS[tier], clock_ns) if tier else None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._watchers: dict[str, asyncio.Task[None]] = {}
+        self._follower: asyncio.Task[None] | None = None
 
     @property
     def stats(self) -> PaperStats:
@@ -310,13 +312,29 @@ class KalshiPaperTradingClient(PaperReads):
         self.events.streams.unsubscribe(queue)
 
     async def start(self) -> None:
-        """Start watching every book (resting-order fills, expiries, pauses, closes, settlements)."""
-        if self._tasks:
+        """Start watching every book (resting-order fills, expiries, pauses, closes, settlements),
+        and every book added to ``books`` later (a series' next market) within a watch interval."""
+        if self._follower is not None:
             return
-        for ticker, shared in self.books.items():
-            task = asyncio.create_task(self._watch(ticker, shared), name=f"paper-watch-{ticker}")
-            task.add_done_callback(_report_crash)
-            self._tasks.append(task)
+        self._watch_new_books()
+        self._follower = asyncio.create_task(self._follow_books(), name="paper-follow-books")
+        self._follower.add_done_callback(_report_crash)
+
+    def _watch_new_books(self) -> None:
+        for ticker, shared in list(self.books.items()):
+            if ticker not in self._watchers and ticker not in self.orders.settled:
+                task = asyncio.create_task(self._watch(ticker, shared), name=f"paper-watch-{ticker}")
+                task.add_done_callback(_report_crash)
+                task.add_done_callback(partial(self._forget_watcher, ticker))  # memory stays bounded
+                self._watchers[ticker] = task
+
+    def _forget_watcher(self, ticker: str, _: asyncio.Task[None]) -> None:
+        self._watchers.pop(ticker, None)
+
+    async def _follow_books(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.watch_interval_s)
+            self._watch_new_books()
 
     def _wake_after_s(self, ticker: str) -> float:
         """How long the watcher may sleep: its interval, or until the next expiry if sooner."""
@@ -341,10 +359,12 @@ class KalshiPaperTradingClient(PaperReads):
 
     async def close(self) -> None:
         """Stop the watchers (orders and positions stay as they are)."""
-        tasks, self._tasks = self._tasks, []
+        tasks = [*self._watchers.values(), *([self._follower] if self._follower else [])]
+        self._follower = None
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self._watchers.clear()
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:

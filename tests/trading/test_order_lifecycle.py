@@ -352,3 +352,30 @@ async def test_post_only_order_that_does_not_cross_rests() -> None:
     client = paper(make_book(**BOOK))
     ack = await client.create_order(TICKER, "yes", "limit", 2, "0.5500", post_only=True)
     assert (await _order(client, ack["order_id"]))["status"] == "resting"
+
+
+async def test_a_book_added_after_start_is_watched_and_a_settled_ones_watcher_is_released(
+    clock: Clock,
+) -> None:
+    # A series' next market joins the shared books while the client runs (paper/serve --series):
+    # its resting orders must fill like any other's, and a settled market's watcher must go.
+    first = make_book(**BOOK, info=market_info())
+    client = paper(first, clock=clock, watch_interval_s=0.05)
+    await client.start()
+    try:
+        later = "KXLATER-26JAN08-T1"
+        book = make_book(**BOOK, ticker=later, info=market_info(later))
+        client.books[later] = book
+        ack = await client.create_order(later, "yes", "limit", 10, "0.5000")
+        clock.advance_ms(10)
+        add_yes_ask(book, "0.4800", "4.00")  # a seller at 0.48 crosses our 0.50 bid
+        await eventually(
+            lambda: client.stats.maker_fills == 1, "the later market's resting order to fill", timeout_s=10
+        )
+        assert (await _order(client, ack["order_id"]))["fill_count_fp"] == "4.00"
+
+        determine(first, "yes")
+        await eventually(lambda: TICKER not in client._watchers, "the settled market's watcher to end")
+        assert set(client._watchers) == {later}
+    finally:
+        await client.close()
