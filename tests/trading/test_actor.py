@@ -239,15 +239,18 @@ class OverrunningPolicy:
         self.calls = 0
         self.overran_at: int | None = None
 
-    def act(self, observation: np.ndarray) -> tuple[int, float]:
-        self.calls += 1
-        if self.calls == self.at:
-            self.overran_at = self.ticks[-1][0]
-            time.sleep(max(0, self.overran_at + 7 * self.tick_ns // 2 - time.time_ns()) / 1e9)
-        return self.policy.act(observation)  # type: ignore[no-any-return]
+    def initial_state(self) -> Any:
+        return self.policy.initial_state()
 
-    def sample(self, observation: np.ndarray, rng: np.random.Generator) -> tuple[int, float]:
-        return self.policy.sample(observation, rng)  # type: ignore[no-any-return]  # the warm-up's
+    def decide(
+        self, observation: np.ndarray, state: Any = None, rng: np.random.Generator | None = None
+    ) -> Any:
+        if rng is None:  # a (deterministic) decision; the warm-up's passes draw from their own generator
+            self.calls += 1
+            if self.calls == self.at:
+                self.overran_at = self.ticks[-1][0]
+                time.sleep(max(0, self.overran_at + 7 * self.tick_ns // 2 - time.time_ns()) / 1e9)
+        return self.policy.decide(observation, state, rng)
 
 
 async def test_a_decision_that_overruns_counts_every_grid_tick_it_passed_over(
