@@ -186,6 +186,10 @@ class Trainer:
     def _finish(self, run: TrainingRun, status: str, notes: str | None) -> ModelRecord:
         run.checkpoint()
         run.flush_episodes()
+        if run.request.tensorboard is not None:
+            # SB3 writes every ``log_interval`` iterations (A2C: 100, so 1,600 steps by default)
+            # and not at the end: the values since its last write would otherwise be lost.
+            run.model.logger.dump(run.model.num_timesteps)
         return self.registry.update(
             run.record.id,
             status=status,

@@ -34,22 +34,32 @@ def scalars(folder: Path) -> dict[str, list[float]]:
     return {tag: [e.value for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
 
 
-@pytest.mark.parametrize("algo", ["ppo", "maskable_ppo"])
+@pytest.mark.parametrize("algo", ["ppo", "maskable_ppo", "a2c"])
 def test_tensorboard_shows_sb3_scalars_episode_money_and_action_shares(
     data: ReplayData, tmp_path: Path, algo: str
 ) -> None:
     registry = ModelRegistry(open_database(None, tmp_path))
+    params = {"net_arch": [8]} if algo == "a2c" else TINY
     request = TrainRequest(
-        algo=algo, timesteps=320, hyperparameters=TINY, env=tiny_env(), name="tb", tensorboard=tmp_path / "tb"
+        algo=algo,
+        timesteps=320,
+        hyperparameters=params,
+        env=tiny_env(),
+        name="tb",
+        tensorboard=tmp_path / "tb",
     )
     record = Trainer(registry, tmp_path / "models").train(request, data)
     assert record.status == "ready", record.notes
     values = scalars(tmp_path / "tb" / "tb_v1")
-    for tag in ("rollout/ep_rew_mean", "time/fps", "train/loss", "episode/pnl", "episode/fees"):
+    # (SB3's rollout/ and time/ scalars come with its own writes, which A2C's short run never makes.)
+    sb3 = ("train/policy_loss",) if algo == "a2c" else ("rollout/ep_rew_mean", "time/fps", "train/loss")
+    for tag in (*sb3, "episode/pnl", "episode/fees"):
         assert values.get(tag), f"{tag} missing from {sorted(values)}"
     assert values["episode/turnover"] and values["episode/trades"]
     shares = np.array([values[f"actions/{name}"] for name in ACTION_NAMES.values()])
-    assert shares.shape[1] >= 5  # one point per rollout of 32 steps (320 / 32 = 10, some merged)
+    # PPO: a point per rollout of 32 steps (320 / 32 = 10, some merged); A2C writes every 100
+    # rollouts (of 16 steps), so only the final write at the end of training.
+    assert shares.shape[1] >= (1 if algo == "a2c" else 5)
     np.testing.assert_allclose(shares.sum(axis=0), 1.0, atol=1e-6)
     no_op = np.array(values["actions/no_op"])
     if algo == "maskable_ppo":
