@@ -136,23 +136,20 @@ def evaluate(policy: Policy, tapes: list[Tape], config: EnvConfig, seed: int = 0
 
 
 def load_model_policy(record: ModelRecord) -> Policy:
-    """The registered model ``record`` as a deterministic policy, from its checkpoint."""
-    if not Path(record.checkpoint_path).is_file():
+    """The registered model ``record`` as a deterministic policy, run as the paper actor runs it:
+    the inference policy of its checkpoint (its action mask, its normaliser's frozen statistics,
+    its recurrent state reset at every episode). A model the actor would refuse is refused."""
+    checkpoint = Path(record.checkpoint_path)
+    if not checkpoint.is_file():
         raise ConfigError(
             f"model {record.label} has no checkpoint at {record.checkpoint_path} (status {record.status})"
         )
-    from kalshi_rl.agents.training import ALGORITHM_CLASSES  # torch: only when a model is loaded
+    from kalshi_rl.agents.inference import PolicyRunner, load_policy
 
-    algo_class = ALGORITHM_CLASSES.get(record.architecture.lower())
-    if algo_class is None:
-        raise ConfigError(f"model {record.label}: no evaluation for architecture {record.architecture}")
-    algo = algo_class.load(record.checkpoint_path, device="cpu")
-
-    def predict(observation: np.ndarray) -> int:
-        action, _ = algo.predict(observation, deterministic=True)
-        return int(action)
-
-    return ModelPolicy(record.label, predict)
+    try:
+        return PolicyRunner(load_policy(checkpoint), record.label)
+    except ConfigError as exc:
+        raise ConfigError(f"model {record.label}: {exc}") from None
 
 
 def model_env_config(record: ModelRecord) -> EnvConfig:

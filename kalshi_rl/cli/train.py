@@ -47,6 +47,12 @@ def train(
     parent: str = typer.Option(None, help="Fine-tune from this model (ID, NAME or NAME@VERSION)."),
     config: Path = typer.Option(None, help="YAML or JSON file of hyperparameters."),
     seed: int = typer.Option(0, help="Seed for the policy, the envs and the fills."),
+    seeds: int = typer.Option(
+        1, min=1, help="Train N versions of the name with seeds SEED..SEED+N-1 (evaluate --model NAME: all)."
+    ),
+    walk_forward: int = typer.Option(
+        0, min=0, help="Cut the window into K+1 parts; train on part k, to be evaluated on part k+1."
+    ),
     tick_ms: int = typer.Option(None, help="Step length in ms of event time; default TICK_INTERVAL_SECONDS."),
     episode_ticks: int = typer.Option(300, min=1, help="Ticks per training episode."),
     order_contracts: float = typer.Option(10.0, min=0.01, help="Contracts per order."),
@@ -122,6 +128,11 @@ def train(
         progress_bar=progress and not json_out and console.is_terminal,
     )
     trainer = Trainer(ModelRegistry(engine), settings.models_dir)
+    if seeds > 1 or walk_forward:
+        from kalshi_rl.cli.train_run import train_versions
+
+        train_versions(trainer, request, data, seeds, walk_forward, (settings, source, series), json_out)
+        return
     record = trainer.train(request, data)
     if json_out:
         print_json(record.to_dict())
