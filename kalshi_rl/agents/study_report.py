@@ -140,10 +140,13 @@ def export_best(report: StudyReport, path: Path) -> TrialRow:
     best = report.best
     if best is None:
         raise DataNotFoundError(f"study {report.name!r} has no complete trial to export yet")
-    algo = report.definition.get("algo", "ppo")
+    definition = report.definition
+    normalize = definition.get("normalize") or {}
+    flags = [f"--algo {definition.get('algo', 'ppo')}"]
+    flags += [f"--normalize-{k}" for k in ("obs", "reward") if normalize.get(k)]
     header = (
         f"# Best trial of study {report.name}: trial {best.number} ({best.model}), validation P&L "
-        f"${best.value:,.2f}\n# Train it: kalshi-rl train --algo {algo} --config {path.name} ...\n"
+        f"${best.value:,.2f}\n# Train it: kalshi-rl train {' '.join(flags)} --config {path.name} ...\n"
     )
     try:
         path.write_text(

@@ -124,6 +124,7 @@ class StudySpec:
             "timesteps": self.template.timesteps,
             "n_envs": self.template.n_envs,
             "seed": self.template.seed,
+            "normalize": {"obs": self.template.normalize_obs, "reward": self.template.normalize_reward},
             "env": {
                 "contract": env.contract(),
                 "episode_ticks": env.episode_ticks,

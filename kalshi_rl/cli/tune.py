@@ -47,7 +47,7 @@ def tune(
         None, help="A proof's test window, never read: tune refuses windows that reach it."
     ),
     test_end: str = typer.Option(None, help="The test window's end (default: open-ended)."),
-    algo: str = typer.Option("ppo", help="ppo or a2c."),
+    algo: str = typer.Option("ppo", help="ppo, a2c, maskable_ppo, recurrent_ppo or dqn."),
     timesteps: int = typer.Option(50_000, min=1, help="Environment steps per trial."),
     eval_every: int = typer.Option(
         10_000, min=1, help="Score on the validation window every N timesteps (for pruning)."
@@ -64,6 +64,9 @@ def tune(
         10, min=1, help="A worker silent for twice this long has its trial marked failed."
     ),
     n_envs: int = typer.Option(1, min=1, help="Parallel environments (vectorised)."),
+    vec: str = typer.Option("dummy", help="dummy or subproc (a process per env; --n-envs 2+)."),
+    normalize_obs: bool = typer.Option(False, help="Train every trial with VecNormalize observations."),
+    normalize_reward: bool = typer.Option(False, help="And scaled rewards (training only)."),
     seed: int = typer.Option(0, help="Seed of every trial's policy, envs and fills."),
     tick_ms: int = typer.Option(None, help="Step length in ms of event time; default TICK_INTERVAL_SECONDS."),
     episode_ticks: int = typer.Option(300, min=1, help="Ticks per training episode."),
@@ -118,7 +121,16 @@ def tune(
         settings, tick_ms, episode_ticks, order_contracts, position_limit, latency_ms, fee_schedule, flat_fee,
         member_precision,
     )  # fmt: skip
-    template = TrainRequest(algo=algo.lower(), timesteps=timesteps, n_envs=n_envs, seed=seed, env=env)
+    template = TrainRequest(
+        algo=algo.lower(),
+        timesteps=timesteps,
+        n_envs=n_envs,
+        seed=seed,
+        env=env,
+        vec=vec.lower(),
+        normalize_obs=normalize_obs,
+        normalize_reward=normalize_reward,
+    )
     spec = StudySpec(
         name=study,
         space=search_space,

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import optuna
 import psycopg
 import pytest
 import yaml
@@ -60,6 +61,14 @@ def test_three_trials_on_sqlite_inspected_and_exported_for_train(sim_lake, tmp_p
     best = report["best"]
     complete = [t for t in trials.values() if t["state"] == "complete"]
     assert best["value"] == max(t["value"] for t in complete)
+
+    # Every trial reported its validation P&L every 64 timesteps (what the pruner judges), then
+    # once trained; its value is the last.
+    study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{tmp_path / 'registry.optuna.sqlite'}")
+    for trial in study.trials:
+        if trial.state == optuna.trial.TrialState.COMPLETE:
+            assert sorted(trial.intermediate_values) == [64, 128, 192, 256]
+            assert trial.intermediate_values[256] == trial.value
 
     # Every trial is a registered model with its parameters and its validation scores.
     rows = trial_rows(registry_of(env, tmp_path), "tiny")
@@ -219,3 +228,21 @@ def test_a_killed_worker_and_a_stopped_worker_leave_failed_trials(sim_lake, tmp_
     rows = trial_rows(registry, "stop")
     assert rows["stop-t0"].status == "failed" and "stopped beating" in (rows["stop-t0"].notes or "")
     assert rows["stop-t1"].status == "stopped" and Path(rows["stop-t1"].checkpoint_path).is_file()
+
+
+def test_a_masked_normalised_study_trains_and_exports_its_flags(sim_lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env = own_env(tmp_path)
+    space = write_space(tmp_path, {**TINY_SPACE, "algo": "maskable_ppo"})
+    args = tune_args(
+        sim_lake, "masked", space, "--algo", "maskable_ppo", "--normalize-obs", "--json", trials=1
+    )
+    result = invoke_cli(*args, env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["trials"][0]["state"] == "complete"
+    row = trial_rows(registry_of(env, tmp_path), "masked")["masked-t0"]
+    contract = row.training_config["contract"]
+    assert row.architecture == "MASKABLE_PPO" and "action_mask" in contract
+    assert "observation_normalization" in contract
+    exported = tmp_path / "best.yaml"
+    study_json(env, "masked", "--export", str(exported))
+    assert "kalshi-rl train --algo maskable_ppo --normalize-obs --config best.yaml" in exported.read_text()
