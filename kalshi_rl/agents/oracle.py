@@ -26,21 +26,25 @@ and shows it back only gradually, over ``fill.restore_ms`` of event time. So:
   optimum by 2 % in total and is not even an upper bound: a partial fill on a thinned book can
   reach a position that pays more at the position limit.)
 
-States are (tick, position): at most ``2 x position_limit + 1`` positions (in units of 0.01
-contract), usually a dozen; each tick prices every action from every position reached, so a
-tape of K ticks costs O(K x positions x 5) ledger updates (plus a copy of the fill engine per
-position and tick when liquidity is carried).
+States are (tick, position), in units of 0.01 contract: up to ``2 x position_limit + 1`` of
+them. Without carried liquidity, fills are priced once per tick and side, so a tick costs
+O(positions x 5) ledger updates. **State cap.** Carrying liquidity makes each position's fills
+its own, and partial fills against liquidity coming back create positions at any unit, so the
+states multiply (a 100-tick tape: 79 s). That DP keeps about ``MAX_STATES`` positions a tick,
+spread over the range: in each one-contract bucket, those worth the most if held to the end
+(foresight, as the oracle's). Every kept value is still a real path's (achievable); on the
+random tapes measured it lost nothing (100 ticks: the same P&L in 1.1 s; 1,000 ticks: 14 s).
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from kalshi_rl.core.events import Side
 from kalshi_rl.environments.action_space import N_ACTIONS, Action, decode_action
 from kalshi_rl.environments.contract import EnvConfig
 from kalshi_rl.environments.fee_timeline import FeeTimeline
@@ -51,6 +55,9 @@ from kalshi_rl.execution.fill_engine import Fill, FillEngine
 from kalshi_rl.execution.position import MICRO_PER_DOLLAR, PositionLedger
 
 _START_MARK_TICKS = 5_000.0  # the env's mark before the tape shows one
+BUCKET_UNITS = 100  # one contract
+MAX_STATES = 256
+"""Positions the liquidity-carrying DP keeps a tick (module docstring, "State cap")."""
 
 
 @dataclass(frozen=True)
@@ -94,14 +101,18 @@ def _order(position_units: int, fill: Fill, precision_micro: int) -> tuple[int, 
     return ledger.cash_micro, ledger.position_units
 
 
-def plan_tape(tape: Tape, config: EnvConfig, carry_consumption: bool | None = None) -> OraclePlan:
+def plan_tape(
+    tape: Tape, config: EnvConfig, carry_consumption: bool | None = None, max_states: int = MAX_STATES
+) -> OraclePlan:
     """The DP over (tick, position) on ``tape`` as the evaluation walks it (start to end, flat).
 
     ``carry_consumption`` (default: unless ``assumption_holds``) prices each order against the
     liquidity its own path left; False ignores what earlier orders took (see the module docstring).
+    Carrying keeps at most ``max_states`` positions a tick (``MAX_STATES``).
     """
     if carry_consumption is None:
         carry_consumption = not assumption_holds(config)
+    final_mark = _final_mark(tape)
     fees = FeeTimeline(tape.fees, config.fill.fees, tape.market_ticker)
     precision = config.fill.fees.member_precision_micro
     latency_ns = int(config.fill.latency_max_ms * 1_000_000)
@@ -115,6 +126,7 @@ def plan_tape(tape: Tape, config: EnvConfig, carry_consumption: bool | None = No
         exec_ns = int(tape.tick_ns[k]) + latency_ns
         model = fees.at(exec_ns)
         fills: dict[tuple[object, ...], Fill] = {}
+        books = {side: tape.ask_levels(side, k)[:max_levels] for side in Side}  # once per tick
         nxt: dict[int, int] = {}
         how: dict[int, tuple[int, int]] = {}
         for position, cash in best.items():
@@ -125,7 +137,7 @@ def plan_tape(tape: Tape, config: EnvConfig, carry_consumption: bool | None = No
                         continue  # a no-op: the same as holding
                     delta, after = 0, position
                 else:
-                    asks = tape.ask_levels(intent.side, k)[:max_levels]
+                    asks = books[intent.side]
                     if carry_consumption:
                         asks = engines[position].available(intent.side, asks, exec_ns)
                         key: tuple[object, ...] = (position, intent.side, intent.count_units)
@@ -142,6 +154,8 @@ def plan_tape(tape: Tape, config: EnvConfig, carry_consumption: bool | None = No
                     nxt[after] = cash + delta
                     how[after] = (position, action)
         if carry_consumption:
+            if len(nxt) > max_states:
+                nxt, how = _strongest(nxt, how, tape, final_mark, precision, max_states)
             engines = {
                 after: _carried(engines[p], a, p, tape, k, exec_ns, config, model)
                 for after, (p, a) in how.items()
@@ -161,6 +175,24 @@ def plan_tape(tape: Tape, config: EnvConfig, carry_consumption: bool | None = No
     return OraclePlan(tape.market_ticker, tuple(actions), value / MICRO_PER_DOLLAR, assumption_holds(config))
 
 
+def _strongest(
+    cash: dict[int, int], how: dict[int, tuple[int, int]], tape: Tape, mark: float, precision: int, keep: int
+) -> tuple[dict[int, int], dict[int, tuple[int, int]]]:
+    """About ``keep`` positions (at least one per bucket), spread over the range: in each bucket
+    of nearby positions, those
+    worth the most if held to the end (cash plus the position settled or marked as the tape
+    ends: foresight, as the oracle's)."""
+    buckets: dict[int, list[int]] = {}
+    for p in cash:
+        buckets.setdefault(p // BUCKET_UNITS, []).append(p)
+    per_bucket = max(1, keep // len(buckets))
+    kept = []
+    for members in buckets.values():
+        members.sort(key=lambda p: cash[p] + _terminal_micro(p, tape, mark, precision), reverse=True)
+        kept += members[:per_bucket]
+    return {p: cash[p] for p in kept}, {p: how[p] for p in kept}
+
+
 def _carried(
     engine: FillEngine,
     action: int,
@@ -174,7 +206,7 @@ def _carried(
     intent = decode_action(action, position, config.actions)
     if intent is None:
         return engine
-    engine = copy.deepcopy(engine)
+    engine = engine.fork()
     engine.buy(intent.side, intent.count_units, tape.ask_levels(intent.side, k), exec_ns, fees=model)
     return engine
 

@@ -17,13 +17,14 @@ import numpy as np
 import pytest
 
 from kalshi_rl.agents.evaluation import run_policy
-from kalshi_rl.agents.oracle import OraclePolicy, assumption_holds, plan_tape
+from kalshi_rl.agents.oracle import OraclePolicy, _strongest, assumption_holds, plan_tape
 from kalshi_rl.core.events import Side
 from kalshi_rl.environments.action_space import N_ACTIONS, Action, ActionConfig
 from kalshi_rl.environments.contract import EnvConfig
 from kalshi_rl.environments.kalshi_env import KalshiTradingEnv
 from kalshi_rl.environments.tape import EXEC_DEPTH, Tape
-from kalshi_rl.execution.fill_engine import FillConfig
+from kalshi_rl.execution.fees import FeeModel
+from kalshi_rl.execution.fill_engine import FillConfig, FillEngine
 
 T0_NS = 1_800_000_000 * 1_000_000_000
 # 10-contract orders, a 15-contract limit (the second buy is cut to 5), 1 s ticks, 50 ms latency.
@@ -147,3 +148,38 @@ def test_no_profitable_trade_means_an_all_hold_plan_worth_zero() -> None:
     assert plan.pnl == 0.0 == brute_force(tape, EXACT)
     assert plan.actions == (int(Action.HOLD),) * 4
     assert replayed(tape, EXACT) == 0.0
+
+
+def test_the_state_cap_keeps_plans_achievable_and_near_the_uncapped_dp() -> None:
+    """Longer tapes (16 ticks) with liquidity carried: the capped DP's plan replays in the env to
+    its value and reaches the uncapped DP's."""
+    capped_total = uncapped_total = 0.0
+    for seed in range(4):
+        tape = random_tape(np.random.default_rng(100 + seed), 16)
+        capped = plan_tape(tape, CONSUMING, max_states=16)
+        uncapped = plan_tape(tape, CONSUMING, max_states=1_000_000)
+        assert play(tape, CONSUMING, capped.actions) == pytest.approx(capped.pnl, abs=1e-9)
+        capped_total, uncapped_total = capped_total + capped.pnl, uncapped_total + uncapped.pnl
+    assert capped_total >= 0.97 * uncapped_total
+
+
+def test_the_cap_keeps_the_positions_worth_most_in_each_one_contract_bucket() -> None:
+    tape = random_tape(np.random.default_rng(0), 4)
+    settled = replace(tape, settlement_ticks=10_000)  # YES pays $1: every YES unit is worth 100 ticks
+    # Bucket 0 (0..99 units): 10, 50, 90; bucket 1 (100..199): 120, 150. Equal cash.
+    cash = dict.fromkeys((10, 50, 90, 120, 150), -1000000)
+    how = dict.fromkeys(cash, (0, 0))
+    kept, kept_how = _strongest(cash, how, settled, 5_000.0, EXACT.fill.fees.member_precision_micro, 2)
+    assert sorted(kept) == [90, 150] and set(kept_how) == set(kept)  # the most YES in each bucket
+
+
+def test_a_forked_fill_engine_is_independent_and_prices_alike() -> None:
+    engine = FillEngine(CONSUMING.fill, seed=0)
+    asks = [(5_000, 1_000)]
+    model = FeeModel()
+    engine.buy(Side.YES, 600, asks, T0_NS, fees=model)
+    fork = engine.fork()
+    assert fork.available(Side.YES, asks, T0_NS + 1) == engine.available(Side.YES, asks, T0_NS + 1)
+    fork.buy(Side.YES, 300, asks, T0_NS + 1, fees=model)
+    assert engine.available(Side.YES, asks, T0_NS + 1) != fork.available(Side.YES, asks, T0_NS + 1)
+    assert fork.latency_ns() == engine.latency_ns()
