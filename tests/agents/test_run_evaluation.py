@@ -102,8 +102,12 @@ def test_seeds_evaluated_together_with_iqm_ci_baselines_and_oracle(sim_lake, tmp
     assert "comparison" in stored[3] and not any("comparison" in s for s in stored[:3])
     compared = run(env, "inspect", "compare", "trio")
     assert isinstance(compared, dict) and compared["runs"][0]["summary"] == report["summary"]
-    table = invoke_cli("inspect", "compare", "trio", env=env)
+    drawn = tmp_path / "compare.png"
+    table = invoke_cli("inspect", "compare", "trio", "--png", str(drawn), env=env)
     assert table.exit_code == 0 and "IQM" in table.stdout and "oracle" in table.stdout
+    assert drawn.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    missing = invoke_cli("inspect", "compare", "trio@1x", env=env)
+    assert missing.exit_code == 1 and missing.output.startswith("error: ")
 
 
 @pytest.mark.slow
