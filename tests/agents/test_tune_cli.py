@@ -9,6 +9,7 @@ before any work; Ctrl-C and a killed worker (``kill -9``) leaving failed trials 
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import time
@@ -17,6 +18,7 @@ from typing import Any
 
 import optuna
 import psycopg
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -144,6 +146,16 @@ def test_refusals_before_any_work(sim_lake, tmp_path: Path) -> None:  # type: ig
     assert "study 's' exists with another search space" in message
     message = refused(*replaced(tune_args(sim_lake, "s", space, trials=1), "--timesteps", "512"))
     assert "defined with other timesteps" in message
+    # Another machine's lake with other data for the same windows (its last book changes gone).
+    other = tmp_path / "other"
+    shutil.copytree(sim_lake[0] / "lake", other / "lake")
+    for part in (other / "lake" / "deltas").rglob("*.parquet"):
+        table = pq.read_table(part)
+        pq.write_table(table.slice(0, table.num_rows - 50), part)
+    args = tune_args(sim_lake, "s", space, trials=1)
+    args[args.index("--data-dir") + 1] = str(other)
+    message = refused(*args)
+    assert "is not the data study 's' was scored on" in message
     assert len(study_json(env, "s")["trials"]) == 1  # the refused workers added nothing
 
 
