@@ -1,16 +1,22 @@
-"""Benchmark: the env's cost inside PPO, raw env steps/s, and preload speed; one run.
+"""Benchmark: the env's cost inside each algorithm, in-process vs subprocess envs, raw env
+steps/s, and preload speed; one run, so every ratio compares figures measured side by side.
 
-1. PPO (MlpPolicy, same hyperparameters, seed and timesteps) on KalshiTradingEnv and on a null
-   env with identical observation/action spaces and episode length: frames/s of each and their
-   ratio (goal >= 0.90: the env costs PPO at most 10 %).
-2. Raw env steps/s with random actions.
-3. Preload: DuckDB reads a 10 M-delta window of the lake into per-segment arrays (goal <= 5 s).
+1. Each ``--algo`` (``train``'s default hyperparameters, seed and timesteps, its own vec stack:
+   masks for maskable_ppo) on KalshiTradingEnv and on a null env with identical spaces and
+   episode length: frames/s of each and their ratio (goal >= 0.90: the env costs the algorithm
+   at most 10 %).
+2. PPO with ``--n-envs`` envs: ``SubprocVecEnv`` (a process per env) vs ``DummyVecEnv`` (all in
+   this process): frames/s of each and their ratio.
+3. Raw env steps/s with random actions.
+4. Preload: DuckDB reads a 10 M-delta window of the lake into per-segment arrays (goal <= 5 s).
    The window is written once into a temporary lake with numpy (same schema as the collector's).
 The env runs on the real KXETH15M capture, imported into a lake through the live path.
+``python bench/train.py --timesteps 4096 --no-preload`` is a quick run (figures noisier).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import platform
@@ -24,8 +30,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
-from stable_baselines3 import PPO
 
+from kalshi_rl.agents import hyperparameters as hp
+from kalshi_rl.agents.algorithms import ALGORITHMS, get_algorithm
+from kalshi_rl.agents.vec import VecSettings, close_quietly, make_vec_env
 from kalshi_rl.data.ingest.capture_import import import_capture
 from kalshi_rl.data.lake.tables import DELTAS, SNAPSHOTS
 from kalshi_rl.data.replay.lake import lake_time_range, preload_lake
@@ -40,7 +48,6 @@ CAPTURE = (
     / "kalshi-captures"
     / "KXETH15M-26APR200200-00.jsonl"
 )
-PPO_KWARGS = {"n_steps": 512, "batch_size": 128, "n_epochs": 10, "policy_kwargs": {"net_arch": [64, 64]}}
 
 
 class NullEnv(gym.Env[np.ndarray, np.int64]):
@@ -63,11 +70,32 @@ class NullEnv(gym.Env[np.ndarray, np.int64]):
         return self._obs, 0.0, False, self._t >= self._length, {}
 
 
-def ppo_fps(env: gym.Env, timesteps: int) -> float:  # type: ignore[type-arg]
-    model = PPO("MlpPolicy", env, seed=0, device="cpu", verbose=0, **PPO_KWARGS)
-    started = time.perf_counter()
-    model.learn(total_timesteps=timesteps)
-    return timesteps / (time.perf_counter() - started)
+class _Factory:
+    """Picklable env factory (``SubprocVecEnv`` sends it to each worker)."""
+
+    def __init__(self, tapes: list, config: EnvConfig, null: bool) -> None:
+        self.tapes, self.config, self.null = tapes, config, null
+
+    def __call__(self, index: int) -> gym.Env:
+        env = KalshiTradingEnv(self.tapes, self.config)
+        return NullEnv(env, self.config.episode_ticks) if self.null else env
+
+
+def algo_fps(factory: _Factory, algo: str, timesteps: int, n_envs: int = 1, vec: str = "dummy") -> float:
+    """Frames/s of ``algo`` learning ``timesteps`` on the vec stack ``train`` builds."""
+    algorithm = get_algorithm(algo)
+    params = hp.validate(algo, {}, n_envs)
+    settings = VecSettings(n_envs=n_envs, kind=vec, masked=algorithm.masked)
+    venv = make_vec_env(factory, settings, 0, factory.config.spec)
+    try:
+        model = algorithm.load_class()(
+            algorithm.policy, venv, seed=0, device="cpu", verbose=0, **hp.sb3_kwargs(params, algo)
+        )
+        started = time.perf_counter()
+        model.learn(total_timesteps=timesteps)
+        return timesteps / (time.perf_counter() - started)
+    finally:
+        close_quietly(venv)
 
 
 def write_big_lake(root: Path, deltas: int, segments: int = 20) -> tuple[str, int, int]:
@@ -114,10 +142,17 @@ def write_big_lake(root: Path, deltas: int, segments: int = 20) -> tuple[str, in
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--timesteps", type=int, default=20_480, help="per measurement")
+    parser.add_argument("--algos", default=",".join(ALGORITHMS), help="comma-separated --algo values")
+    parser.add_argument("--n-envs", type=int, default=2, help="envs for subproc vs dummy")
+    parser.add_argument("--no-preload", action="store_true", help="skip the 10 M-delta preload")
+    args = parser.parse_args()
     torch.set_num_threads(1)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, torch {torch.__version__} (1 thread)"
     )
+    print(f"timesteps per measurement: {args.timesteps:,}")
     with tempfile.TemporaryDirectory() as tmp:
         lake = Path(tmp) / "capture"
         asyncio.run(import_capture(CAPTURE, lake))
@@ -127,11 +162,21 @@ def main() -> None:
         tapes = build_tapes(preload_lake(lake, markets, low, high + 1), config)
         env = KalshiTradingEnv(tapes, config)
 
-        timesteps = 20_480
-        fps_null = ppo_fps(NullEnv(env, config.episode_ticks), timesteps)
-        fps_env = ppo_fps(env, timesteps)
-        print(f"PPO fps, null env      : {fps_null:>10,.0f}")
-        print(f"PPO fps, Kalshi env    : {fps_env:>10,.0f}   ratio {fps_env / fps_null:.3f} (goal >= 0.90)")
+        for algo in args.algos.split(","):
+            fps_null = algo_fps(_Factory(tapes, config, null=True), algo, args.timesteps)
+            fps_env = algo_fps(_Factory(tapes, config, null=False), algo, args.timesteps)
+            print(
+                f"{algo:<14} fps: null env {fps_null:>8,.0f}  Kalshi env {fps_env:>8,.0f}"
+                f"   ratio {fps_env / fps_null:.3f} (goal >= 0.90)"
+            )
+
+        n = args.n_envs
+        fps_dummy = algo_fps(_Factory(tapes, config, null=False), "ppo", args.timesteps, n, "dummy")
+        fps_subproc = algo_fps(_Factory(tapes, config, null=False), "ppo", args.timesteps, n, "subproc")
+        print(
+            f"ppo x{n} envs fps: DummyVecEnv {fps_dummy:>8,.0f}  SubprocVecEnv {fps_subproc:>8,.0f}"
+            f"   subproc/dummy {fps_subproc / fps_dummy:.3f}"
+        )
 
         env.reset(seed=0)
         rng = np.random.default_rng(0)
@@ -143,6 +188,8 @@ def main() -> None:
                 env.reset()
         print(f"raw env steps/s        : {len(actions) / (time.perf_counter() - started):>10,.0f}")
 
+        if args.no_preload:
+            return
         big = Path(tmp) / "big"
         market, start, end = write_big_lake(big, 10_000_000)
         started = time.perf_counter()

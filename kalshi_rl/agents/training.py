@@ -1,48 +1,57 @@
-"""``Trainer``: SB3 PPO/A2C on preloaded history, with checkpoints and a registry row (spec §4.5).
+"""``Trainer``: SB3 / sb3-contrib agents on preloaded history, with checkpoints and a registry
+row (spec §4.5).
 
 The trainer only ever sees the preloaded window (``ReplayData`` -> tapes -> vectorised
-``KalshiTradingEnv``); it never touches the live feed. A run is one ``models`` row: created
-as ``training`` with its full train/serve contract and data fingerprint, checkpointed
-periodically and at the end (atomically), then marked ``ready`` -- or ``stopped`` (Ctrl-C or a
-stop request, after saving) or ``failed`` (with the reason and the last good checkpoint).
-Every finished training episode becomes a ``trading_episodes`` row in mode ``training``.
+``KalshiTradingEnv``, see ``vec``); it never touches the live feed. A run is one ``models``
+row: created as ``training`` with its full train/serve contract and data fingerprint,
+checkpointed periodically and at the end (atomically, see ``checkpoints``), then marked
+``ready`` -- or ``stopped`` (Ctrl-C or a stop request, after saving) or ``failed`` (with the
+reason and the last good checkpoint). Every finished training episode becomes a
+``trading_episodes`` row in mode ``training``.
+
+The algorithm (``algorithms``) decides part of the contract: a masked one (MaskablePPO) binds
+the model to the action mask, and ``normalize_obs`` binds it to observation normalisation
+(``VecNormalize``, its statistics saved with every checkpoint); the actor must reproduce both.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.utils import set_random_seed
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+from stable_baselines3.common.vec_env import VecEnv
 
 from kalshi_rl.agents import hyperparameters as hp
-from kalshi_rl.agents.checkpoints import CHECKPOINT, model_dir, save_checkpoint
+from kalshi_rl.agents.algorithms import ALGORITHMS, Algorithm, get_algorithm
+from kalshi_rl.agents.checkpoints import CHECKPOINT, NORMALIZER_FILE, model_dir
+from kalshi_rl.agents.tensorboard import TradingMetricsCallback, tensorboard_logger
+from kalshi_rl.agents.training_run import Progress, RunCallback, TrainingRun
+from kalshi_rl.agents.vec import VecSettings, close_quietly, make_vec_env
 from kalshi_rl.core.errors import ConfigError
 from kalshi_rl.data.registry import ModelRecord, ModelRegistry
 from kalshi_rl.data.replay.lake import ReplayData
-from kalshi_rl.environments.contract import EnvConfig
+from kalshi_rl.environments.contract import EnvConfig, ObservationNormalization
 from kalshi_rl.environments.fee_timeline import fee_schedules_seen
 from kalshi_rl.environments.kalshi_env import KalshiTradingEnv, build_tapes
 from kalshi_rl.environments.tape import Tape
 
+__all__ = ["ALGORITHM_CLASSES", "Progress", "TrainRequest", "Trainer", "TrainingRun"]
+
 logger = logging.getLogger(__name__)
 
-ALGORITHM_CLASSES: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C}
+ALGORITHM_CLASSES: dict[str, type[BaseAlgorithm]] = {
+    name: algorithm.load_class() for name, algorithm in ALGORITHMS.items()
+}
+"""``--algo`` name -> SB3 / sb3-contrib class (``architecture.lower()`` of a registry row)."""
 
 
 @dataclass(frozen=True)
@@ -55,130 +64,36 @@ class TrainRequest:
     parent: str | None = None
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     env: EnvConfig = field(default_factory=EnvConfig)
+    """The env; its ``masked`` and ``normalization`` are set from ``algo`` and ``normalize_obs``."""
     checkpoint_every: int = 10_000
     torch_threads: int = 1
     progress_bar: bool = False
     notes: str | None = None
     model_id: uuid.UUID | None = None  # chosen by the caller (the service answers with it at once)
+    vec: str = "dummy"
+    """``dummy`` (every env in this process) or ``subproc`` (a process per env; n_envs >= 2)."""
+    normalize_obs: bool = False
+    """Standardise observations with running statistics (``VecNormalize``); part of the contract."""
+    normalize_reward: bool = False
+    """Scale rewards by a running estimate of the return's spread (training only)."""
+    tensorboard: Path | None = None
+    """Write TensorBoard events into ``tensorboard/<name>_v<version>`` (``agents.tensorboard``)."""
 
     def __post_init__(self) -> None:
         if self.timesteps < 1 or self.n_envs < 1 or self.checkpoint_every < 1 or self.torch_threads < 1:
             raise ConfigError("timesteps, n_envs, checkpoint_every and torch_threads must be positive")
+        get_algorithm(self.algo)
+        VecSettings(self.n_envs, self.vec)  # refuses an unknown kind or subproc with one env
 
+    @property
+    def algorithm(self) -> Algorithm:
+        return get_algorithm(self.algo)
 
-@dataclass
-class Progress:
-    """What a training-progress listener receives (the spec's training_progress message)."""
-
-    model_id: str
-    episode: int
-    total_episodes: int
-    avg_reward: float
-    loss: float | None
-    learning_rate: float
-    timesteps_so_far: int
-    total_timesteps: int
-
-
-class _RunCallback(BaseCallback):
-    """Logs finished episodes, checkpoints periodically, reports progress, honours stops."""
-
-    def __init__(self, run: TrainingRun) -> None:
-        super().__init__()
-        self.run = run
-        self._last_checkpoint = 0
-        self._last_report = 0.0
-
-    def _on_step(self) -> bool:
-        run = self.run
-        for info in self.locals.get("infos", ()):
-            summary = info.get("episode_summary")
-            if summary is not None:
-                run.episode_done(summary)
-        if self.num_timesteps - self._last_checkpoint >= run.request.checkpoint_every:
-            self._last_checkpoint = self.num_timesteps
-            run.checkpoint()
-        now = time.monotonic()
-        if now - self._last_report >= 1.0:
-            self._last_report = now
-            run.report(self.num_timesteps)
-        return not run.stop_requested.is_set()
-
-
-class TrainingRun:
-    """One training run: its registry row, model, checkpoints and episode log."""
-
-    def __init__(
-        self, trainer: Trainer, request: TrainRequest, record: ModelRecord, model: BaseAlgorithm
-    ) -> None:
-        self.trainer = trainer
-        self.request = request
-        self.record = record
-        self.model = model
-        self.directory = model_dir(trainer.models_dir, str(record.id))
-        self.stop_requested = threading.Event()
-        self.episodes = 0
-        self.last_checkpoint: Path | None = None
-        self._rewards: deque[float] = deque(maxlen=100)
-        self._pending: list[dict[str, Any]] = []
-
-    def episode_done(self, summary: dict[str, Any]) -> None:
-        self.episodes += 1
-        self._rewards.append(float(summary["reward"]))
-        self._pending.append(
-            {
-                "model_id": self.record.id,
-                "market_ticker": summary["market_ticker"],
-                "start_time": datetime.fromtimestamp(summary["start_ns"] / 1e9, tz=UTC),
-                "end_time": datetime.fromtimestamp(summary["end_ns"] / 1e9, tz=UTC),
-                "mode": "training",
-                "total_reward": float(summary["reward"]),
-                "total_steps": int(summary["steps"]),
-                "final_position": {
-                    "position_units": summary["position_units"],
-                    "pnl": summary["pnl"],
-                    "fees": summary["fees"],
-                    "contracts_traded": summary["contracts_traded"],
-                },
-                "metadata": {"segment": summary["segment"], "settled": summary["settled"]},
-            }
-        )
-        if len(self._pending) >= 50:
-            self.flush_episodes()
-
-    def flush_episodes(self) -> None:
-        rows, self._pending = self._pending, []
-        self.trainer.registry.add_episodes(rows)
-
-    def checkpoint(self) -> Path:
-        self.last_checkpoint = save_checkpoint(
-            self.model, self.directory, self.trainer.contract_file(self.record)
-        )
-        self.trainer.registry.update(
-            self.record.id, training_timesteps=int(self.model.num_timesteps), training_episodes=self.episodes
-        )
-        return self.last_checkpoint
-
-    def report(self, timesteps: int) -> None:
-        listener = self.trainer.on_progress
-        if listener is None:
-            return
-        values = self.model.logger.name_to_value if self.model.logger else {}
-        loss = values.get("train/loss")
-        listener(
-            Progress(
-                model_id=str(self.record.id),
-                episode=self.episodes,
-                total_episodes=max(
-                    self.episodes, self.request.timesteps // max(1, self.request.env.episode_ticks)
-                ),
-                avg_reward=float(np.mean(self._rewards)) if self._rewards else 0.0,
-                loss=float(loss) if loss is not None else None,
-                learning_rate=float(self.model.lr_schedule(self.model._current_progress_remaining)),
-                timesteps_so_far=int(timesteps),
-                total_timesteps=self.request.timesteps,
-            )
-        )
+    def bound(self) -> TrainRequest:
+        """The request with the env's contract fields set from the algorithm and flags."""
+        normalization = ObservationNormalization() if self.normalize_obs else None
+        env = replace(self.env, masked=self.algorithm.masked, normalization=normalization)
+        return replace(self, algo=self.algorithm.name, env=env)
 
 
 class Trainer:
@@ -193,12 +108,14 @@ class Trainer:
         self.current: TrainingRun | None = None
 
     def contract_file(self, record: ModelRecord) -> dict[str, Any]:
+        """What ``contract.json`` holds: the row's identity, its contract, how to run its policy."""
         config = record.training_config
         return {
             "model_id": str(record.id),
             "name": record.name,
             "version": record.version,
             "architecture": record.architecture,
+            "policy": {"activation": str(record.hyperparameters.get("activation", "tanh"))},
             **config["contract"],
         }
 
@@ -215,35 +132,43 @@ class Trainer:
         end the run early it sets ``self.current.stop_requested``: the run is then checkpointed
         and ``stopped``, as on a stop request.
         """
+        request = request.bound()
         params = hp.validate(request.algo, request.hyperparameters, request.n_envs)
         request = self._for_series(request, data)
         parent = self._parent(request)
         tapes = tapes if tapes is not None else build_tapes(data, request.env)
         torch.set_num_threads(request.torch_threads)
         set_random_seed(request.seed)
-        venv = self._vec_env(tapes, request)
-        record = self.registry.create(
-            name=request.name or f"{request.algo.upper()}_{data.series or data.markets[0]}",
-            architecture=request.algo.upper(),
-            # A series model is the series' (its markets are in training_config.data.markets).
-            market_ticker=data.series or ",".join(data.markets),
-            checkpoint_path="",
-            hyperparameters=params,
-            training_config=self._training_config(request, data, tapes),
-            parent_model_id=parent.id if parent else None,
-            notes=request.notes,
-            model_id=request.model_id,
-        )
-        checkpoint = model_dir(self.models_dir, str(record.id)) / CHECKPOINT
-        record = self.registry.update(record.id, checkpoint_path=str(checkpoint))
-        model = self._model(request, params, venv, parent)
+        venv = self._vec_env(tapes, request, params, parent)
+        try:
+            record = self.registry.create(
+                name=request.name or f"{request.algo.upper()}_{data.series or data.markets[0]}",
+                architecture=request.algorithm.architecture,
+                # A series model is the series' (its markets are in training_config.data.markets).
+                market_ticker=data.series or ",".join(data.markets),
+                checkpoint_path="",
+                hyperparameters=params,
+                training_config=self._training_config(request, data, tapes),
+                parent_model_id=parent.id if parent else None,
+                notes=request.notes,
+                model_id=request.model_id,
+            )
+            checkpoint = model_dir(self.models_dir, str(record.id)) / CHECKPOINT
+            record = self.registry.update(record.id, checkpoint_path=str(checkpoint))
+            model = self._model(request, params, venv, parent, record)
+        except BaseException:
+            close_quietly(venv)
+            raise
         run = self.current = TrainingRun(self, request, record, model)
+        callbacks: list[BaseCallback] = [RunCallback(run)]
+        if request.tensorboard is not None:
+            callbacks.append(TradingMetricsCallback())
+        if callback is not None:
+            callbacks.append(callback)
         try:
             model.learn(
                 total_timesteps=request.timesteps,
-                callback=_RunCallback(run)
-                if callback is None
-                else CallbackList([_RunCallback(run), callback]),
+                callback=callbacks[0] if len(callbacks) == 1 else CallbackList(callbacks),
                 progress_bar=request.progress_bar,
                 reset_num_timesteps=parent is None,
             )
@@ -252,7 +177,7 @@ class Trainer:
         except Exception as exc:
             return self._fail(run, exc)
         finally:
-            venv.close()
+            close_quietly(venv)
             self.current = None
         if run.stop_requested.is_set():
             return self._finish(run, "stopped", f"stopped on request at {model.num_timesteps} timesteps")
@@ -261,6 +186,10 @@ class Trainer:
     def _finish(self, run: TrainingRun, status: str, notes: str | None) -> ModelRecord:
         run.checkpoint()
         run.flush_episodes()
+        if run.request.tensorboard is not None:
+            # SB3 writes every ``log_interval`` iterations (A2C: 100, so 1,600 steps by default)
+            # and not at the end: the values since its last write would otherwise be lost.
+            run.model.logger.dump(run.model.num_timesteps)
         return self.registry.update(
             run.record.id,
             status=status,
@@ -298,7 +227,7 @@ class Trainer:
         if request.parent is None:
             return None
         parent = self.registry.get(request.parent)
-        if parent.architecture.lower() != request.algo:
+        if parent.architecture != request.algorithm.architecture:
             raise ConfigError(
                 f"parent {parent.label} is {parent.architecture}; fine-tune it with --algo {parent.architecture.lower()}"
             )
@@ -313,28 +242,50 @@ class Trainer:
         return parent
 
     @staticmethod
-    def _vec_env(tapes: list[Tape], request: TrainRequest) -> VecEnv:
-        def make(i: int) -> Callable[[], KalshiTradingEnv]:
-            return lambda: KalshiTradingEnv(tapes, request.env)
+    def _vec_env(
+        tapes: list[Tape], request: TrainRequest, params: dict[str, Any], parent: ModelRecord | None
+    ) -> VecEnv:
+        env_config = request.env
+        settings = VecSettings(
+            n_envs=request.n_envs,
+            kind=request.vec,
+            masked=env_config.masked,
+            normalization=env_config.normalization,
+            normalize_reward=request.normalize_reward,
+            gamma=float(params.get("gamma", 0.99)),
+        )
+        saved = Path(parent.checkpoint_path).parent / NORMALIZER_FILE if parent is not None else None
+        return make_vec_env(
+            _EnvFactory(tapes, env_config),
+            settings,
+            request.seed,
+            env_config.spec,
+            normalizer_from=saved if saved is not None and saved.is_file() else None,
+        )
 
-        venv = DummyVecEnv([make(i) for i in range(request.n_envs)])
-        venv.seed(request.seed)
-        return venv
-
-    @staticmethod
     def _model(
-        request: TrainRequest, params: dict[str, Any], venv: VecEnv, parent: ModelRecord | None
+        self,
+        request: TrainRequest,
+        params: dict[str, Any],
+        venv: VecEnv,
+        parent: ModelRecord | None,
+        record: ModelRecord,
     ) -> BaseAlgorithm:
-        algo = ALGORITHM_CLASSES[request.algo]
-        kwargs = hp.sb3_kwargs(params)
+        algorithm = request.algorithm
+        algo = ALGORITHM_CLASSES[algorithm.name]
+        kwargs = hp.sb3_kwargs(params, algorithm.name)
         if parent is not None:
             kwargs.pop("policy_kwargs")
             model = algo.load(parent.checkpoint_path, env=venv, device="cpu", seed=request.seed, **kwargs)
         else:
-            model = algo("MlpPolicy", venv, seed=request.seed, device="cpu", verbose=0, **kwargs)
-        # Without a logger of our own SB3 makes a folder $TMPDIR/SB3-<time> on every learn() call,
-        # even when it writes nothing there; this one keeps the values (progress reads them) only.
-        model.set_logger(Logger(folder=None, output_formats=[]))
+            model = algo(algorithm.policy, venv, seed=request.seed, device="cpu", verbose=0, **kwargs)
+        if request.tensorboard is not None:
+            model.set_logger(tensorboard_logger(request.tensorboard, f"{record.name}_v{record.version}"))
+        else:
+            # Without a logger of our own SB3 makes a folder $TMPDIR/SB3-<time> on every learn()
+            # call, even when it writes nothing there; this one keeps the values (progress reads
+            # them) only.
+            model.set_logger(Logger(folder=None, output_formats=[]))
         return model
 
     @staticmethod
@@ -358,6 +309,21 @@ class Trainer:
             "algo": request.algo,
             "timesteps": request.timesteps,
             "n_envs": request.n_envs,
+            "vec": request.vec,
+            "normalize": {"observations": request.normalize_obs, "rewards": request.normalize_reward},
+            "tensorboard": str(request.tensorboard) if request.tensorboard is not None else None,
             "seed": request.seed,
             "torch_threads": request.torch_threads,
         }
+
+
+class _EnvFactory:
+    """Builds env ``i`` over the shared tapes; a class (not a closure) so that ``SubprocVecEnv``
+    pickles exactly the tapes and the config into each worker."""
+
+    def __init__(self, tapes: list[Tape], config: EnvConfig) -> None:
+        self.tapes = tapes
+        self.config = config
+
+    def __call__(self, index: int) -> KalshiTradingEnv:
+        return KalshiTradingEnv(self.tapes, self.config)

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from kalshi_rl.cli import collect, db, demo, evaluate, import_capture, inspect, lake, paper, serve, sim, train
+from kalshi_rl.cli import (
+    collect,
+    db,
+    demo,
+    evaluate,
+    import_capture,
+    inspect,
+    lake,
+    paper,
+    serve,
+    sim,
+    train,
+    tune,
+)
 from kalshi_rl.cli.help_format import fold_help_cells
 
 fold_help_cells()  # --help folds what a narrow terminal cannot fit instead of cutting it
@@ -20,6 +33,7 @@ app = typer.Typer(
 app.command("collect")(collect.collect)
 app.command("sim")(sim.sim)
 app.command("train")(train.train)
+app.command("tune")(tune.tune)
 app.command("evaluate")(evaluate.evaluate_command)
 app.command("paper")(paper.paper)
 app.command("serve")(serve.serve)

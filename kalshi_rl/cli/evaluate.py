@@ -49,45 +49,51 @@ def evaluate_command(
     ),
     data_dir: Path = typer.Option(None, help="Data directory; default DATA_DIR or ./data."),
     database_url: str = typer.Option(None, help="Registry database; default DATABASE_URL, else SQLite."),
+    png: Path = typer.Option(None, "--png", help="Also draw the equity curves per policy in this PNG."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Run a model deterministically on a window next to baselines; print P&L, Sharpe, drawdown, ..."""
-    from kalshi_rl.agents.evaluation import ModelPolicy, evaluate
-    from kalshi_rl.agents.training import ALGORITHM_CLASSES
+    """Run a model deterministically on a window next to baselines; print P&L, Sharpe, drawdown, ...
+
+    For a NAME trained with `train --seeds N` (or --walk-forward K), every version of its newest
+    run is evaluated together -- walk-forward versions each on the window after their own --
+    next to hold, random, momentum and the oracle: per seed and window, then the IQM of the
+    P&L with its bootstrap 95 % interval, the probability of beating each baseline and the share
+    of the oracle's P&L.
+    """
+    from kalshi_rl.agents.evaluation import evaluate, load_model_policy, model_env_config
+    from kalshi_rl.agents.runs import held_out_window, run_versions
     from kalshi_rl.cli.windows import load_window
     from kalshi_rl.data.registry import ModelRegistry
     from kalshi_rl.data.storage.database import open_database
-    from kalshi_rl.environments.contract import env_config_from_contract
     from kalshi_rl.environments.kalshi_env import build_tapes
 
     setup_logging(quiet=json_out)
     settings = load_settings(data_dir=data_dir, database_url=database_url)
     registry = ModelRegistry(open_database(settings.database_url_value, settings.data_dir))
-    record = registry.get(model)
-    if not Path(record.checkpoint_path).is_file():
-        raise ConfigError(
-            f"model {record.label} has no checkpoint at {record.checkpoint_path} (status {record.status})"
-        )
-    try:
-        config = env_config_from_contract(record.training_config["contract"])
-    except (KeyError, ValueError) as exc:
-        raise ConfigError(f"cannot rebuild the env of {record.label}: {exc}") from None
+    versions = run_versions(registry, model)
+    record = versions[-1]
+    config = model_env_config(record)
     if (fee_schedule, flat_fee, member_precision) != (None, None, None):  # an ablation of the fees
         fees = config.fill.fees.with_options(fee_schedule, flat_fee, member_precision)
         config = replace(config, fill=replace(config.fill, fees=fees))
     if not market and not series:  # the model's own: its series, or the markets it was trained on
         series = config.series
     markets = tuple(market or ()) if market or series else tuple(record.market_ticker.split(","))
+    if png is not None and len(versions) == 1 and held_out_window(record) is None:
+        raise ConfigError("--png draws a run's comparison: train it with --seeds N or --walk-forward K")
+    if len(versions) > 1 or held_out_window(record) is not None:
+        from kalshi_rl.cli.run_evaluation import evaluate_run
+
+        evaluate_run(
+            registry, versions, config, (settings, markets, series, source),
+            (parse_time(start, "start"), parse_time(end, "end")), seed, store, png, json_out,
+        )  # fmt: skip
+        return
+    policy = load_model_policy(record)
     data = load_window(settings, markets, parse_time(start, "start"), parse_time(end, "end"), source, series)
     markets = data.markets
     tapes = build_tapes(data, config)
-    algo = ALGORITHM_CLASSES[record.architecture.lower()].load(record.checkpoint_path, device="cpu")
-
-    def predict(observation):  # type: ignore[no-untyped-def]
-        action, _ = algo.predict(observation, deterministic=True)
-        return int(action)
-
-    results = evaluate(ModelPolicy(record.label, predict), tapes, config, seed)
+    results = evaluate(policy, tapes, config, seed)
     window = data.describe()
     summary: dict[str, object] = {
         "window": window,

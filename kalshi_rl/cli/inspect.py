@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.text import Text
 
-from kalshi_rl.cli import inspect_data
+from kalshi_rl.cli import inspect_compare, inspect_data, inspect_study
 from kalshi_rl.cli.common import Col, FitTable, console, load_settings, print_json, user_errors
 from kalshi_rl.cli.model_view import describe_model
 from kalshi_rl.cli.tables import position
@@ -16,6 +16,8 @@ from kalshi_rl.data.storage.database import open_database
 
 app = typer.Typer(help="Look at what the lake and the registry hold.", no_args_is_help=True)
 inspect_data.register(app)
+inspect_study.register(app)
+inspect_compare.register(app)
 
 
 def _registry(data_dir: Path | None, database_url: str | None) -> ModelRegistry:

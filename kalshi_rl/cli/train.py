@@ -1,4 +1,4 @@
-"""``kalshi-rl train``: SB3 PPO/A2C on a window of the lake; prints the new model's id."""
+"""``kalshi-rl train``: an SB3 / sb3-contrib agent on a window of the lake; prints the new model's id."""
 
 from __future__ import annotations
 
@@ -26,13 +26,33 @@ def train(
         None, help="Window start (ISO 8601, UTC by default); default: the lake's first data."
     ),
     end: str = typer.Option(None, help="Window end; default: the lake's last data."),
-    algo: str = typer.Option("ppo", help="ppo or a2c."),
+    algo: str = typer.Option(
+        "ppo",
+        help="ppo, a2c, maskable_ppo (chooses only actions that can act: the actor applies the same "
+        "mask), recurrent_ppo (LSTM) or dqn.",
+    ),
     timesteps: int = typer.Option(50_000, min=1, help="Total environment steps."),
     n_envs: int = typer.Option(1, min=1, help="Parallel environments (vectorised)."),
+    vec: str = typer.Option(
+        "dummy", help="dummy (every env in this process) or subproc (a process per env; --n-envs 2+)."
+    ),
+    normalize_obs: bool = typer.Option(
+        False, help="Standardise observations with running statistics (VecNormalize, saved with the model)."
+    ),
+    normalize_reward: bool = typer.Option(False, help="Scale rewards by the return's running spread."),
+    tensorboard: Path = typer.Option(
+        None, help="Write TensorBoard logs (SB3's scalars, episode P&L, fees, turnover, actions) here."
+    ),
     name: str = typer.Option(None, help="Model name (versions auto-increment per name)."),
     parent: str = typer.Option(None, help="Fine-tune from this model (ID, NAME or NAME@VERSION)."),
     config: Path = typer.Option(None, help="YAML or JSON file of hyperparameters."),
     seed: int = typer.Option(0, help="Seed for the policy, the envs and the fills."),
+    seeds: int = typer.Option(
+        1, min=1, help="Train N versions of the name with seeds SEED..SEED+N-1 (evaluate --model NAME: all)."
+    ),
+    walk_forward: int = typer.Option(
+        0, min=0, help="Cut the window into K+1 parts; train on part k, to be evaluated on part k+1."
+    ),
     tick_ms: int = typer.Option(None, help="Step length in ms of event time; default TICK_INTERVAL_SECONDS."),
     episode_ticks: int = typer.Option(300, min=1, help="Ticks per training episode."),
     order_contracts: float = typer.Option(10.0, min=0.01, help="Contracts per order."),
@@ -66,32 +86,28 @@ def train(
     # Heavy imports (torch, SB3) here, so that every other command starts fast.
     from kalshi_rl.agents import hyperparameters as hp
     from kalshi_rl.agents.training import Trainer, TrainRequest
+    from kalshi_rl.agents.vec import VecSettings
+    from kalshi_rl.cli.env_options import env_config
     from kalshi_rl.cli.windows import load_window
     from kalshi_rl.data.registry import ModelRegistry
     from kalshi_rl.data.storage.database import open_database
-    from kalshi_rl.environments.action_space import ActionConfig
-    from kalshi_rl.environments.contract import EnvConfig
-    from kalshi_rl.execution.fees import FeePolicy
-    from kalshi_rl.execution.fill_engine import FillConfig
 
     setup_logging(quiet=json_out)
     settings = load_settings(data_dir=data_dir, database_url=database_url)
     overrides: dict[str, Any] = hp.load_file(config) if config else {}
     hp.validate(algo, overrides, n_envs)  # reject bad hyperparameters before loading any data
-    tick = tick_ms if tick_ms is not None else int(settings.tick_interval_seconds * 1000)
-    try:
-        env = EnvConfig(
-            tick_ms=tick,
-            episode_ticks=episode_ticks,
-            actions=ActionConfig(round(order_contracts * 100), round(position_limit * 100)),
-            fill=FillConfig(
-                latency_min_ms=latency_ms,
-                latency_max_ms=latency_ms,
-                fees=FeePolicy.parse(fee_schedule, flat_fee, member_precision),
-            ),
-        )
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    VecSettings(n_envs, vec.lower())  # and an unknown --vec, or subproc with one env
+    env = env_config(
+        settings,
+        tick_ms,
+        episode_ticks,
+        order_contracts,
+        position_limit,
+        latency_ms,
+        fee_schedule,
+        flat_fee,
+        member_precision,
+    )
     engine = open_database(settings.database_url_value, settings.data_dir)
     window = parse_time(start, "start"), parse_time(end, "end")
     data = load_window(settings, tuple(market or ()), *window, source, series)
@@ -105,9 +121,18 @@ def train(
         hyperparameters=overrides,
         env=env,
         checkpoint_every=checkpoint_every,
+        vec=vec.lower(),
+        normalize_obs=normalize_obs,
+        normalize_reward=normalize_reward,
+        tensorboard=tensorboard,
         progress_bar=progress and not json_out and console.is_terminal,
     )
     trainer = Trainer(ModelRegistry(engine), settings.models_dir)
+    if seeds > 1 or walk_forward:
+        from kalshi_rl.cli.train_run import train_versions
+
+        train_versions(trainer, request, data, seeds, walk_forward, (settings, source, series), json_out)
+        return
     record = trainer.train(request, data)
     if json_out:
         print_json(record.to_dict())

@@ -29,6 +29,14 @@ class Action(IntEnum):
 ACTION_NAMES = {a.value: a.name.lower() for a in Action}
 """The action map of the train/serve contract: index -> name."""
 
+KALSHI_ORDERS = {
+    Action.BUY_YES: ("yes", "buy"),
+    Action.SELL_YES: ("yes", "sell"),
+    Action.BUY_NO: ("no", "buy"),
+    Action.SELL_NO: ("no", "sell"),
+}
+"""The Kalshi (side, action) of each trading action (sells are reduce-only)."""
+
 
 @dataclass(frozen=True)
 class ActionConfig:

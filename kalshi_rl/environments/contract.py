@@ -10,10 +10,37 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from kalshi_rl.environments.action_mask import mask_contract
 from kalshi_rl.environments.action_space import ACTION_NAMES, ActionConfig
 from kalshi_rl.environments.observation_space import OBSERVATION_SPEC, ObservationSpec
 from kalshi_rl.environments.reward import RewardConfig
 from kalshi_rl.execution.fill_engine import FillConfig
+
+
+@dataclass(frozen=True)
+class ObservationNormalization:
+    """Observations standardised by running statistics (SB3's ``VecNormalize``), then clipped.
+
+    The statistics change with every checkpoint, so they are not in the contract: they are
+    stored beside the checkpoint (``policy.npz``, fingerprinted in ``contract.json``); the
+    contract fixes how they are applied: ``clip((obs - mean) / sqrt(var + epsilon), ±clip_obs)``.
+    """
+
+    clip_obs: float = 10.0
+    epsilon: float = 1e-8
+
+    def __post_init__(self) -> None:
+        if not (self.clip_obs > 0 and self.epsilon > 0):
+            raise ValueError("clip_obs and epsilon must be positive")
+
+    def to_dict(self) -> dict[str, object]:
+        return {"method": "vecnormalize", "clip_obs": self.clip_obs, "epsilon": self.epsilon}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ObservationNormalization:
+        if data.get("method") != "vecnormalize":
+            raise ValueError(f"unknown observation normalisation {data.get('method')!r}")
+        return cls(float(data["clip_obs"]), float(data["epsilon"]))
 
 
 @dataclass(frozen=True)
@@ -31,6 +58,11 @@ class EnvConfig:
     """The series the model is for (trained on its markets, traded on any of them, rolling from
     one to the next); None: a model of the markets it was trained on. It shapes nothing in the
     env: every market of a series is observed alike (time to close from that market's close)."""
+    masked: bool = False
+    """The policy chooses among the actions that ``action_masks`` allows (MaskablePPO): the
+    actor must apply the same mask. The env offers ``action_masks()`` either way."""
+    normalization: ObservationNormalization | None = None
+    """The policy's inputs are normalised observations (see ``ObservationNormalization``)."""
 
     def __post_init__(self) -> None:
         if self.tick_ms <= 0 or self.episode_ticks < 1 or self.min_episode_ticks < 1:
@@ -48,7 +80,9 @@ class EnvConfig:
         rounding rule), so a model is never served under fees other than those it learnt with.
         ``series`` is there only for a series model, so the contracts of market models (and of
         every checkpoint written before series existed) are unchanged; a hot reload therefore
-        never swaps a series model for a market model, or for another series' model.
+        never swaps a series model for a market model, or for another series' model. Likewise
+        ``action_mask`` (the mask's rules) and ``observation_normalization`` are there only for
+        models that need them.
         """
         contract = {
             "observation_spec": self.spec.to_dict(),
@@ -60,18 +94,25 @@ class EnvConfig:
         }
         if self.series is not None:
             contract["series"] = self.series
+        if self.masked:
+            contract["action_mask"] = mask_contract()
+        if self.normalization is not None:
+            contract["observation_normalization"] = self.normalization.to_dict()
         return json.loads(json.dumps(contract))  # the form it has after a trip through JSON
 
 
 def env_config_from_contract(contract: dict[str, Any], **overrides: Any) -> EnvConfig:
     """Rebuild the env a checkpoint was trained in (for evaluation), from its contract."""
     actions = contract["actions"]
+    normalization = contract.get("observation_normalization")
     config = EnvConfig(
         tick_ms=int(contract["tick_ms"]),
         actions=ActionConfig(int(actions["order_units"]), int(actions["position_limit_units"])),
         fill=FillConfig.from_dict(contract["fill"]),
         spec=ObservationSpec.from_dict(contract["observation_spec"]),
         series=contract.get("series"),
+        masked="action_mask" in contract,
+        normalization=ObservationNormalization.from_dict(normalization) if normalization else None,
         **overrides,
     )
     if config.contract() != contract:

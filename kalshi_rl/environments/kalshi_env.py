@@ -10,7 +10,8 @@ for that market at that time), the order's balance changes are rounded the way K
 them (``OrderFeeAccumulator``, at the fee policy's member precision), and the reward is the
 change in equity marked at the mid. An episode ends at its tape's end (terminated; positions settle at 0 or 1
 if the market closed and its result is known, else stay marked to market) or after
-``episode_ticks`` (truncated).
+``episode_ticks`` (truncated). ``action_masks()`` says which actions can act on the last
+observation (sb3-contrib's MaskablePPO asks for it; see ``action_mask``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from gymnasium import spaces
 
 from kalshi_rl.core.errors import DataNotFoundError
 from kalshi_rl.data.replay.lake import ReplayData
+from kalshi_rl.environments.action_mask import action_masks
 from kalshi_rl.environments.action_space import N_ACTIONS, decode_action
 from kalshi_rl.environments.contract import EnvConfig
 from kalshi_rl.environments.fee_timeline import FeeTimeline
@@ -89,6 +91,8 @@ class KalshiTradingEnv(gym.Env[np.ndarray, np.int64]):
         self._equity = 0.0
         self._episode_reward = 0.0
         self._steps = 0
+        self._trades = 0
+        self._last_observation = np.zeros(self.config.spec.size, dtype=np.float32)
 
     # -- gymnasium API ------------------------------------------------------------------------
 
@@ -113,7 +117,9 @@ class KalshiTradingEnv(gym.Env[np.ndarray, np.int64]):
         self._equity = 0.0
         self._episode_reward = 0.0
         self._steps = 0
-        return self._observation(), {
+        self._trades = 0
+        self._last_observation = self._observation()
+        return self._last_observation, {
             "market_ticker": self._tape.market_ticker,
             "tick_ns": int(self._tape.tick_ns[start]),
         }
@@ -133,6 +139,7 @@ class KalshiTradingEnv(gym.Env[np.ndarray, np.int64]):
                 fee = rounding.charge(ledger.revenue_micro(side, units, price), trade_fee)
                 ledger.buy(side, units, price, fee.net_fee_micro)
                 paid += fee.net_fee_micro
+            self._trades += fill.filled_units > 0
             info["fill"] = {
                 "side": side.value,
                 "units": fill.filled_units,
@@ -155,7 +162,12 @@ class KalshiTradingEnv(gym.Env[np.ndarray, np.int64]):
         self._episode_reward += reward
         if terminated or truncated:
             info["episode_summary"] = self.summary()
-        return self._observation(last), float(reward), terminated, truncated, info
+        self._last_observation = self._observation(last)
+        return self._last_observation, float(reward), terminated, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        """Which actions can act on the last observation (``True``), as MaskablePPO expects."""
+        return action_masks(self._last_observation, self.config.spec)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -185,6 +197,7 @@ class KalshiTradingEnv(gym.Env[np.ndarray, np.int64]):
             "fees": ledger.fees_micro / MICRO_PER_DOLLAR,
             "position_units": ledger.position_units,
             "contracts_traded": ledger.contracts_traded_units / 100,
+            "trades": self._trades,
             "settled": ledger.position_units == 0
             and self._tape.settlement_ticks is not None
             and self._k >= len(self._tape),

@@ -291,6 +291,12 @@ class LiveObserver:
         self._segment = 0
         self._first_tick_ns = 0
 
+    @property
+    def segment(self) -> int:
+        """The gap-free segment observed last (0: none): a new one starts afresh, as a new
+        training episode does (a recurrent policy's state is reset with it)."""
+        return self._segment
+
     def observe(
         self, shared: SharedOrderbookState, position: PositionState, tick_ns: int
     ) -> np.ndarray | None:

@@ -107,6 +107,12 @@ class _TakenLevel:
         self.sum_units += units
         self.sum_units_at += units * at_ns
 
+    def copy(self) -> _TakenLevel:
+        other = _TakenLevel(self.restore_ns)
+        other.entries = deque(self.entries)
+        other.sum_units, other.sum_units_at = self.sum_units, self.sum_units_at
+        return other
+
     def hidden(self, now_ns: int) -> int:
         entries = self.entries
         while entries and now_ns - entries[0][1] >= self.restore_ns and now_ns > entries[0][1]:  # restored
@@ -134,6 +140,15 @@ class FillEngine:
         self._taken.clear()
         if seed is not None:
             self._rng.seed(seed)
+
+    def fork(self) -> FillEngine:
+        """An independent copy: what this engine took and its latency draws to come. The oracle's
+        DP forks one per path it keeps, many per tick; ``copy.deepcopy`` would also copy the
+        (frozen) config and the generator's state element by element, hundreds of times slower."""
+        other = FillEngine(self.config, seed=None)
+        other._rng.setstate(self._rng.getstate())
+        other._taken = {key: level.copy() for key, level in self._taken.items()}
+        return other
 
     def latency_ns(self) -> int:
         """Draw this order's latency (event time), deterministic for the engine's seed."""

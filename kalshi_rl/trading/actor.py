@@ -13,6 +13,11 @@ Hot reload: a background task polls the registry and the checkpoint's mtime, loa
 checkpoint in a worker thread, checks that its train/serve contract equals the running one, and
 hands it over; the tick loop swaps it in between two ticks. A missing, corrupt or mismatched
 checkpoint is logged and ignored: the actor keeps trading with the model it has.
+
+The policy runs as it was trained (``agents.inference``): masked, normalised, recurrent as its
+contract says. A recurrent state starts afresh with every episode: this actor's (each market
+of a series has its own), every gap-free segment of the book (a training episode never spans
+a gap; the observation's history restarts there too) and every model swapped in.
 """
 
 from __future__ import annotations
@@ -28,13 +33,14 @@ from typing import Any
 
 import numpy as np
 
+from kalshi_rl.agents.inference import PolicyRunner
 from kalshi_rl.core.aio import wait_event
 from kalshi_rl.core.errors import KalshiRLError, LiveModeRefusedError
 from kalshi_rl.core.units import format_count
 from kalshi_rl.data.book.shared_state import SharedOrderbookState
 from kalshi_rl.data.registry import ModelRegistry
 from kalshi_rl.data.sql_queue import ActionWriteQueue
-from kalshi_rl.environments.action_space import ACTION_NAMES, Action, decode_action
+from kalshi_rl.environments.action_space import ACTION_NAMES, KALSHI_ORDERS, Action, decode_action
 from kalshi_rl.environments.observation_space import LiveObserver, PositionState
 from kalshi_rl.execution.position import MICRO_PER_DOLLAR, PositionLedger
 from kalshi_rl.trading.actor_config import ActorConfig, ActorMetrics, TradingClient
@@ -83,6 +89,8 @@ class TradingActor:
         self._scratch_rng = np.random.default_rng(config.seed + 1)  # warm-up draws only
         self._stale_since_ns: int | None = None  # first tick that found the book stale
         self._held = 0  # ticks held since the last decision
+        self._runner: PolicyRunner | None = None  # the model's policy with its recurrent state
+        self._runner_segment = 0  # the book segment the runner's state belongs to
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -203,7 +211,18 @@ class TradingActor:
             return
         observation = observer.peek(self.shared, self._position(model), tick_ns)
         if observation is not None:
-            model.policy.sample(observation, self._scratch_rng)
+            self._runner_for(model).peek(observation, self._scratch_rng)  # the state is left as it was
+
+    def _runner_for(self, model: LoadedModel) -> PolicyRunner:
+        """``model``'s policy with its state, afresh for a new policy and a new book segment."""
+        runner = self._runner
+        if runner is None or runner.policy is not model.policy:
+            runner = self._runner = PolicyRunner(model.policy, model.label)
+        segment = self._observer.segment if self._observer is not None else 0
+        if segment != self._runner_segment:  # only ``observe`` (on a tick) moves to a new one
+            self._runner_segment = segment
+            runner.reset()
+        return runner
 
     def _position(self, model: LoadedModel) -> PositionState:
         ledger = self.client.ledger(self.config.market_ticker)
@@ -230,17 +249,15 @@ class TradingActor:
         if self.metrics.hold_reason:
             logger.info("trading again after %d held tick(s)", self._held)
             self.metrics.hold_reason, self._held, self._stale_since_ns = "", 0, None
-        if self.config.deterministic:
-            action, confidence = model.policy.act(observation)
-        else:
-            action, confidence = model.policy.sample(observation, self._rng)
+        runner = self._runner_for(model)
+        action, confidence = runner.decide(observation, None if self.config.deterministic else self._rng)
         self.metrics.decisions += 1
         intent = decode_action(action, ledger.position_units, model.env.actions)
         details: dict[str, Any] = {"name": ACTION_NAMES[action]}
         result: dict[str, Any] | None = None
         executed = False
         if intent is not None:
-            side, direction = _ORDERS[Action(action)]
+            side, direction = KALSHI_ORDERS[Action(action)]
             details.update(
                 side=side, action=direction, quantity=format_count(intent.count_units), order_type="market"
             )
@@ -356,22 +373,14 @@ class TradingActor:
                 if not await asyncio.to_thread(self.source.changed, current):
                     continue
                 loaded = await asyncio.to_thread(self.source.load, current.contract)
-            except KalshiRLError as exc:
-                if str(exc) != self.metrics.last_reload_error:
-                    logger.warning("keeping %s: %s", current.label, exc)
-                self.metrics.reload_refusals += 1
-                self.metrics.last_reload_error = str(exc)
-                await asyncio.sleep(max(self.config.reload_poll_s, 1.0))
-                continue
             except Exception as exc:  # a corrupt file must never stop trading
-                logger.warning(
-                    "keeping %s: cannot load the new checkpoint (%s: %s)",
-                    current.label,
-                    type(exc).__name__,
-                    exc,
-                )
+                known = isinstance(exc, KalshiRLError)
+                reason = str(exc) if known else f"{type(exc).__name__}: {exc}"
+                if not known or reason != self.metrics.last_reload_error:
+                    cannot = "" if known else "cannot load the new checkpoint: "
+                    logger.warning("keeping %s: %s%s", current.label, cannot, reason)
                 self.metrics.reload_refusals += 1
-                self.metrics.last_reload_error = f"{type(exc).__name__}: {exc}"
+                self.metrics.last_reload_error = reason
                 await asyncio.sleep(max(self.config.reload_poll_s, 1.0))
                 continue
             if loaded.mtime_ns != current.mtime_ns or loaded.record.id != current.record.id:
@@ -385,12 +394,3 @@ class TradingActor:
             raise LiveModeRefusedError("TradingActor.set_mode")
         if mode != "paper":
             raise ValueError(f"unknown mode {mode!r}: only 'paper'")
-
-
-_ORDERS = {
-    Action.BUY_YES: ("yes", "buy"),
-    Action.SELL_YES: ("yes", "sell"),
-    Action.BUY_NO: ("no", "buy"),
-    Action.SELL_NO: ("no", "sell"),
-}
-"""The Kalshi (side, action) of each trading action (sells are reduce-only)."""

@@ -4,7 +4,10 @@
 in the registry, loads its checkpoint as an inference-only policy, and checks its train/serve
 contract: this code must reproduce it exactly, the checkpoint's ``contract.json`` must agree
 with the registry, and once trading, a replacement must have the same contract as the model it
-replaces. ``changed()`` is the cheap poll: a different row for the reference (a new version),
+replaces. The policy is what ``load_policy`` makes of the checkpoint and its contract (the
+mask of a masked model, the normaliser's statistics, the recurrent network): a model whose
+contract lacks what serving it needs is refused here, before any trading. ``changed()`` is the
+cheap poll: a different row for the reference (a new version),
 a new checkpoint file (its mtime), or a checkpoint that is gone (so that ``load`` says why and
 the caller counts and logs the refusal, rather than the model losing its file unnoticed). Both
 run in a worker thread, never on the event loop.
@@ -87,8 +90,13 @@ class ModelSource:
             raise ContractMismatchError(
                 f"{record.label} was trained under a different contract ({', '.join(_differences(contract, required_contract))})"
             )
-        policy_info = sidecar.get("policy") or {}
-        policy = load_policy(checkpoint, str(policy_info.get("activation", "tanh")))
+        try:
+            # The registry's architecture says how to run the network; contract.json the rest.
+            policy = load_policy(checkpoint, sidecar={**sidecar, "architecture": record.architecture})
+        except ContractMismatchError:
+            raise
+        except ConfigError as exc:
+            raise ConfigError(f"cannot serve {record.label}: {exc}") from None
         if policy.n_inputs != env.spec.size:
             raise ContractMismatchError(
                 f"{record.label}'s network takes {policy.n_inputs} inputs, the spec has {env.spec.size}"

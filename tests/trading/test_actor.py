@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from kalshi_rl.agents.training import Trainer, TrainRequest
 from kalshi_rl.core.errors import LiveModeRefusedError
 from kalshi_rl.core.events import BookSnapshot
 from kalshi_rl.data.book.shared_state import SharedOrderbookState
@@ -35,7 +36,7 @@ from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, PaperConfig
 from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
 from kalshi_rl.trading.tick_grid import format_wall_ns
 from tests.support.waiting import eventually
-from tests.trading_support import check_episode_against_fills, lake_data, tiny_env, train_tiny
+from tests.trading_support import TINY, check_episode_against_fills, lake_data, tiny_env, train_tiny
 
 pytestmark = pytest.mark.slow
 
@@ -239,15 +240,18 @@ class OverrunningPolicy:
         self.calls = 0
         self.overran_at: int | None = None
 
-    def act(self, observation: np.ndarray) -> tuple[int, float]:
-        self.calls += 1
-        if self.calls == self.at:
-            self.overran_at = self.ticks[-1][0]
-            time.sleep(max(0, self.overran_at + 7 * self.tick_ns // 2 - time.time_ns()) / 1e9)
-        return self.policy.act(observation)  # type: ignore[no-any-return]
+    def initial_state(self) -> Any:
+        return self.policy.initial_state()
 
-    def sample(self, observation: np.ndarray, rng: np.random.Generator) -> tuple[int, float]:
-        return self.policy.sample(observation, rng)  # type: ignore[no-any-return]  # the warm-up's
+    def decide(
+        self, observation: np.ndarray, state: Any = None, rng: np.random.Generator | None = None
+    ) -> Any:
+        if rng is None:  # a (deterministic) decision; the warm-up's passes draw from their own generator
+            self.calls += 1
+            if self.calls == self.at:
+                self.overran_at = self.ticks[-1][0]
+                time.sleep(max(0, self.overran_at + 7 * self.tick_ns // 2 - time.time_ns()) / 1e9)
+        return self.policy.decide(observation, state, rng)
 
 
 async def test_a_decision_that_overruns_counts_every_grid_tick_it_passed_over(
@@ -309,3 +313,68 @@ async def test_a_stale_book_holds_without_orders_and_says_why(
     logged = [r.getMessage() for r in caplog.records if r.name == "kalshi_rl.trading.actor"]
     assert [m for m in logged if "holding" in m] == [f"{TICKER}: holding (no order): {reason}"]
     assert f"trading again after {held} held tick(s)" in logged
+
+
+# -- a recurrent model: its state carried across ticks, afresh per book segment --------------
+
+
+@pytest.fixture(scope="module")
+def recurrent_registry(sim_lake, tmp_path_factory: pytest.TempPathFactory) -> ModelRegistry:  # type: ignore[no-untyped-def]
+    """A registry whose model ``tick`` is a tiny RecurrentPPO trained on the sim's lake."""
+    root = tmp_path_factory.mktemp("recurrent")
+    registry = ModelRegistry(open_database(None, root))
+    request = TrainRequest(
+        algo="recurrent_ppo",
+        timesteps=64,
+        hyperparameters={**TINY, "lstm_hidden_size": 8},
+        env=tiny_env(),
+        name="tick",
+    )
+    assert Trainer(registry, root / "models").train(request, lake_data(sim_lake)).status == "ready"
+    return registry
+
+
+class StateRecorder:
+    """The model's policy, recording the book segment and the recurrent state of each decision."""
+
+    def __init__(self, policy: Any, actor: TradingActor) -> None:
+        self.policy, self.actor = policy, actor
+        self.seen: list[tuple[int, Any]] = []
+
+    def initial_state(self) -> Any:
+        return self.policy.initial_state()
+
+    def decide(
+        self, observation: np.ndarray, state: Any = None, rng: np.random.Generator | None = None
+    ) -> Any:
+        if rng is None:  # a decision (deterministic); the warm-up's passes draw from their own generator
+            assert self.actor._observer is not None
+            self.seen.append((self.actor._observer.segment, state))
+        return self.policy.decide(observation, state, rng)
+
+
+async def test_a_recurrent_model_carries_its_state_across_ticks_and_resets_it_at_a_new_segment(
+    recurrent_registry: ModelRegistry,
+) -> None:
+    shared = live_book()
+    actor = actor_on(shared, recurrent_registry)
+    async with trading(actor):
+        await eventually(lambda: actor.metrics.decisions >= 1)
+        assert actor.model is not None and actor.model.policy.recurrent
+        recorder = StateRecorder(actor.model.policy, actor)
+        actor.model = replace(actor.model, policy=recorder)  # type: ignore[arg-type]
+        await eventually(lambda: len(recorder.seen) >= 4)
+        now = time.time_ns()
+        shared.state.apply_snapshot(
+            BookSnapshot(TICKER, 1, 9, ((4_100, 10_000),), ((5_000, 10_000),), None, now)
+        )
+        shared.segment, shared.segment_start_ns = 2, now - 10**9  # a gap: the book starts afresh
+        shared.touch()
+        await eventually(lambda: sum(segment == 2 for segment, _ in recorder.seen) >= 3)
+
+    def fresh(state: Any) -> bool:
+        return all(not np.any(part) for part in state)
+
+    first, second = ([s for seg, s in recorder.seen if seg == n] for n in (1, 2))
+    assert fresh(first[0]) and fresh(second[0])  # a new policy; a new segment
+    assert not any(fresh(s) for s in first[1:]) and not any(fresh(s) for s in second[1:])  # carried
