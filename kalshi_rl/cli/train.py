@@ -37,9 +37,13 @@ def train(
         "dummy", help="dummy (every env in this process) or subproc (a process per env; --n-envs 2+)."
     ),
     normalize_obs: bool = typer.Option(
-        False, help="Standardise observations with running statistics (VecNormalize, saved with the model)."
+        False,
+        "--normalize-obs",
+        help="Standardise observations with running statistics (VecNormalize, saved with the model).",
     ),
-    normalize_reward: bool = typer.Option(False, help="Scale rewards by the return's running spread."),
+    normalize_reward: bool = typer.Option(
+        False, "--normalize-reward", help="Scale rewards by the return's running spread."
+    ),
     tensorboard: Path = typer.Option(
         None, help="Write TensorBoard logs (SB3's scalars, episode P&L, fees, turnover, actions) here."
     ),

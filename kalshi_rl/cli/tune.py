@@ -65,8 +65,12 @@ def tune(
     ),
     n_envs: int = typer.Option(1, min=1, help="Parallel environments (vectorised)."),
     vec: str = typer.Option("dummy", help="dummy or subproc (a process per env; --n-envs 2+)."),
-    normalize_obs: bool = typer.Option(False, help="Train every trial with VecNormalize observations."),
-    normalize_reward: bool = typer.Option(False, help="And scaled rewards (training only)."),
+    normalize_obs: bool = typer.Option(
+        False, "--normalize-obs", help="Train every trial with VecNormalize observations."
+    ),
+    normalize_reward: bool = typer.Option(
+        False, "--normalize-reward", help="And scaled rewards (training only)."
+    ),
     seed: int = typer.Option(0, help="Seed of every trial's policy, envs and fills."),
     tick_ms: int = typer.Option(None, help="Step length in ms of event time; default TICK_INTERVAL_SECONDS."),
     episode_ticks: int = typer.Option(300, min=1, help="Ticks per training episode."),
