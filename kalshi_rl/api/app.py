@@ -28,6 +28,7 @@ from kalshi_rl.api.errors import (
 )
 from kalshi_rl.api.openapi import openapi_document
 from kalshi_rl.api.service import RlService, ServiceConfig
+from kalshi_rl.api.static_site import make_site
 from kalshi_rl.core.errors import KalshiRLError
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ def create_app(config: ServiceConfig, service: RlService | None = None) -> Starl
         WebSocketRoute("/rl/ws/actions", websocket.actions_stream),
         WebSocketRoute("/rl/ws/training", websocket.training_stream),
     ]
+    # Last, so every /rl route (and its 405 for a wrong method) wins over the page.
+    site = Route("/{path:path}", make_site(), methods=["GET", "HEAD"])
     middleware = []
     if config.cors_origins:
         middleware.append(
@@ -86,7 +89,7 @@ def create_app(config: ServiceConfig, service: RlService | None = None) -> Starl
             )
         )
     return Starlette(
-        routes=[*http, *streams],
+        routes=[*http, *streams, site],
         middleware=middleware,
         lifespan=lifespan,
         exception_handlers={

@@ -184,3 +184,22 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m kalshi_rl.api.openapi [PATH]``: write the document (the front end's types are
+    generated from it at build time, so the UI and the API cannot drift)."""
+    import json
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    text = json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
+    if args:
+        with open(args[0], "w", encoding="utf-8") as out:
+            out.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()
