@@ -33,14 +33,15 @@ DOCS_SCREENSHOT = ROOT / "docs" / "ml-tab.png"
 STATIC_INDEX = ROOT / "kalshi_rl" / "api" / "static" / "index.html"
 
 
-def test_the_dashboard_shows_the_live_book_after_asking_for_the_token(
-    tmp_path: Path, sim_process: Any
+def test_the_dashboard_live_book_training_and_actor(
+    tmp_path: Path, sim_process: Any, sim_lake: tuple[Path, list[str]]
 ) -> None:
     assert CHROMIUM.exists(), "make setup installs Debian's chromium (apt-get install chromium)"
     assert STATIC_INDEX.exists(), "make setup builds the ML tab (npm run build in frontend/)"
     sim = sim_process("--markets", "1", "--rate", "150")
     market = sim.tickers[0]
     env = cli_env(RL_API_TOKEN=TOKEN)
+    shutil.copytree(sim_lake[0] / "lake", tmp_path / "data" / "lake")  # what the form trains on
     with (
         served(tmp_path, env, "--market", market, "--ws-url", sim.ws_url) as (_proc, port, lines),
         sync_api.sync_playwright() as playwright,
@@ -84,6 +85,44 @@ def test_the_dashboard_shows_the_live_book_after_asking_for_the_token(
                 "Live trading is disabled"
             )
 
+            # Train from the form (refused first while invalid), watch it finish.
+            training = page.get_by_role("region", name="Training")
+            training.get_by_role("textbox", name="Timesteps").fill("0")
+            training.get_by_role("button", name="Start training").click()
+            expect(
+                training.get_by_text("Timesteps: must be a whole number from 1 to 100000000")
+            ).to_be_visible()
+            fields = {
+                "Markets (comma separated)": ",".join(sim_lake[1]),
+                "Timesteps": "256",
+                "Tick (ms)": "200",
+                "Ticks per episode": "40",
+                "Model name (optional)": "browser",
+            }
+            for label, value in fields.items():
+                training.get_by_role("textbox", name=label).fill(value)
+            training.get_by_role("button", name="Start training").click()
+            expect(training.get_by_text(re.compile(r"Training: ready"))).to_be_visible(timeout=120_000)
+            models = page.get_by_role("region", name="Models and paper actor")
+            expect(models.get_by_role("table", name="Model registry")).to_contain_text("browser@1")
+
+            # Start the paper actor on it; its actions arrive and the P&L chart follows them.
+            models.get_by_role("button", name="Start actor").click()
+            expect(models.get_by_text(re.compile(r"Actor: running browser@1"))).to_be_visible(timeout=30_000)
+            actions = page.get_by_role("region", name="Agent actions")
+            actions.get_by_role("checkbox", name="Hide holds").uncheck()
+            expect(actions.get_by_role("table", name="Recent actions")).to_be_visible(timeout=30_000)
+            pnl = page.get_by_role("figure", name="P&L over time")
+            expect(pnl).to_contain_text(re.compile(r"over \d+ decisions"), timeout=30_000)
+            # A second version of the same name: the actor, started by name, switches to it.
+            training.get_by_role("button", name="Start training").click()
+            expect(models.get_by_role("table", name="Model registry")).to_contain_text(
+                "browser@2", timeout=120_000
+            )
+            expect(models.get_by_role("status", name="Model switch")).to_contain_text(
+                "Switched from browser@1 to browser@2", timeout=60_000
+            )
+            expect(models.get_by_text(re.compile(r"Actor: running browser@2"))).to_be_visible()
             page.wait_for_timeout(1500)  # let the charts draw a few updates
             ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACT), full_page=True)
@@ -91,6 +130,8 @@ def test_the_dashboard_shows_the_live_book_after_asking_for_the_token(
                 shutil.copyfile(ARTIFACT, DOCS_SCREENSHOT)
             heap = page.evaluate("performance.memory ? performance.memory.usedJSHeapSize : null")
             print(f"first paint {first_paint_s:.2f} s, JS heap {heap} bytes")
+            models.get_by_role("button", name="Stop actor").click()
+            expect(models.get_by_text("Actor: stopped")).to_be_visible(timeout=30_000)
             assert problems == [], problems
         finally:
             browser.close()

@@ -10,16 +10,17 @@ export interface ChartProps {
   data: number[][]; // x first, one array per series after
   height?: number;
   xTime?: boolean;
+  xLabel?: string;
 }
 
 const CAN_DRAW = typeof navigator !== "undefined" && !/jsdom/.test(navigator.userAgent);
 
-export function Chart({ label, summary, series, data, height = 180, xTime = false }: ChartProps) {
+export function Chart({ label, summary, series, data, height = 180, xTime = false, xLabel = "x" }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const latest = useRef(data);
   latest.current = data;
-  const shape = JSON.stringify(series) + xTime;
+  const shape = JSON.stringify(series) + xTime + xLabel;
 
   useEffect(() => {
     if (!CAN_DRAW || !box.current) return undefined;
@@ -35,7 +36,7 @@ export function Chart({ label, summary, series, data, height = 180, xTime = fals
           height,
           scales: { x: { time: xTime } },
           legend: { show: true },
-          series: [{}, ...series.map((s) => ({ ...s, width: 2, points: { show: false }, paths: s.stepped ? paths : undefined }))],
+          series: [{ label: xLabel }, ...series.map((s) => ({ ...s, width: 2, points: { show: false }, paths: s.stepped ? paths : undefined }))],
           axes: [{ stroke: "#94a3b8" }, { stroke: "#94a3b8" }],
         },
         latest.current as uPlot.AlignedData,

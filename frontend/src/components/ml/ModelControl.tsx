@@ -1,6 +1,6 @@
 /** The registry, and the paper actor: start it on a model (by name, so it follows that name's newest
  *  ready version), switch, stop. Live trading is not offered, and the page says why. */
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { Schemas } from "../../api/client";
 import { useModels, usePost } from "../../hooks/queries";
 import { ErrorLine } from "./ErrorLine";
@@ -17,6 +17,24 @@ function evaluation(model: Model): string {
     .join(", ");
 }
 
+/** "Switched from a@1 to a@2 at 14:02:03" once the running actor's model changes (hot reload or a switch). */
+function useSwitchNotice(model: string | null): string | null {
+  const previous = useRef<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  useEffect(() => {
+    if (model === null) {
+      previous.current = null;
+      setNotice(null);
+      return;
+    }
+    if (previous.current !== null && previous.current !== model) {
+      setNotice(`Switched from ${previous.current} to ${model} at ${new Date().toISOString().slice(11, 19)} UTC`);
+    }
+    previous.current = model;
+  }, [model]);
+  return notice;
+}
+
 export function ModelControl({ actor, market }: { actor: Schemas["ActorState"] | null; market: string | null }) {
   const models = useModels();
   const start = usePost<Schemas["ActorStart"], Schemas["ActorState"]>("/rl/actor/start");
@@ -27,6 +45,7 @@ export function ModelControl({ actor, market }: { actor: Schemas["ActorState"] |
   const [chosen, setChosen] = useState("");
   const target = chosen || names[0] || "";
   const running = actor?.running ?? false;
+  const switched = useSwitchNotice(running ? (actor?.model ?? null) : null);
 
   return (
     <div className="space-y-3 text-sm">
@@ -44,6 +63,11 @@ export function ModelControl({ actor, market }: { actor: Schemas["ActorState"] |
         Actor: {running ? <strong>running {actor?.model ?? ""}</strong> : "stopped"}
         {actor?.waiting ? ` — ${actor.waiting}` : ""}
       </p>
+      {switched && (
+        <p role="status" aria-label="Model switch" className="rounded bg-indigo-50 px-2 py-1 text-indigo-900 dark:bg-indigo-950 dark:text-indigo-100">
+          {switched}
+        </p>
+      )}
       <div className="flex flex-wrap items-end gap-2">
         <label className="flex flex-col">
           <span className="text-xs text-slate-500">Model (follows its newest ready version)</span>

@@ -31,6 +31,7 @@ export function OrderbookVisualizer({ book }: { book: OrderbookUpdate["data"] | 
           { label: "YES bids", stroke: "#059669", fill: "rgba(5,150,105,0.15)", stepped: true },
           { label: "YES asks", stroke: "#e11d48", fill: "rgba(225,29,72,0.15)", stepped: true },
         ]}
+        xLabel="Price ($)"
         data={[xs, bidY as number[], askY as number[]]}
       />
       <p className="text-xs text-slate-500">

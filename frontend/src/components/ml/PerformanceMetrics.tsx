@@ -63,6 +63,7 @@ export function PerformanceMetrics({ actor, items }: { actor: Figures | null; it
         label="P&L over time"
         summary={pnl.length ? `P&L now ${money(pnl.at(-1))} over ${pnl.length} decisions` : "No decisions yet"}
         series={[{ label: "P&L ($)", stroke: "#6366f1" }]}
+        xLabel="Time"
         data={[xs, pnl]}
         xTime
         height={140}

@@ -123,6 +123,7 @@ export function TrainingProgress({
           label="Average reward"
           summary={last ? `Average reward ${last.avg_reward.toFixed(4)}` : "No progress yet"}
           series={[{ label: "avg reward", stroke: "#0ea5e9" }]}
+          xLabel="Timesteps"
           data={[xs, history.map((p) => p.avg_reward)]}
           height={120}
         />
@@ -130,6 +131,7 @@ export function TrainingProgress({
           label="Loss"
           summary={last?.loss != null ? `Loss ${last.loss.toFixed(5)}` : "No loss yet"}
           series={[{ label: "loss", stroke: "#f59e0b" }]}
+          xLabel="Timesteps"
           data={[xs, history.map((p) => p.loss ?? NaN)]}
           height={120}
         />
