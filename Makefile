@@ -33,6 +33,7 @@ test: lint vitest pytest  ## everything CI checks
 bench:  ## the benchmarks (print ratios measured in one run)
 	$(BIN)/python bench/book.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ml_tab.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 from kalshi_rl.api import routes, websocket
 from kalshi_rl.api.access import redact_tokens_in_server_logs
 from kalshi_rl.api.errors import (
+    SITE_ROUTE,
     ApiError,
     handle_api_error,
     handle_domain_error,
@@ -77,7 +78,7 @@ def create_app(config: ServiceConfig, service: RlService | None = None) -> Starl
         WebSocketRoute("/rl/ws/training", websocket.training_stream),
     ]
     # Last, so every /rl route (and its 405 for a wrong method) wins over the page.
-    site = Route("/{path:path}", make_site(), methods=["GET", "HEAD"])
+    site = Route("/{path:path}", make_site(), methods=["GET", "HEAD"], name=SITE_ROUTE)
     middleware = []
     if config.cors_origins:
         middleware.append(

@@ -13,7 +13,7 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
-from kalshi_rl.api.errors import ApiError
+from kalshi_rl.api.errors import ApiError, allowed_methods, method_not_allowed
 
 STATIC_DIR = Path(__file__).parent / "static"
 NOT_BUILT = (
@@ -41,6 +41,8 @@ def make_site(root: Path | None = None) -> Callable[[Request], Awaitable[Respons
         bundle = root if root is not None else STATIC_DIR
         relative = request.path_params.get("path", "")
         if relative == "rl" or relative.startswith("rl/"):
+            if allowed_methods(request):  # an API path, another method: not the page's business
+                return method_not_allowed(request)
             raise ApiError(404, "not_found", f"no route {request.url.path}")
         found = _file(bundle, relative)
         if found is not None:

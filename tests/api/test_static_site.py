@@ -45,7 +45,22 @@ def test_the_page_its_assets_and_the_api_side_by_side(serve: ServeFactory, bundl
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
     assert svc.get("/rl/status").json()["service"] == "kalshi-rl"
     wrong = svc.post("/")
-    assert wrong.status_code == 405
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET, HEAD"
+
+
+def test_a_wrong_method_on_an_api_path_is_405_naming_every_allowed_method(serve: ServeFactory) -> None:
+    svc = serve(feed=False)
+    cases = {
+        ("GET", "/rl/training/start"): "POST",  # GET would otherwise reach the page
+        ("DELETE", "/rl/models"): "GET, HEAD, POST",  # two routes at one path
+        ("POST", "/rl/models/some-id"): "GET, HEAD, PUT",
+        ("PUT", "/rl/status"): "GET, HEAD",
+    }
+    for (method, path), allow in cases.items():
+        answer = svc.http.request(method, svc.url + path)
+        assert answer.status_code == 405, (method, path, answer.text)
+        assert answer.headers["allow"] == allow, (method, path)
+        assert answer.json()["error"]["code"] == "method_not_allowed"
 
 
 def test_without_a_built_bundle_the_page_says_how_to_build_it(

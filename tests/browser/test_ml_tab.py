@@ -2,8 +2,10 @@
 against ``kalshi-rl serve`` fed by a ``kalshi-rl sim`` process, both as a user starts them.
 
 The service requires a token, so the page first asks for it (the streams are refused with 4401);
-once given, the book of the feed's market shows and keeps updating, every stream says ``open``,
-and the browser logs no error. A screenshot of the dashboard is kept as a test artifact in
+once given, the book of the feed's market shows and keeps updating, every stream says ``open``.
+A training started from the form (refused while invalid) finishes, the paper actor started on
+the new model by name sends actions, a second version takes over; the browser logs no error.
+When the service stops, every stream shows it is reconnecting. A screenshot of the dashboard is kept as a test artifact in
 ``build/test-artifacts/ml-tab.png``; with ``KALSHI_RL_UPDATE_SCREENSHOT=1`` it also replaces the
 README's ``docs/ml-tab.png``.
 """
@@ -43,7 +45,7 @@ def test_the_dashboard_live_book_training_and_actor(
     env = cli_env(RL_API_TOKEN=TOKEN)
     shutil.copytree(sim_lake[0] / "lake", tmp_path / "data" / "lake")  # what the form trains on
     with (
-        served(tmp_path, env, "--market", market, "--ws-url", sim.ws_url) as (_proc, port, lines),
+        served(tmp_path, env, "--market", market, "--ws-url", sim.ws_url) as (proc, port, lines),
         sync_api.sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(
@@ -102,7 +104,9 @@ def test_the_dashboard_live_book_training_and_actor(
             for label, value in fields.items():
                 training.get_by_role("textbox", name=label).fill(value)
             training.get_by_role("button", name="Start training").click()
-            expect(training.get_by_text(re.compile(r"Training: ready"))).to_be_visible(timeout=120_000)
+            expect(training.get_by_text(re.compile(r"Training: ready.*run finished: ready"))).to_be_visible(
+                timeout=120_000
+            )
             models = page.get_by_role("region", name="Models and paper actor")
             expect(models.get_by_role("table", name="Model registry")).to_contain_text("browser@1")
 
@@ -133,6 +137,14 @@ def test_the_dashboard_live_book_training_and_actor(
             models.get_by_role("button", name="Stop actor").click()
             expect(models.get_by_text("Actor: stopped")).to_be_visible(timeout=30_000)
             assert problems == [], problems
+
+            # The service goes away: every stream says it is reconnecting, the page does not freeze.
+            proc.terminate()
+            proc.wait(60)
+            for stream in ("Book", "Actions", "Training"):
+                expect(page.get_by_role("status", name=f"{stream} stream: reconnecting")).to_be_visible(
+                    timeout=20_000
+                )
         finally:
             browser.close()
     assert TOKEN not in "".join(lines)

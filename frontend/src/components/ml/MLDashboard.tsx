@@ -41,6 +41,7 @@ export function MLDashboard() {
         <label className="flex items-center gap-2 text-sm">
           Market
           <select
+            aria-label="Market"
             value={market ?? ""}
             onChange={(e) => setPicked(e.target.value)}
             className="rounded border border-slate-300 bg-transparent px-2 py-1 dark:border-slate-700"
@@ -78,7 +79,7 @@ export function MLDashboard() {
           <ModelControl actor={status.data?.actor ?? null} market={market} />
         </Panel>
         <Panel title="Training">
-          <TrainingProgress training={status.data?.training ?? null} history={training.history} market={market} />
+          <TrainingProgress training={status.data?.training ?? null} history={training.history} finished={training.finished} market={market} />
         </Panel>
       </main>
     </div>

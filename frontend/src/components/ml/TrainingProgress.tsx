@@ -2,7 +2,7 @@
 import { type FormEvent, useEffect, useState } from "react";
 import type { Schemas } from "../../api/client";
 import { usePost } from "../../hooks/queries";
-import type { Progress } from "../../hooks/useTrainingProgress";
+import type { Finished, Progress } from "../../hooks/useTrainingProgress";
 import { DEFAULTS, type TrainingFormValues, validateTraining } from "../../lib/trainingForm";
 import { Chart } from "./Chart";
 import { ErrorLine } from "./ErrorLine";
@@ -19,10 +19,12 @@ const FIELDS: [keyof TrainingFormValues, string, string][] = [
 export function TrainingProgress({
   training,
   history,
+  finished = null,
   market,
 }: {
   training: Schemas["TrainingState"] | null;
   history: Progress[];
+  finished?: Finished | null;
   market: string | null;
 }) {
   const [values, setValues] = useState<TrainingFormValues>({ ...DEFAULTS, markets: market ?? "" });
@@ -45,6 +47,7 @@ export function TrainingProgress({
     setValues((v) => ({ ...v, [key]: e.target.value }));
 
   const last = history.at(-1);
+  const ended = !running && last && finished?.model_id === last.model_id ? finished : null;
   const xs = history.map((p) => p.timesteps_so_far);
   return (
     <div className="space-y-3 text-sm">
@@ -108,13 +111,14 @@ export function TrainingProgress({
       <p aria-live="polite">
         Training: {running ? `running ${training?.model ?? ""}` : training?.status ?? "idle"}
         {training?.error ? ` — ${training.error}` : ""}
-        {last ? ` · ${last.timesteps_so_far} / ${last.total_timesteps} timesteps, episode ${last.episode}` : ""}
+        {last && !ended ? ` · ${last.timesteps_so_far} / ${last.total_timesteps} timesteps, episode ${last.episode}` : ""}
+        {ended ? ` · run finished: ${ended.status}${ended.error ? ` (${ended.error})` : ""}` : ""}
       </p>
       {last && (
         <progress
           aria-label="Training timesteps"
           max={last.total_timesteps}
-          value={last.timesteps_so_far}
+          value={ended ? last.total_timesteps : last.timesteps_so_far}
           className="w-full"
         />
       )}
