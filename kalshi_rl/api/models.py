@@ -85,8 +85,26 @@ class ModelCreate(Strict):
 
 
 class ModelUpdate(Strict):
+    """At least one of a status or notes (a null is no change, so ``{}`` or all-null is refused)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in ("status", "notes")
+            ]
+        },
+    )
+
     status: Status | None = None
     notes: str | None = Field(default=None, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _something(self) -> ModelUpdate:
+        if self.status is None and self.notes is None:
+            raise ValueError("nothing to update: give status and/or notes")
+        return self
 
 
 class Episode(BaseModel):

@@ -135,9 +135,7 @@ async def create_model(request: Request) -> JSONResponse:
 async def update_model(request: Request) -> JSONResponse:
     """Change a model's status or notes."""
     body = await parse(request, m.ModelUpdate)
-    values = body.model_dump(exclude_none=True)
-    if not values:
-        raise ApiError(400, "invalid_body", "nothing to update: give status and/or notes")
+    values = body.model_dump(exclude_none=True)  # not empty: ModelUpdate refuses that
     registry = service_of(request).require_registry()
     record = await asyncio.to_thread(registry.get, request.path_params["model_id"])
     service = service_of(request)

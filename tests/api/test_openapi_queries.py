@@ -68,3 +68,19 @@ def test_path_parameters_declare_their_format(serve: ServeFactory) -> None:
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_parameter"
     unknown = svc.get("/rl/episodes/00000000-0000-4000-8000-000000000000")
     assert unknown.status_code == 404
+
+
+def test_a_model_update_the_document_allows_is_accepted_and_an_empty_one_is_ruled_out(
+    serve: ServeFactory,
+) -> None:
+    svc = serve(feed=False)
+    schema = svc.get("/rl/openapi.json").json()["components"]["schemas"]["ModelUpdate"]
+    assert {tuple(branch["required"]) for branch in schema["anyOf"]} == {("status",), ("notes",)}
+    model = {"name": "upd", "architecture": "PPO", "market_ticker": "KX-1", "checkpoint_path": "/nowhere"}
+    row = svc.post("/rl/models", json=model).json()
+    for body in ({"status": "ready"}, {"notes": "n"}, {"status": "stopped", "notes": None}):
+        assert svc.put(f"/rl/models/{row['id']}", json=body).status_code == 200, body
+    for body in ({}, {"status": None}, {"notes": None, "status": None}):
+        refused = svc.put(f"/rl/models/{row['id']}", json=body)
+        assert refused.status_code == 422, (body, refused.text)
+        assert "nothing to update" in refused.json()["error"]["message"]
