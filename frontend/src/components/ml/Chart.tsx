@@ -51,8 +51,7 @@ export function Chart({ label, summary, series, data, height = 180, xTime = fals
       plot.current?.destroy();
       plot.current = null;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [shape, height]);
+  }, [shape, height]); // `shape` stands for series, xTime and xLabel: the plot is rebuilt only when they change
 
   useEffect(() => {
     plot.current?.setData(data as uPlot.AlignedData);
