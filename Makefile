@@ -3,12 +3,18 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test lint pytest bench clean
+.PHONY: setup frontend test lint pytest vitest bench clean
 
 setup:  ## create .venv and install kalshi-rl with its dev tools (CPU torch via constraints.txt)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
+	$(MAKE) frontend
+
+frontend:  ## the ML tab: types from the API's OpenAPI document, then the bundle into kalshi_rl/api/static
+	$(BIN)/python -m kalshi_rl.api.openapi frontend/openapi.json
+	cd frontend && npm ci --no-audit --no-fund && npm run build
 
 lint:  ## ruff, mypy and the import-layer contracts
 	$(BIN)/ruff check kalshi_rl tests bench
@@ -19,11 +25,15 @@ lint:  ## ruff, mypy and the import-layer contracts
 pytest:
 	$(BIN)/pytest
 
-test: lint pytest  ## everything CI checks
+vitest:  ## the ML tab's component tests
+	cd frontend && npm test
+
+test: lint vitest pytest  ## everything CI checks
 
 bench:  ## the benchmarks (print ratios measured in one run)
 	$(BIN)/python bench/book.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ml_tab.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

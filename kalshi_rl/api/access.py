@@ -12,6 +12,11 @@ POST (a text/plain body, no preflight) still runs, and a cross-site WebSocket op
 check -- so without this, any web page the user visits could start training or the actor on a
 service that has no token, or read its streams. Clients other than browsers send no ``Origin``.
 
+The service's own page (the ML tab at ``/``) is same-origin: its ``Origin`` names the ``Host`` it
+was loaded from. That is trusted only when the host is an IP literal or ``localhost``, names no
+attacker can re-point (DNS rebinding makes a foreign page's Origin and Host agree on *its* domain
+name while the name resolves to 127.0.0.1).
+
 The server logs every WebSocket URL it accepts, query included; ``TokenRedactor`` keeps the
 ``?token=`` values out of those lines.
 """
@@ -19,9 +24,11 @@ The server logs every WebSocket URL it accepts, query included; ``TokenRedactor`
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import re
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 _TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"']+")
 SERVER_LOGGERS = ("uvicorn.error", "uvicorn.access")
@@ -40,10 +47,29 @@ def bearer(headers: Mapping[str, str]) -> str | None:
     return header[7:].strip() if header.lower().startswith("bearer ") else None
 
 
+def same_origin(headers: Mapping[str, str]) -> bool:
+    """Return whether ``Origin`` is the ``Host`` the request went to, that host an IP or localhost."""
+    origin, host = headers.get("origin"), headers.get("host")
+    if not origin or not host:
+        return False
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or parts.netloc.lower() != host.lower():
+        return False
+    name = (parts.hostname or "").strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def origin_allowed(allowed: tuple[str, ...], headers: Mapping[str, str]) -> bool:
-    """Return whether the request's ``Origin`` (if any) is one of the configured CORS origins."""
+    """Return whether the request's ``Origin`` (if any) is the service's own page or one of the
+    configured CORS origins."""
     origin = headers.get("origin")
-    return origin is None or "*" in allowed or origin in allowed
+    return origin is None or "*" in allowed or origin in allowed or same_origin(headers)
 
 
 def redact_tokens(text: str) -> str:

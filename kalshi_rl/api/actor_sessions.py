@@ -27,6 +27,12 @@ def feed_series(feed: Collector) -> tuple[str, ...]:
     return tuple(getattr(feed.config, "series", ()) or ())
 
 
+def model_reference(requested: str, record: ModelRecord) -> str:
+    """What the session loads: a bare model NAME is followed (its newest ready version, hot-reloaded
+    as ``paper --model NAME`` does); an id or NAME@VERSION stays pinned to that version."""
+    return record.name if requested.strip() == record.name else str(record.id)
+
+
 def session_for(body: ActorStart, record: ModelRecord, feed: Collector, engine: Engine) -> ActorSession:
     """The session to start for ``body`` with ``record`` on ``feed`` (see the module docstring)."""
     if body.series and body.market_ticker:
@@ -45,7 +51,7 @@ def session_for(body: ActorStart, record: ModelRecord, feed: Collector, engine: 
             )
         return SeriesSession(
             SeriesSessionConfig(
-                model_ref=str(record.id),
+                model_ref=model_reference(body.model_id, record),
                 series=series,
                 collector=feed.config,
                 starting_balance_dollars=balance,
@@ -62,7 +68,7 @@ def session_for(body: ActorStart, record: ModelRecord, feed: Collector, engine: 
         )
     return PaperSession(
         PaperSessionConfig(
-            model_ref=str(record.id),
+            model_ref=model_reference(body.model_id, record),
             market_ticker=market,
             collector=feed.config,
             starting_balance_dollars=balance,

@@ -19,6 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 from kalshi_rl.api import routes, websocket
 from kalshi_rl.api.access import redact_tokens_in_server_logs
 from kalshi_rl.api.errors import (
+    SITE_ROUTE,
     ApiError,
     handle_api_error,
     handle_domain_error,
@@ -28,6 +29,7 @@ from kalshi_rl.api.errors import (
 )
 from kalshi_rl.api.openapi import openapi_document
 from kalshi_rl.api.service import RlService, ServiceConfig
+from kalshi_rl.api.static_site import make_site
 from kalshi_rl.core.errors import KalshiRLError
 
 logger = logging.getLogger(__name__)
@@ -75,6 +77,8 @@ def create_app(config: ServiceConfig, service: RlService | None = None) -> Starl
         WebSocketRoute("/rl/ws/actions", websocket.actions_stream),
         WebSocketRoute("/rl/ws/training", websocket.training_stream),
     ]
+    # Last, so every /rl route (and its 405 for a wrong method) wins over the page.
+    site = Route("/{path:path}", make_site(), methods=["GET", "HEAD"], name=SITE_ROUTE)
     middleware = []
     if config.cors_origins:
         middleware.append(
@@ -86,7 +90,7 @@ def create_app(config: ServiceConfig, service: RlService | None = None) -> Starl
             )
         )
     return Starlette(
-        routes=[*http, *streams],
+        routes=[*http, *streams, site],
         middleware=middleware,
         lifespan=lifespan,
         exception_handlers={

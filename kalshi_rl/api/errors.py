@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
 
 from kalshi_rl.core.errors import (
     ConfigError,
@@ -68,9 +69,37 @@ async def handle_domain_error(_request: Request, exc: Exception) -> Response:
     return error_response(api.status, api.code, api.message)
 
 
-async def handle_http_error(_request: Request, exc: Exception) -> Response:
+SITE_ROUTE = "ml_tab"
+"""The name of the catch-all route serving the page; under /rl it does not count."""
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts at this request's path (for a 405's ``Allow``)."""
+    methods: set[str] = set()
+    api = request.url.path == "/rl" or request.url.path.startswith("/rl/")
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and not (api and route.name == SITE_ROUTE):
+            match, _ = route.matches(request.scope)
+            if match is not Match.NONE:
+                methods |= route.methods
+    return sorted(methods)
+
+
+def method_not_allowed(request: Request) -> Response:
+    allowed = allowed_methods(request)
+    response = error_response(
+        405, "method_not_allowed", f"{request.method} is not allowed here; use {', '.join(allowed)}"
+    )
+    response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
+async def handle_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    if exc.status_code == 405:
+        # Starlette names only the first matching route's methods; a path has one route per method.
+        return method_not_allowed(request)
+    code = {404: "not_found"}.get(exc.status_code, "http_error")
     return error_response(exc.status_code, code, str(exc.detail))
 
 

@@ -14,6 +14,32 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# -- query parameters: the routes validate with these and the OpenAPI document lists them ------
+
+
+class ModelQuery(BaseModel):
+    """``GET /rl/models``: filters (absent: any) and the page size."""
+
+    status: Status | None = None
+    market: str | None = Field(default=None, min_length=1)
+    name: str | None = Field(default=None, min_length=1)
+    limit: int = Field(default=100, ge=1, le=1_000)
+
+
+class EpisodeQuery(BaseModel):
+    """``GET /rl/episodes``: filters (absent: any) and the page size."""
+
+    model_id: str | None = Field(default=None, min_length=1)
+    mode: Literal["training", "paper"] | None = None
+    limit: int = Field(default=100, ge=1, le=1_000)
+
+
+class CompareQuery(BaseModel):
+    """``GET /rl/compare``: 1-20 model ids or references, comma separated (absent: ready models)."""
+
+    model_ids: str | None = Field(default=None, pattern=r"^\s*[^,\s][^,]*(,\s*[^,\s][^,]*){0,19}$")
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str
@@ -59,8 +85,26 @@ class ModelCreate(Strict):
 
 
 class ModelUpdate(Strict):
+    """At least one of a status or notes (a null is no change, so ``{}`` or all-null is refused)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in ("status", "notes")
+            ]
+        },
+    )
+
     status: Status | None = None
     notes: str | None = Field(default=None, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _something(self) -> ModelUpdate:
+        if self.status is None and self.notes is None:
+            raise ValueError("nothing to update: give status and/or notes")
+        return self
 
 
 class Episode(BaseModel):

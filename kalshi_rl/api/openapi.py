@@ -19,11 +19,11 @@ ERRORS = {
     "501": "Live trading is not available",
 }
 
-# (method, path, summary, request model, response model, status, query parameters, mutating)
+# (method, path, summary, request model, response model, status, query model, mutating)
 OPERATIONS: list[
-    tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | None, int, list[str], bool]
+    tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | None, int, type[BaseModel] | None, bool]
 ] = [
-    ("get", "/rl/status", "Service health and status", None, m.ServiceStatus, 200, [], False),
+    ("get", "/rl/status", "Service health and status", None, m.ServiceStatus, 200, None, False),
     (
         "get",
         "/rl/models",
@@ -31,11 +31,11 @@ OPERATIONS: list[
         None,
         m.ModelList,
         200,
-        ["status", "market", "name", "limit"],
+        m.ModelQuery,
         False,
     ),
-    ("post", "/rl/models", "Register a model", m.ModelCreate, m.Model, 201, [], True),
-    ("get", "/rl/models/{model_id}", "A model by id, NAME or NAME@VERSION", None, m.Model, 200, [], False),
+    ("post", "/rl/models", "Register a model", m.ModelCreate, m.Model, 201, None, True),
+    ("get", "/rl/models/{model_id}", "A model by id, NAME or NAME@VERSION", None, m.Model, 200, None, False),
     (
         "put",
         "/rl/models/{model_id}",
@@ -43,7 +43,7 @@ OPERATIONS: list[
         m.ModelUpdate,
         m.Model,
         200,
-        [],
+        None,
         True,
     ),
     (
@@ -53,7 +53,7 @@ OPERATIONS: list[
         None,
         m.EpisodeList,
         200,
-        ["model_id", "mode", "limit"],
+        m.EpisodeQuery,
         False,
     ),
     (
@@ -63,7 +63,7 @@ OPERATIONS: list[
         None,
         m.EpisodeDetail,
         200,
-        [],
+        None,
         False,
     ),
     (
@@ -73,7 +73,7 @@ OPERATIONS: list[
         m.TrainingStart,
         m.TrainingState,
         202,
-        [],
+        None,
         True,
     ),
     (
@@ -83,7 +83,7 @@ OPERATIONS: list[
         None,
         m.TrainingState,
         200,
-        [],
+        None,
         True,
     ),
     (
@@ -93,10 +93,10 @@ OPERATIONS: list[
         m.ActorStart,
         m.ActorState,
         201,
-        [],
+        None,
         True,
     ),
-    ("post", "/rl/actor/stop", "Stop the paper actor", None, m.ActorState, 200, [], True),
+    ("post", "/rl/actor/stop", "Stop the paper actor", None, m.ActorState, 200, None, True),
     (
         "post",
         "/rl/actor/switch-model",
@@ -104,7 +104,7 @@ OPERATIONS: list[
         m.SwitchModel,
         None,
         200,
-        [],
+        None,
         True,
     ),
     (
@@ -114,10 +114,10 @@ OPERATIONS: list[
         m.SetMode,
         None,
         200,
-        [],
+        None,
         True,
     ),
-    ("get", "/rl/metrics", "Actor, training and feed metrics", None, m.Metrics, 200, [], False),
+    ("get", "/rl/metrics", "Actor, training and feed metrics", None, m.Metrics, 200, None, False),
     (
         "get",
         "/rl/compare",
@@ -125,10 +125,38 @@ OPERATIONS: list[
         None,
         m.Comparison,
         200,
-        ["model_ids"],
+        m.CompareQuery,
         False,
     ),
 ]
+
+
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "model_id": {"type": "string", "minLength": 1, "description": "A model's id, NAME or NAME@VERSION"},
+    "episode_id": {"type": "string", "format": "uuid"},
+}
+
+
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The query parameters of ``model`` (the one the route validates with), each with its own
+    schema: a query value is absent or a value, never null, so ``X | None`` is listed as X."""
+    schema = model.model_json_schema()
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, prop in schema["properties"].items():
+        prop = dict(prop)
+        options = [o for o in prop.pop("anyOf", []) if o.get("type") != "null"]
+        if options:
+            prop.update(options[0])
+        prop.pop("title", None)
+        if prop.get("default", 0) is None:
+            prop.pop("default")
+        description = prop.pop("description", None)
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": prop}
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters
 
 
 def openapi_document() -> dict[str, Any]:
@@ -139,13 +167,12 @@ def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for method, path, summary, request, response, status, query, mutating in OPERATIONS:
         operation: dict[str, Any] = {"summary": summary, "responses": {}}
-        parameters = [
-            {"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in query
-        ]
+        parameters = query_parameters(query) if query is not None else []
         for segment in path.split("/"):
             if segment.startswith("{"):
+                name = segment[1:-1]
                 parameters.append(
-                    {"name": segment[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
+                    {"name": name, "in": "path", "required": True, "schema": PATH_PARAMETERS[name]}
                 )
         if parameters:
             operation["parameters"] = parameters
@@ -184,3 +211,22 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m kalshi_rl.api.openapi [PATH]``: write the document (the front end's types are
+    generated from it at build time, so the UI and the API cannot drift)."""
+    import json
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    text = json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
+    if args:
+        with open(args[0], "w", encoding="utf-8") as out:
+            out.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -65,17 +65,12 @@ def ok(body: BaseModel | dict[str, Any], status: int = 200) -> JSONResponse:
     return JSONResponse(content, status_code=status)
 
 
-def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
+def query(request: Request, model: type[B]) -> B:
+    """The query parameters validated by ``model`` (the one the OpenAPI document lists), or a 400."""
     try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, "invalid_parameter", f"{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ApiError(400, "invalid_parameter", f"{name} must be within [{low}, {high}], got {value}")
-    return value
+        return model.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        raise ApiError(400, "invalid_parameter", validation_message(exc)) from None
 
 
 # -- status and models --------------------------------------------------------------------------
@@ -100,11 +95,8 @@ async def status(request: Request) -> JSONResponse:
 async def list_models(request: Request) -> JSONResponse:
     """Models, newest first; filters: status, market, name, limit."""
     registry = service_of(request).require_registry()
-    q = request.query_params
-    limit = int_param(request, "limit", 100, 1, 1_000)
-    records = await asyncio.to_thread(
-        registry.list_models, q.get("status"), q.get("market"), q.get("name"), limit
-    )
+    q = query(request, m.ModelQuery)
+    records = await asyncio.to_thread(registry.list_models, q.status, q.market, q.name, q.limit)
     return ok(m.ModelList(models=[m.Model(**r.to_dict()) for r in records]))
 
 
@@ -143,9 +135,7 @@ async def create_model(request: Request) -> JSONResponse:
 async def update_model(request: Request) -> JSONResponse:
     """Change a model's status or notes."""
     body = await parse(request, m.ModelUpdate)
-    values = body.model_dump(exclude_none=True)
-    if not values:
-        raise ApiError(400, "invalid_body", "nothing to update: give status and/or notes")
+    values = body.model_dump(exclude_none=True)  # not empty: ModelUpdate refuses that
     registry = service_of(request).require_registry()
     record = await asyncio.to_thread(registry.get, request.path_params["model_id"])
     service = service_of(request)
@@ -174,12 +164,8 @@ def episode_model(row: dict[str, Any]) -> dict[str, Any]:
 async def list_episodes(request: Request) -> JSONResponse:
     """Training and paper episodes, newest first; filters: model_id, mode, limit."""
     registry = service_of(request).require_registry()
-    q = request.query_params
-    mode = q.get("mode")
-    if mode is not None and mode not in ("training", "paper"):
-        raise ApiError(400, "invalid_parameter", f"mode must be training or paper, got {mode!r}")
-    limit = int_param(request, "limit", 100, 1, 1_000)
-    rows = await asyncio.to_thread(registry.episodes, q.get("model_id"), mode, limit)
+    q = query(request, m.EpisodeQuery)
+    rows = await asyncio.to_thread(registry.episodes, q.model_id, q.mode, q.limit)
     return ok(m.EpisodeList(episodes=[m.Episode(**episode_model(r)) for r in rows]))
 
 
@@ -363,7 +349,7 @@ async def metrics(request: Request) -> JSONResponse:
 async def compare(request: Request) -> JSONResponse:
     """Models side by side: their evaluation metrics (``?model_ids=a,b``; default: ready models)."""
     registry = service_of(request).require_registry()
-    raw = request.query_params.get("model_ids")
+    raw = query(request, m.CompareQuery).model_ids
     if raw:
         refs = [r.strip() for r in raw.split(",") if r.strip()]
         if not refs or len(refs) > 20:

@@ -1,0 +1,26 @@
+import { screen } from "@testing-library/react";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { Schemas } from "../../api/client";
+import { renderWithQueries } from "../../test/render";
+import { ModelControl } from "./ModelControl";
+
+afterEach(() => vi.unstubAllGlobals());
+
+function actor(model: string | null, running = true): Schemas["ActorState"] {
+  return { running, model, model_id: null, market_ticker: "KX-1", mode: "paper", metrics: null, series: null, waiting: null };
+}
+
+describe("ModelControl", () => {
+  it("shows when the running actor switches model, and explains that live is disabled", async () => {
+    vi.stubGlobal("fetch", () => Promise.resolve(new Response(JSON.stringify({ models: [] }), { status: 200 })));
+    const { rerender } = renderWithQueries(<ModelControl actor={actor("m@1")} market="KX-1" />);
+    expect(screen.getByText(/Live trading is disabled/)).toBeInTheDocument();
+    expect(screen.getByRole("radio", { name: "live" })).toBeDisabled();
+    expect(screen.queryByRole("status", { name: "Model switch" })).not.toBeInTheDocument();
+
+    rerender(<ModelControl actor={actor("m@2")} market="KX-1" />);
+    expect(screen.getByRole("status", { name: "Model switch" })).toHaveTextContent(/^Switched from m@1 to m@2 at/);
+    rerender(<ModelControl actor={actor(null, false)} market="KX-1" />);
+    expect(screen.queryByRole("status", { name: "Model switch" })).not.toBeInTheDocument();
+  });
+});
