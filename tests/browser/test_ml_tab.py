@@ -110,7 +110,9 @@ def test_the_dashboard_live_book_training_and_actor(
             models = page.get_by_role("region", name="Models and paper actor")
             expect(models.get_by_role("table", name="Model registry")).to_contain_text("browser@1")
 
-            # Start the paper actor on it; its actions arrive and the P&L chart follows them.
+            # Start the paper actor on it, sampling its actions (a tiny model's most likely action
+            # is often hold): its actions arrive, some fill, and the P&L chart moves with them.
+            models.get_by_role("checkbox", name="Sample actions").check()
             models.get_by_role("button", name="Start actor").click()
             expect(models.get_by_text(re.compile(r"Actor: running browser@1"))).to_be_visible(timeout=30_000)
             actions = page.get_by_role("region", name="Agent actions")
@@ -118,6 +120,7 @@ def test_the_dashboard_live_book_training_and_actor(
             expect(actions.get_by_role("table", name="Recent actions")).to_be_visible(timeout=30_000)
             pnl = page.get_by_role("figure", name="P&L over time")
             expect(pnl).to_contain_text(re.compile(r"over \d+ decisions"), timeout=30_000)
+            expect(pnl).to_contain_text(re.compile(r"P&L now (?!\$0\.00 )\S+ over \d+ decisions"), timeout=60_000)
             # A second version of the same name: the actor, started by name, switches to it.
             training.get_by_role("button", name="Start training").click()
             expect(models.get_by_role("table", name="Model registry")).to_contain_text(

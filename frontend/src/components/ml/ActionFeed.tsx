@@ -26,44 +26,49 @@ export function ActionFeed({ items }: { items: FeedItem[] }) {
       {shown.length === 0 ? (
         <p className="text-sm text-slate-500">No actions yet.</p>
       ) : (
-        <table aria-label="Recent actions" className="w-full text-sm tabular-nums">
-          <thead>
-            <tr className="text-left text-xs text-slate-500">
-              <th scope="col">Time</th>
-              <th scope="col">Action</th>
-              <th scope="col">Price</th>
-              <th scope="col">Size</th>
-              <th scope="col">Fill</th>
-              <th scope="col">Position</th>
-              <th scope="col">Confidence</th>
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((item, index) =>
-              item.type === "hold" ? (
-                <tr key={`${item.data.timestamp}-${index}`} className="text-slate-500">
-                  <td>{time(item.data.timestamp)}</td>
-                  <td>hold</td>
-                  <td colSpan={5}>{item.data.reason}</td>
-                </tr>
-              ) : (
-                <tr key={`${item.data.timestamp}-${index}`}>
-                  <td>{time(item.data.timestamp)}</td>
-                  <td className={item.data.action.startsWith("buy") ? "text-emerald-700 dark:text-emerald-400" : item.data.action.startsWith("sell") ? "text-rose-700 dark:text-rose-400" : ""}>
-                    {item.data.action.replace("_", " ")}
-                  </td>
-                  <td>{item.data.details.price === null ? "—" : `$${item.data.details.price}`}</td>
-                  <td>{item.data.details.quantity ?? "—"}</td>
-                  <td>{item.data.executed ? "filled" : "not filled"}</td>
-                  <td>
-                    {item.data.state.position} ({money(item.data.state.unrealized_pnl)})
-                  </td>
-                  <td>{(item.data.confidence * 100).toFixed(0)}%</td>
-                </tr>
-              ),
-            )}
-          </tbody>
-        </table>
+        <div className="overflow-x-auto">
+          <table
+            aria-label="Recent actions"
+            className="w-full text-sm tabular-nums [&_td]:whitespace-nowrap [&_td]:px-1 [&_th]:whitespace-nowrap [&_th]:px-1"
+          >
+            <thead>
+              <tr className="text-left text-xs text-slate-500">
+                <th scope="col">Time</th>
+                <th scope="col">Action</th>
+                <th scope="col">Price</th>
+                <th scope="col">Size</th>
+                <th scope="col">Fill</th>
+                <th scope="col">Position</th>
+                <th scope="col">Confidence</th>
+              </tr>
+            </thead>
+            <tbody>
+              {shown.map((item, index) =>
+                item.type === "hold" ? (
+                  <tr key={`${item.data.timestamp}-${index}`} className="text-slate-500">
+                    <td>{time(item.data.timestamp)}</td>
+                    <td>hold</td>
+                    <td colSpan={5}>{item.data.reason}</td>
+                  </tr>
+                ) : (
+                  <tr key={`${item.data.timestamp}-${index}`}>
+                    <td>{time(item.data.timestamp)}</td>
+                    <td className={item.data.action.startsWith("buy") ? "text-emerald-700 dark:text-emerald-400" : item.data.action.startsWith("sell") ? "text-rose-700 dark:text-rose-400" : ""}>
+                      {item.data.action.replace("_", " ")}
+                    </td>
+                    <td>{item.data.details.price === null ? "—" : `$${item.data.details.price}`}</td>
+                    <td>{item.data.details.quantity ?? "—"}</td>
+                    <td>{item.data.executed ? "filled" : "not filled"}</td>
+                    <td>
+                      {item.data.state.position} ({money(item.data.state.unrealized_pnl)})
+                    </td>
+                    <td>{(item.data.confidence * 100).toFixed(0)}%</td>
+                  </tr>
+                ),
+              )}
+            </tbody>
+          </table>
+        </div>
       )}
     </div>
   );

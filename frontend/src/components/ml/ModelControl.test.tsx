@@ -1,4 +1,4 @@
-import { screen } from "@testing-library/react";
+import { fireEvent, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Schemas } from "../../api/client";
 import { renderWithQueries } from "../../test/render";
@@ -22,5 +22,24 @@ describe("ModelControl", () => {
     expect(screen.getByRole("status", { name: "Model switch" })).toHaveTextContent(/^Switched from m@1 to m@2 at/);
     rerender(<ModelControl actor={actor(null, false)} market="KX-1" />);
     expect(screen.queryByRole("status", { name: "Model switch" })).not.toBeInTheDocument();
+  });
+
+  it("starts the actor by the model's name, sampling its actions when asked", async () => {
+    const posted: unknown[] = [];
+    vi.stubGlobal("fetch", (_url: string, init?: RequestInit) => {
+      if (init?.method === "POST") {
+        posted.push(JSON.parse(String(init.body)));
+        return Promise.resolve(new Response(JSON.stringify(actor("m@1")), { status: 200 }));
+      }
+      const models = [{ name: "m", version: 1, status: "ready", id: "00000000-0000-0000-0000-000000000001" }];
+      return Promise.resolve(new Response(JSON.stringify({ models }), { status: 200 }));
+    });
+    renderWithQueries(<ModelControl actor={actor(null, false)} market="KX-1" />);
+    const start = await screen.findByRole("button", { name: "Start actor" });
+    await waitFor(() => expect(start).toBeEnabled());
+    fireEvent.click(screen.getByRole("checkbox", { name: "Sample actions" }));
+    fireEvent.click(start);
+    await waitFor(() => expect(posted).toHaveLength(1));
+    expect(posted[0]).toMatchObject({ model_id: "m", market_ticker: "KX-1", mode: "paper", stochastic: true });
   });
 });

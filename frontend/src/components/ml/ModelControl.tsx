@@ -43,6 +43,7 @@ export function ModelControl({ actor, market }: { actor: Schemas["ActorState"] |
   const list = models.data?.models ?? [];
   const names = [...new Set(list.filter((m) => m.status === "ready").map((m) => m.name))];
   const [chosen, setChosen] = useState("");
+  const [sampled, setSampled] = useState(false);
   const target = chosen || names[0] || "";
   const running = actor?.running ?? false;
   const switched = useSwitchNotice(running ? (actor?.model ?? null) : null);
@@ -84,12 +85,18 @@ export function ModelControl({ actor, market }: { actor: Schemas["ActorState"] |
             ))}
           </select>
         </label>
+        {!running && (
+          <label className="flex items-center gap-1" title="Draw each action from the policy's probabilities (seeded), as in training, instead of taking the most likely one">
+            <input type="checkbox" checked={sampled} onChange={(e) => setSampled(e.target.checked)} />
+            Sample actions
+          </label>
+        )}
         {!running ? (
           <button
             type="button"
             disabled={!target || !market || start.isPending}
             onClick={() =>
-              start.mutate({ model_id: target, market_ticker: market, mode: "paper", starting_balance: 1000, seed: 0, series: null, stochastic: false })
+              start.mutate({ model_id: target, market_ticker: market, mode: "paper", starting_balance: 1000, seed: 0, series: null, stochastic: sampled })
             }
             className="rounded bg-indigo-600 px-3 py-1 font-medium text-white disabled:opacity-50"
           >
