@@ -30,7 +30,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """(directory, stdout) of a short ``kalshi-rl demo``: a lake, a registry, a model ``demo``."""
     directory = tmp_path_factory.mktemp("demo")
     out = run80(
-        "demo", "--dir", str(directory), "--collect-seconds", "10", "--timesteps", "256", "--paper-seconds", "5",
+        "demo", "--dir", str(directory), "--collect-seconds", "40", "--timesteps", "256", "--paper-seconds", "5",
         timeout=600,
     )  # fmt: skip
     return directory, out
