@@ -55,6 +55,8 @@ def create_app(config: ServiceConfig, service: RlService | None = None) -> Starl
             await service.shutdown()
 
     http = [
+        Route("/rl/health", routes.health, methods=["GET"]),
+        Route("/rl/ready", routes.ready, methods=["GET"]),
         Route("/rl/status", routes.status, methods=["GET"]),
         Route("/rl/models", routes.list_models, methods=["GET"]),
         Route("/rl/models", routes.create_model, methods=["POST"]),
