@@ -101,9 +101,12 @@ def feed_checks(feed: Collector, limits: ReadinessLimits, now_ns: int | None = N
     return checks
 
 
-async def readiness(engine: Engine | None, feed: Collector | None, limits: ReadinessLimits) -> list[Check]:
-    """Every check (the feed's only when there is one); never raises."""
-    checks = [await check_database(engine, limits.db_timeout_s)]
+async def readiness(
+    engine: Engine | None, feed: Collector | None, limits: ReadinessLimits, database: bool = True
+) -> list[Check]:
+    """Every check (the feed's only when there is one; the database's unless ``database`` is
+    False and there is no engine: ``collect`` without DATABASE_URL has none); never raises."""
+    checks = [await check_database(engine, limits.db_timeout_s)] if database or engine else []
     if feed is not None:
         try:
             checks += feed_checks(feed, limits)

@@ -287,6 +287,7 @@ class TradingActor:
             else (time.perf_counter() - started) * 1e6
         )
         self.metrics.latencies_us.append(elapsed_us)  # type: ignore[union-attr]
+        self.metrics.latency_histogram.observe(elapsed_us / 1e6)
         if intent is not None:
             self.metrics.order_latencies_us.append(elapsed_us)  # type: ignore[union-attr]
             self.metrics.processing_us.append((time.perf_counter() - started) * 1e6)  # type: ignore[union-attr]
