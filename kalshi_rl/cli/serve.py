@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from kalshi_rl.cli.collect import _rest_from_ws, credentials_for
-from kalshi_rl.cli.common import console, load_settings, setup_logging, user_errors
+from kalshi_rl.cli.common import console, json_logs, load_settings, setup_logging, user_errors
 
 
 @user_errors
@@ -79,6 +80,13 @@ def serve(
     console.print(
         f"kalshi-rl service on http://{host}:{port}/rl/status (health: /rl/health, /rl/ready; OpenAPI: /rl/openapi.json)"
     )
+    # JSON lines: no logging config of uvicorn's own, so its lines reach ours (format, redaction).
+    extra: dict[str, Any] = {"log_config": None} if json_logs() else {}
     uvicorn.run(
-        create_app(config), host=host, port=port, log_level="debug" if verbose else "info", access_log=verbose
+        create_app(config),
+        host=host,
+        port=port,
+        log_level="debug" if verbose else "info",
+        access_log=verbose,
+        **extra,
     )
