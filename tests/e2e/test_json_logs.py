@@ -60,12 +60,23 @@ def json_lines(stderr: str, secrets: list[str]) -> list[dict[str, Any]]:
     return lines
 
 
+def with_password(pg_url: str) -> str:
+    """``pg_url`` with a password (the test server trusts loopback, so it is sent and ignored)."""
+    scheme, rest = pg_url.split("://", 1)
+    user, host = rest.split("@", 1)
+    return f"{scheme}://{user}:{PASSWORD}@{host}"
+
+
+@pytest.mark.postgres
 def test_collect_logs_json_lines_with_its_session_and_connection_and_no_secret(
     sim_process,  # type: ignore[no-untyped-def]
+    pg_url: str,
     tmp_path: Path,
 ) -> None:
     sim: SimProcess = sim_process("--markets", "1", "--rate", "300")
     env, secrets = secret_env(tmp_path)
+    env["DATABASE_URL"] = with_password(pg_url)
+    assert invoke_cli("db", "upgrade", env=env).exit_code == 0
     result = subprocess.run(
         [KALSHI_RL, "collect", "-v", "--market", sim.tickers[0], "--ws-url", sim.ws_url]
         + ["--data-dir", str(tmp_path), "--duration", "3", "--json"],
