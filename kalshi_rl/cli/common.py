@@ -40,7 +40,8 @@ def load_settings(**overrides: Any) -> Settings:
         settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        # Named as the environment variable (a container is configured by those alone).
+        where = ".".join(str(p) for p in first["loc"]).upper() or "settings"
         raise KalshiRLError(f"invalid setting {where}: {first['msg']}") from None
     register_secret(settings.rl_api_token.get_secret_value() if settings.rl_api_token else None)
     if settings.database_url:
