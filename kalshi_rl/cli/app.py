@@ -41,7 +41,7 @@ def options(
         "text",
         "--log-format",
         envvar="LOG_FORMAT",
-        help="Log lines as 'text' or 'json' (one object per line on stderr); env LOG_FORMAT.",
+        help="Log lines as 'text' or 'json' (one object per line on stderr).",
     ),
 ) -> None:
     # Options of every command (before its name): how log lines look.
