@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup frontend test lint pytest vitest bench clean
+.PHONY: setup install frontend openapi bundle test lint pytest vitest bench clean
 
 setup:  ## create .venv and install kalshi-rl with its dev tools (CPU torch via constraints.txt)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,15 +12,24 @@ setup:  ## create .venv and install kalshi-rl with its dev tools (CPU torch via 
 	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
 	$(MAKE) frontend
 
-frontend:  ## the ML tab: types from the API's OpenAPI document, then the bundle into kalshi_rl/api/static
+install:  ## kalshi-rl alone, without dev tools (what the Docker image runs); CPU torch via constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c constraints.txt .
+
+frontend: openapi bundle  ## the ML tab: types from the API's OpenAPI document, then the bundle into kalshi_rl/api/static
+
+openapi:  ## the API's OpenAPI document, which the ML tab's types are generated from
 	$(BIN)/python -m kalshi_rl.api.openapi frontend/openapi.json
+
+bundle:  ## the ML tab's bundle (needs frontend/openapi.json)
 	cd frontend && npm ci --no-audit --no-fund && npm run build
 
-lint:  ## ruff, mypy and the import-layer contracts
+lint:  ## ruff, mypy, the import-layer contracts and hadolint on the Dockerfile
 	$(BIN)/ruff check kalshi_rl tests bench
 	$(BIN)/ruff format --check kalshi_rl tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
 
 pytest:
 	$(BIN)/pytest

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     models_dir: Path = Path("models")
     rl_api_token: SecretStr | None = None
     rl_cors_origins: Annotated[tuple[str, ...], NoDecode] = Field((), description="allowed browser origins")
+    rl_ready_max_feed_silence_s: float = Field(
+        60.0, gt=0, description="/rl/ready fails when no frame arrived for this long"
+    )
+    rl_ready_max_backlog_rows: int = Field(
+        1_000_000, gt=0, description="/rl/ready fails when a sink or the write queue holds more rows"
+    )
 
     @field_validator("rl_market_ticker", "rl_cors_origins", mode="before")
     @classmethod

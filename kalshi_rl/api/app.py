@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from pydantic import ValidationError
 from starlette.applications import Starlette
@@ -28,6 +29,7 @@ from kalshi_rl.api.errors import (
     handle_validation_error,
 )
 from kalshi_rl.api.openapi import openapi_document
+from kalshi_rl.api.prometheus import MetricsSource, metrics_endpoint, registry_for
 from kalshi_rl.api.service import RlService, ServiceConfig
 from kalshi_rl.api.static_site import make_site
 from kalshi_rl.core.errors import KalshiRLError
@@ -37,6 +39,16 @@ logger = logging.getLogger(__name__)
 
 async def openapi(_request: Request) -> JSONResponse:
     return JSONResponse(openapi_document())
+
+
+def service_metrics(service: RlService) -> MetricsSource:
+    """What ``/metrics`` reads: the feed, the actor's session, the training's latest progress."""
+
+    def progress() -> dict[str, Any] | None:
+        job = service.training
+        return job.progress if job is not None and not job.task.done() else None
+
+    return MetricsSource(feed=lambda: service.feed, session=lambda: service.session, training=progress)
 
 
 def create_app(config: ServiceConfig, service: RlService | None = None) -> Starlette:
@@ -55,6 +67,8 @@ def create_app(config: ServiceConfig, service: RlService | None = None) -> Starl
             await service.shutdown()
 
     http = [
+        Route("/rl/health", routes.health, methods=["GET"]),
+        Route("/rl/ready", routes.ready, methods=["GET"]),
         Route("/rl/status", routes.status, methods=["GET"]),
         Route("/rl/models", routes.list_models, methods=["GET"]),
         Route("/rl/models", routes.create_model, methods=["POST"]),
@@ -77,6 +91,7 @@ def create_app(config: ServiceConfig, service: RlService | None = None) -> Starl
         WebSocketRoute("/rl/ws/actions", websocket.actions_stream),
         WebSocketRoute("/rl/ws/training", websocket.training_stream),
     ]
+    metrics = Route("/metrics", metrics_endpoint(registry_for(service_metrics(service))), methods=["GET"])
     # Last, so every /rl route (and its 405 for a wrong method) wins over the page.
     site = Route("/{path:path}", make_site(), methods=["GET", "HEAD"], name=SITE_ROUTE)
     middleware = []
@@ -90,7 +105,7 @@ def create_app(config: ServiceConfig, service: RlService | None = None) -> Starl
             )
         )
     return Starlette(
-        routes=[*http, *streams, site],
+        routes=[*http, *streams, metrics, site],
         middleware=middleware,
         lifespan=lifespan,
         exception_handlers={

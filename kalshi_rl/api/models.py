@@ -208,6 +208,29 @@ class ServiceStatus(BaseModel):
     training: TrainingState
 
 
+class Liveness(BaseModel):
+    """``GET /rl/health``: the process answers (nothing else is checked)."""
+
+    status: Literal["ok"] = "ok"
+    service: str
+    version: str
+    uptime_s: float
+
+
+class ReadinessCheck(BaseModel):
+    name: str
+    ok: bool
+    reason: str = ""
+
+
+class Readiness(BaseModel):
+    """``GET /rl/ready``: 200 when every check passes, else 503 with each failing check's reason."""
+
+    ready: bool
+    reasons: list[str]
+    checks: list[ReadinessCheck]
+
+
 class Metrics(BaseModel):
     actor: dict[str, Any] | None
     training: dict[str, Any] | None

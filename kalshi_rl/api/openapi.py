@@ -16,6 +16,7 @@ ERRORS = {
     "404": "Unknown model, episode or market",
     "409": "Conflicts with the current state (already running, not running, not ready)",
     "422": "The body does not match the schema",
+    "503": "Not ready, or still starting",
     "501": "Live trading is not available",
 }
 
@@ -23,6 +24,17 @@ ERRORS = {
 OPERATIONS: list[
     tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | None, int, type[BaseModel] | None, bool]
 ] = [
+    ("get", "/rl/health", "Liveness: the process answers", None, m.Liveness, 200, None, False),
+    (
+        "get",
+        "/rl/ready",
+        "Readiness: database, feed, books, sinks, backlog (503 with reasons when not ready)",
+        None,
+        m.Readiness,
+        200,
+        None,
+        False,
+    ),
     ("get", "/rl/status", "Service health and status", None, m.ServiceStatus, 200, None, False),
     (
         "get",

@@ -16,6 +16,7 @@ from kalshi_rl import __version__
 from kalshi_rl.api import models as m
 from kalshi_rl.api.access import bearer, origin_allowed, token_matches
 from kalshi_rl.api.errors import ApiError, read_json, validation_message
+from kalshi_rl.api.health import readiness
 from kalshi_rl.api.service import RlService
 from kalshi_rl.data.storage.schema import trading_actions, trading_episodes
 from kalshi_rl.trading.series_session import SeriesSession
@@ -76,6 +77,27 @@ def query(request: Request, model: type[B]) -> B:
 # -- status and models --------------------------------------------------------------------------
 
 
+def uptime_s(request: Request) -> float:
+    return round(asyncio.get_running_loop().time() - request.app.state.loop_started, 3)
+
+
+async def health(request: Request) -> JSONResponse:
+    """Liveness: the process answers."""
+    return ok(m.Liveness(service="kalshi-rl", version=__version__, uptime_s=uptime_s(request)))
+
+
+async def ready(request: Request) -> JSONResponse:
+    """Readiness with reasons; 503 when a check fails (never a 500)."""
+    service = service_of(request)
+    checks = await readiness(service.engine, service.feed, service.config.ready)
+    body = m.Readiness(
+        ready=all(c.ok for c in checks),
+        reasons=[f"{c.name}: {c.reason}" for c in checks if not c.ok],
+        checks=[m.ReadinessCheck(name=c.name, ok=c.ok, reason=c.reason) for c in checks],
+    )
+    return ok(body, 200 if body.ready else 503)
+
+
 async def status(request: Request) -> JSONResponse:
     """Service health: database, feed, actor and training state."""
     service = service_of(request)
@@ -83,7 +105,7 @@ async def status(request: Request) -> JSONResponse:
         m.ServiceStatus(
             service="kalshi-rl",
             version=__version__,
-            uptime_s=round(asyncio.get_running_loop().time() - request.app.state.loop_started, 3),
+            uptime_s=uptime_s(request),
             database=service.database,
             feed=feed_state(service),
             actor=actor_state(service),

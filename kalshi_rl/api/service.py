@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from kalshi_rl.api.actor_sessions import ActorSession, session_for
 from kalshi_rl.api.errors import ApiError
+from kalshi_rl.api.health import ReadinessLimits
 from kalshi_rl.api.hubs import Hub
 from kalshi_rl.api.models import ActorStart, TrainingStart
 from kalshi_rl.core.errors import KalshiRLError, LiveModeRefusedError
@@ -67,6 +68,8 @@ class ServiceConfig:
     api_token: str | None = field(default=None, repr=False)
     cors_origins: tuple[str, ...] = ()
     credentials: Credentials | None = field(default=None, repr=False)
+    ready: ReadinessLimits = field(default_factory=ReadinessLimits)
+    """The bounds of ``GET /rl/ready``."""
 
     @property
     def lake_dir(self) -> Path:

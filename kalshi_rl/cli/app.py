@@ -6,6 +6,7 @@ import typer
 
 from kalshi_rl.cli import (
     collect,
+    common,
     db,
     demo,
     evaluate,
@@ -18,7 +19,9 @@ from kalshi_rl.cli import (
     train,
     tune,
 )
+from kalshi_rl.cli.common import fail
 from kalshi_rl.cli.help_format import fold_help_cells
+from kalshi_rl.cli.log_format import FORMATS
 
 fold_help_cells()  # --help folds what a narrow terminal cannot fit instead of cutting it
 
@@ -30,6 +33,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def options(
+    log_format: str = typer.Option(
+        "text",
+        "--log-format",
+        envvar="LOG_FORMAT",
+        help="Log lines as 'text' or 'json' (one object per line on stderr).",
+    ),
+) -> None:
+    # Options of every command (before its name): how log lines look.
+    value = log_format.strip().lower()
+    if value not in FORMATS:
+        raise fail(f"--log-format (LOG_FORMAT) must be one of {', '.join(FORMATS)}, got {log_format!r}")
+    common.LOG_FORMAT = value
+
+
 app.command("collect")(collect.collect)
 app.command("sim")(sim.sim)
 app.command("train")(train.train)

@@ -11,8 +11,10 @@ from urllib.parse import urlsplit
 import typer
 from rich.live import Live
 
+from kalshi_rl.api.prometheus import MetricsSource
 from kalshi_rl.cli.collect_view import MOST_ACTIVE, LiveCollectView, summary_view
 from kalshi_rl.cli.common import console, load_settings, print_json, setup_logging, user_errors
+from kalshi_rl.cli.ops import OpsServer, ready_limits
 from kalshi_rl.config import Settings
 from kalshi_rl.core.errors import ConfigError
 from kalshi_rl.data.ingest.collector import Collector, CollectorConfig, CollectorSummary
@@ -69,6 +71,10 @@ def collect(
     flush_interval: float = typer.Option(1.0, min=0.01, help="Flush at least this often (seconds)."),
     rotate_seconds: float = typer.Option(300.0, min=1.0, help="Finalise lake files this often."),
     json_out: bool = typer.Option(False, "--json", help="Print the final summary as JSON (no live table)."),
+    metrics_port: int | None = typer.Option(
+        None, min=0, max=65535, help="Serve /metrics, /health and /ready on this port (loopback)."
+    ),
+    metrics_host: str = typer.Option("127.0.0.1", help="Interface of --metrics-port."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
     """Record Kalshi orderbooks exactly: snapshots, deltas, trades, lifecycle and raw frames."""
@@ -97,7 +103,8 @@ def collect(
     )
     collector = Collector(config, credentials_for(settings, settings.kalshi_ws_url))
     live = not json_out and console.is_terminal
-    summary = asyncio.run(_run(collector, duration, live))
+    ops = OpsServer(metrics_port, metrics_host, settings.database_url_value, ready_limits(settings))
+    summary = asyncio.run(_run(collector, duration, live, ops))
     if json_out:
         print_json(summary_dict(summary))
     else:
@@ -110,7 +117,16 @@ def _rest_from_ws(ws_url: str) -> str:
     return rest_url_for(ws_url)
 
 
-async def _run(collector: Collector, duration: float | None, live: bool) -> CollectorSummary:
+async def _run(
+    collector: Collector, duration: float | None, live: bool, ops: OpsServer | None = None
+) -> CollectorSummary:
+    if ops is None:
+        return await _collect(collector, duration, live)
+    async with ops.serving(MetricsSource(feed=lambda: collector)):
+        return await _collect(collector, duration, live)
+
+
+async def _collect(collector: Collector, duration: float | None, live: bool) -> CollectorSummary:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -8,12 +8,14 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
 
+from kalshi_rl.cli.log_format import JsonFormatter, RedactingFilter, register_private_key, register_secret
 from kalshi_rl.cli.tables import Col as Col  # re-exported: every command's tables
 from kalshi_rl.cli.tables import FitTable as FitTable
 from kalshi_rl.config import Settings
@@ -38,8 +40,13 @@ def load_settings(**overrides: Any) -> Settings:
         settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        # Named as the environment variable (a container is configured by those alone).
+        where = ".".join(str(p) for p in first["loc"]).upper() or "settings"
         raise KalshiRLError(f"invalid setting {where}: {first['msg']}") from None
+    register_secret(settings.rl_api_token.get_secret_value() if settings.rl_api_token else None)
+    if settings.database_url:
+        register_secret(urlsplit(settings.database_url.get_secret_value()).password)
+    register_private_key(settings.kalshi_private_key_path)
     chosen = settings.model_fields_set
     if "kalshi_ws_url" in chosen and "kalshi_rest_url" not in chosen:
         settings = settings.model_copy(update={"kalshi_rest_url": rest_url_for(settings.kalshi_ws_url)})
@@ -67,14 +74,26 @@ def parse_time(text: str | None, what: str) -> int | None:
     return int(moment.timestamp() * 1e9)
 
 
+LOG_FORMAT = "text"
+"""``--log-format`` (or ``LOG_FORMAT``), set by the app's callback before any command runs."""
+
+
+def json_logs() -> bool:
+    return LOG_FORMAT == "json"
+
+
 def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
+    """Log to stderr at INFO (DEBUG with ``verbose``, WARNING when ``quiet``), as text or JSON
+    lines (``--log-format``); every line is redacted (``log_format``)."""
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(
-        level=level,
-        format="%(message)s",
-        handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=False)],
-        force=True,
-    )
+    handler: logging.Handler
+    if json_logs():
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False)
+        handler.addFilter(RedactingFilter())
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
     for noisy in ("httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.live import Live
 
+from kalshi_rl.api.prometheus import MetricsSource
 from kalshi_rl.cli.collect import _rest_from_ws, credentials_for
 from kalshi_rl.cli.common import console, load_settings, print_json, setup_logging, user_errors
+from kalshi_rl.cli.ops import OpsServer, ready_limits
 from kalshi_rl.cli.paper_view import render
 from kalshi_rl.core.errors import ConfigError, LiveModeRefusedError
 
@@ -48,6 +50,10 @@ def paper(
     data_dir: Path = typer.Option(None, help="Data directory (lake, SQLite registry)."),
     database_url: str = typer.Option(None, help="Registry database; default DATABASE_URL, else SQLite."),
     json_out: bool = typer.Option(False, "--json", help="Print the final summary as JSON (no live view)."),
+    metrics_port: int | None = typer.Option(
+        None, min=0, max=65535, help="Serve /metrics, /health and /ready on this port (loopback)."
+    ),
+    metrics_host: str = typer.Option("127.0.0.1", help="Interface of --metrics-port."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
     """Trade a model on paper: live book -> observation -> policy -> paper order, every tick."""
@@ -114,7 +120,8 @@ def paper(
             deterministic=not stochastic,
         )
         session = PaperSession(config, engine, credentials)
-    summary = asyncio.run(_run(session, duration, live=not json_out and console.is_terminal))
+    ops = OpsServer(metrics_port, metrics_host, settings.database_url_value, ready_limits(settings))
+    summary = asyncio.run(_serve_and_run(session, duration, not json_out and console.is_terminal, ops))
     if json_out:
         print_json(summary)
     else:
@@ -132,6 +139,14 @@ def _latency(text: str | None) -> tuple[float, float] | None:
     if not 0 <= values[0] <= values[1]:
         raise ConfigError("--latency-ms: expected 0 <= MIN <= MAX")
     return values
+
+
+async def _serve_and_run(
+    session: PaperSession | SeriesSession, duration: float | None, live: bool, ops: OpsServer
+) -> dict[str, Any]:
+    source = MetricsSource(feed=lambda: session.collector, session=lambda: session)
+    async with ops.serving(source):
+        return await _run(session, duration, live)
 
 
 async def _run(session: PaperSession | SeriesSession, duration: float | None, live: bool) -> dict[str, Any]:

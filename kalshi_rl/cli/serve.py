@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from kalshi_rl.cli.collect import _rest_from_ws, credentials_for
-from kalshi_rl.cli.common import console, load_settings, setup_logging, user_errors
+from kalshi_rl.cli.common import console, json_logs, load_settings, setup_logging, user_errors
 
 
 @user_errors
@@ -41,6 +42,7 @@ def serve(
     import uvicorn
 
     from kalshi_rl.api.app import create_app
+    from kalshi_rl.api.health import ReadinessLimits
     from kalshi_rl.api.service import ServiceConfig
 
     setup_logging(verbose)
@@ -66,12 +68,25 @@ def serve(
         api_token=settings.rl_api_token.get_secret_value() if settings.rl_api_token else None,
         cors_origins=settings.rl_cors_origins,
         credentials=credentials,
+        ready=ReadinessLimits(
+            max_feed_silence_s=settings.rl_ready_max_feed_silence_s,
+            max_backlog_rows=settings.rl_ready_max_backlog_rows,
+        ),
     )
     if host not in ("127.0.0.1", "localhost", "::1") and not config.api_token:
         console.print(
             "[yellow]warning:[/] binding beyond loopback without RL_API_TOKEN: anyone who can reach it can trade"
         )
-    console.print(f"kalshi-rl service on http://{host}:{port}/rl/status (OpenAPI: /rl/openapi.json)")
+    console.print(
+        f"kalshi-rl service on http://{host}:{port}/rl/status (health: /rl/health, /rl/ready; OpenAPI: /rl/openapi.json)"
+    )
+    # JSON lines: no logging config of uvicorn's own, so its lines reach ours (format, redaction).
+    extra: dict[str, Any] = {"log_config": None} if json_logs() else {}
     uvicorn.run(
-        create_app(config), host=host, port=port, log_level="debug" if verbose else "info", access_log=verbose
+        create_app(config),
+        host=host,
+        port=port,
+        log_level="debug" if verbose else "info",
+        access_log=verbose,
+        **extra,
     )

@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from kalshi_rl.core.aio import wait_event
 from kalshi_rl.core.errors import AuthError, ExchangeError
+from kalshi_rl.core.log_context import bind
 from kalshi_rl.kalshi.auth import Credentials
 from kalshi_rl.kalshi.backoff import Backoff
 from kalshi_rl.kalshi.feed import FeedBreak, FeedHandler
@@ -143,6 +144,7 @@ class KalshiWsClient:
             raise
         self._ws = ws
         commands = self._open_connection()
+        bind(conn_id=self.conn_id)  # the tasks below, and this one from here on
         self.connected.set()
         writer = asyncio.create_task(self._write_loop(ws), name="kalshi-ws-writer")
         watchdog = asyncio.create_task(self._resync_watchdog(), name="kalshi-ws-resync")

@@ -1,4 +1,4 @@
-"""``kalshi-rl sim``: a local exchange speaking Kalshi's WebSocket protocol and public REST (DESIGN.md §8).
+"""``kalshi-rl sim``: a local exchange speaking Kalshi's WebSocket protocol and public REST.
 
 A seeded market model drives books on Kalshi price grids; clients subscribe with Kalshi's
 commands and get Kalshi's frames (seq per sid, acks, error codes and limits, get_snapshot,

@@ -36,6 +36,7 @@ import numpy as np
 from kalshi_rl.agents.inference import PolicyRunner
 from kalshi_rl.core.aio import wait_event
 from kalshi_rl.core.errors import KalshiRLError, LiveModeRefusedError
+from kalshi_rl.core.log_context import bind
 from kalshi_rl.core.units import format_count
 from kalshi_rl.data.book.shared_state import SharedOrderbookState
 from kalshi_rl.data.registry import ModelRegistry
@@ -113,6 +114,7 @@ class TradingActor:
                 ),
             },
         )
+        bind(market=self.config.market_ticker, model=self.model.label, episode_id=self.episode_id)
         self._reloader = asyncio.create_task(self._watch_for_new_models(), name="actor-hot-reload")
         logger.info(
             "actor trading %s with %s every %d ms",
@@ -126,6 +128,7 @@ class TradingActor:
         if self.model is None:
             await self.start()
         assert self.model is not None
+        bind(market=self.config.market_ticker, model=self.model.label, episode_id=self.episode_id)
         grid = TickGrid(self.config.clock, self.model.env.tick_ms * 1_000_000)
         try:
             while not stop.is_set():
@@ -287,6 +290,7 @@ class TradingActor:
             else (time.perf_counter() - started) * 1e6
         )
         self.metrics.latencies_us.append(elapsed_us)  # type: ignore[union-attr]
+        self.metrics.latency_histogram.observe(elapsed_us / 1e6)
         if intent is not None:
             self.metrics.order_latencies_us.append(elapsed_us)  # type: ignore[union-attr]
             self.metrics.processing_us.append((time.perf_counter() - started) * 1e6)  # type: ignore[union-attr]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -82,6 +83,27 @@ class ActorConfig:
             raise ValueError(f"spin_us must be >= 0, got {self.spin_us}")
 
 
+LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+"""Upper bounds of the decision-latency histogram (``/metrics``), in seconds."""
+
+
+@dataclass
+class LatencyHistogram:
+    """Every decision latency since the start, counted per bucket (``latencies_us`` keeps only the
+    latest, for percentiles): a Prometheus histogram needs cumulative counts that never shrink."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS_S) + 1))
+    sum_s: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect_left(LATENCY_BUCKETS_S, seconds)] += 1
+        self.sum_s += seconds
+
+    @property
+    def count(self) -> int:
+        return sum(self.counts)
+
+
 @dataclass
 class ActorMetrics:
     ticks: int = 0
@@ -100,6 +122,7 @@ class ActorMetrics:
     order_latencies_us: deque[float] | None = None  # tick -> order acknowledged, orders only
     processing_us: deque[float] | None = None  # on_tick's own time (no scheduling delay), orders only
     switches: list[tuple[str, int]] | None = None  # (model, first tick it acted on)
+    latency_histogram: LatencyHistogram = field(default_factory=LatencyHistogram)
 
     def counts(self) -> dict[str, int]:
         """The counts an episode keeps in its metadata."""

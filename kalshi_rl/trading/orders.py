@@ -1,7 +1,7 @@
 """Paper orders: Kalshi's refusals (``KalshiApiError``) and an order's live state.
 
 Every order is held in one normal form, whatever API created it: *buy* ``outcome`` (YES or NO)
-up to ``limit_ticks`` in that outcome's own price frame. Kalshi's mapping (DESIGN §4) follows:
+up to ``limit_ticks`` in that outcome's own price frame. Kalshi's V2 order mapping follows:
 yes/buy → bid @p, yes/sell → ask @p, no/buy → ask @(1−p), no/sell → bid @(1−p), where a *bid*
 buys YES and an *ask* buys NO (sells YES). How a request is checked is ``order_requests``.
 

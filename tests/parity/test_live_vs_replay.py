@@ -1,5 +1,5 @@
 """Parity: one real recorded session, through the live path and through the replay path,
-gives bit-identical observations at identical times (DESIGN §3.1).
+gives bit-identical observations at identical times (docs/architecture.md, "One observation builder").
 
 Live: frames -> KalshiWsClient.feed -> OrderbookClient -> SharedOrderbookState -> LiveObserver
 (the actor's observation path), sampled on the tick grid just before the first frame received

@@ -25,6 +25,7 @@ from pathlib import Path
 from kalshi_rl.core.aio import wait_event
 from kalshi_rl.core.errors import ExchangeError
 from kalshi_rl.core.events import MarketInfo
+from kalshi_rl.core.log_context import bind
 from kalshi_rl.data.book.shared_state import SharedOrderbookState
 from kalshi_rl.data.ingest.collector_view import CollectorParts, CollectorView, SinkRow, ViewBuilder
 from kalshi_rl.data.ingest.discovery import Discovery, DiscoveryConfig
@@ -145,6 +146,7 @@ class Collector:
 
     async def run(self, stop: asyncio.Event) -> CollectorSummary:
         """Stream until ``stop`` is set, then flush every queue and close every sink."""
+        bind(session_id=self.session_id)  # every line of this session's tasks carries it
         if self.ws is None:
             await self.prepare()
         assert self.ws is not None and self.queue is not None and self.feed is not None

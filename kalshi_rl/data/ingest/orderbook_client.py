@@ -1,7 +1,7 @@
 """``OrderbookClient``: applies the feed to the shared books and queues every row for storage.
 
 It is the WebSocket client's handler. Each frame is accounted for exactly once, in the
-``frames`` table with its disposition, so counts reconcile (DESIGN §3.5):
+``frames`` table with its disposition, so counts reconcile (docs/architecture.md, "No silent loss"):
 ``applied`` (written), ``sampled`` (deliberately not stored), ``stale`` (its book was waiting
 for a snapshot after a break), ``quarantined`` (malformed or impossible), ``control`` (acks),
 ``retired_sid`` and ``other_market`` (not ours). A book that a delta would make inconsistent

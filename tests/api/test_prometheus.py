@@ -1,0 +1,53 @@
+"""``GET /metrics`` of ``serve``: the feed's, the paper actor's and training's figures, parsed with
+Prometheus's text parser and compared with what /rl/metrics says of the same run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.api.conftest import ServeFactory
+from tests.api.test_lifecycles import trained
+from tests.integration.test_metrics import parse
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def test_metrics_of_a_paper_run_match_the_actor_summary(
+    serve: ServeFactory, sim_lake: tuple[Path, list[str]]
+) -> None:
+    svc = serve(feed=True)
+    market = svc.config.markets[0]
+    model = trained(svc, sim_lake[1], "metered")
+    started = svc.post("/rl/actor/start", json={"model_id": model["id"], "market_ticker": market})
+    assert started.status_code == 201, started.text
+    wait_until(lambda: svc.get("/rl/metrics").json()["actor"]["decisions"] >= 5, "the actor decided")
+    assert svc.post("/rl/actor/stop").status_code == 200
+    actor = svc.get("/rl/metrics").json()["actor"]  # frozen now the actor stopped
+
+    response = svc.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    samples, types = parse(response.text)
+
+    def value(name: str, **labels: str) -> float:
+        return samples[(name, tuple(sorted(labels.items())))]
+
+    assert value("kalshi_rl_actor_decisions_total") == actor["decisions"]
+    assert value("kalshi_rl_actor_orders_total") == actor["orders"]
+    assert value("kalshi_rl_actor_orders_rejected_total") == actor["rejected"]
+    assert value("kalshi_rl_actor_fills_total") == actor["fills_written"]
+    assert value("kalshi_rl_actor_fees_dollars_total") == pytest.approx(actor["fees"])
+    assert value("kalshi_rl_actor_position_contracts", market=market) == actor["position_units"] / 100
+    assert value("kalshi_rl_actor_realized_pnl_dollars", market=market) == pytest.approx(
+        actor["realized_pnl"]
+    )
+    assert types["kalshi_rl_actor_decision_latency_seconds"] == "histogram"
+    count = value("kalshi_rl_actor_decision_latency_seconds_count")
+    assert count == actor["decision_latency"]["n"] > 0
+    assert value("kalshi_rl_actor_decision_latency_seconds_bucket", le="+Inf") == count
+    feed = svc.get("/rl/metrics").json()["feed"]
+    assert value("kalshi_rl_feed_markets") == len(feed["markets"]) == 1
+    assert value("kalshi_rl_feed_frames_total") > 0
+    assert ("kalshi_rl_sink_backlog_rows", (("sink", "lake"),)) in samples
