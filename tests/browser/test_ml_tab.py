@@ -120,7 +120,9 @@ def test_the_dashboard_live_book_training_and_actor(
             expect(actions.get_by_role("table", name="Recent actions")).to_be_visible(timeout=30_000)
             pnl = page.get_by_role("figure", name="P&L over time")
             expect(pnl).to_contain_text(re.compile(r"over \d+ decisions"), timeout=30_000)
-            expect(pnl).to_contain_text(re.compile(r"P&L now (?!\$0\.00 )\S+ over \d+ decisions"), timeout=60_000)
+            expect(pnl).to_contain_text(
+                re.compile(r"P&L now (?!\$0\.00 )\S+ over \d+ decisions"), timeout=60_000
+            )
             # A second version of the same name: the actor, started by name, switches to it.
             training.get_by_role("button", name="Start training").click()
             expect(models.get_by_role("table", name="Model registry")).to_contain_text(
