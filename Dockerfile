@@ -1,11 +1,14 @@
-# kalshi-rl: `collect`, `serve`, `paper`, `train`... in one image (see docs/operations.md).
-# Build: docker build -t kalshi-rl .   Run: docker compose up (compose.yaml).
+# kalshi-rl in two flavours (see docs/operations.md):
+#   docker build -t kalshi-rl .                                        collect, serve, paper, sim, inspect
+#   docker build --build-arg EXTRAS='[train]' -t kalshi-rl:train .     the same plus train, evaluate, tune
+# (the slim image has no torch: the paper actor runs its policy with numpy). Run: docker compose up.
 # The build runs the Makefile's own targets (install, openapi, bundle), the ones CI runs.
 
 # -- 1. Python: the package and its dependencies in /opt/venv (CPU torch, pinned by constraints.txt)
 FROM python:3.11-slim AS python-build
 # The CPU build of torch: PyPI's default torch wheel bundles CUDA (gigabytes) the image never uses.
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+ARG EXTRAS=""
 ENV PIP_EXTRA_INDEX_URL=${TORCH_INDEX_URL} \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -16,7 +19,7 @@ RUN apt-get update \
 WORKDIR /src
 COPY Makefile pyproject.toml constraints.txt README.md ./
 COPY kalshi_rl ./kalshi_rl
-RUN make install VENV=/opt/venv PYTHON=python3.11 \
+RUN make install VENV=/opt/venv PYTHON=python3.11 EXTRAS="${EXTRAS}" \
     && mkdir -p frontend \
     && make openapi VENV=/opt/venv
 

@@ -2,6 +2,7 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
+EXTRAS ?=
 
 .PHONY: setup install frontend openapi bundle test lint pytest vitest bench clean
 
@@ -12,9 +13,9 @@ setup:  ## create .venv and install kalshi-rl with its dev tools (CPU torch via 
 	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
 	$(MAKE) frontend
 
-install:  ## kalshi-rl alone, without dev tools (what the Docker image runs); CPU torch via constraints.txt
+install:  ## kalshi-rl without dev tools (the Docker image); EXTRAS=[train] adds training (CPU torch via constraints.txt)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c constraints.txt .
+	$(BIN)/python -m pip install --quiet -c constraints.txt '.$(EXTRAS)'
 
 frontend: openapi bundle  ## the ML tab: types from the API's OpenAPI document, then the bundle into kalshi_rl/api/static
 

@@ -28,6 +28,7 @@ from kalshi_rl.api.health import ReadinessLimits
 from kalshi_rl.api.hubs import Hub
 from kalshi_rl.api.models import ActorStart, TrainingStart
 from kalshi_rl.core.errors import KalshiRLError, LiveModeRefusedError
+from kalshi_rl.core.extras import missing_extra
 from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
 from kalshi_rl.data.registry import ModelRecord, ModelRegistry
 from kalshi_rl.data.storage.database import open_database, redact, sqlite_url
@@ -155,8 +156,14 @@ class RlService:
     # -- training -----------------------------------------------------------------------------
 
     async def start_training(self, body: TrainingStart) -> TrainingJob:
-        from kalshi_rl.agents import hyperparameters as hp
-        from kalshi_rl.agents.training import Trainer, TrainRequest
+        try:
+            from kalshi_rl.agents import hyperparameters as hp
+            from kalshi_rl.agents.training import Trainer, TrainRequest
+        except ModuleNotFoundError as exc:
+            extra = missing_extra(exc)
+            if extra is None:
+                raise
+            raise ApiError(501, "not_installed", str(extra)) from None
         from kalshi_rl.data.replay.lake import lake_time_range, preload_lake
         from kalshi_rl.data.replay.series import series_markets
         from kalshi_rl.environments.action_space import ActionConfig

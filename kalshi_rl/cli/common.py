@@ -14,12 +14,14 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from kalshi_rl.cli.log_format import JsonFormatter, RedactingFilter, register_private_key, register_secret
 from kalshi_rl.cli.tables import Col as Col  # re-exported: every command's tables
 from kalshi_rl.cli.tables import FitTable as FitTable
 from kalshi_rl.config import Settings
 from kalshi_rl.core.errors import KalshiRLError
+from kalshi_rl.core.extras import missing_extra
 from kalshi_rl.kalshi.hosts import rest_url_for
 
 console = Console()
@@ -106,7 +108,8 @@ def print_json(data: Any) -> None:
 
 def fail(message: str) -> typer.Exit:
     """Print one readable line and return the exit to raise (exit code 1)."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # Messages are plain text: an option value or a pip extra in [brackets] is not markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -119,5 +122,10 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except KalshiRLError as exc:
             raise fail(str(exc)) from None
+        except ModuleNotFoundError as exc:
+            extra = missing_extra(exc)
+            if extra is None:
+                raise
+            raise fail(str(extra)) from None
 
     return wrapper

@@ -16,14 +16,17 @@ import asyncio
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import typer
 
-from kalshi_rl.agents.dummy_agent import Policy
 from kalshi_rl.cli.common import console, setup_logging, user_errors
 from kalshi_rl.cli.tables import dollars, position
-from kalshi_rl.environments.action_space import ACTION_NAMES
+
+if TYPE_CHECKING:  # the training stack loads only when the demo runs
+    import numpy as np
+
+    from kalshi_rl.agents.dummy_agent import Policy
 
 
 @user_errors
@@ -157,5 +160,7 @@ class ActionCount:
         self.policy.reset()
 
     def shares(self) -> str:
+        from kalshi_rl.environments.action_space import ACTION_NAMES
+
         total = sum(self.counts.values()) or 1
         return ", ".join(f"{ACTION_NAMES[a]} {100 * n / total:.0f} %" for a, n in sorted(self.counts.items()))
