@@ -46,7 +46,9 @@ from kalshi_rl.environments.observation_space import LiveObserver, PositionState
 from kalshi_rl.execution.position import MICRO_PER_DOLLAR, PositionLedger
 from kalshi_rl.trading.actor_config import ActorConfig, ActorMetrics, TradingClient
 from kalshi_rl.trading.actor_stream import ActionStream, action_message, hold_message, hold_reason
+from kalshi_rl.trading.flatten import flatten_position
 from kalshi_rl.trading.model_source import LoadedModel, ModelSource
+from kalshi_rl.trading.risk import RiskGuard, Trip
 from kalshi_rl.trading.tick_grid import Tick, TickGrid, format_wall_ns
 
 logger = logging.getLogger(__name__)
@@ -65,7 +67,10 @@ class TradingActor:
         client: TradingClient,
         shared: SharedOrderbookState,
         actions: ActionWriteQueue | None = None,
+        guard: RiskGuard | None = None,
     ) -> None:
+        """``guard``: the risk breakers (a series shares one across its markets' actors); by
+        default one of ``config.risk``."""
         self.config = config
         self.registry = registry
         self.client = client
@@ -92,6 +97,9 @@ class TradingActor:
         self._held = 0  # ticks held since the last decision
         self._runner: PolicyRunner | None = None  # the model's policy with its recurrent state
         self._runner_segment = 0  # the book segment the runner's state belongs to
+        self.guard = guard if guard is not None else RiskGuard(config.risk)
+        self.guard.new_episode()
+        self._trading = asyncio.Lock()  # a flatten never interleaves with a tick
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -195,6 +203,7 @@ class TradingActor:
                 metadata={
                     "model": self.model.label if self.model else None,
                     **self.metrics.counts(),
+                    "risk": self.guard.record(),
                 },
             )
             self.episode_id = None
@@ -235,6 +244,10 @@ class TradingActor:
     async def on_tick(self, tick_ns: int, due_ns: int | None = None) -> None:
         """Decide at the tick stamped ``tick_ns`` (wall clock) that fell due at ``due_ns``
         (monotonic; latency counts from it, or from this call if None)."""
+        async with self._trading:
+            await self._tick(tick_ns, due_ns)
+
+    async def _tick(self, tick_ns: int, due_ns: int | None) -> None:
         started = time.perf_counter()
         if self._pending is not None:  # swap between ticks, never during one
             self.model, self._pending = self._pending, None
@@ -245,10 +258,20 @@ class TradingActor:
         assert model is not None and self._observer is not None
         self.metrics.ticks += 1
         ledger = self.client.ledger(self.config.market_ticker)
+        mark = self.shared.state.mid_price_yes
+        if mark is not None:
+            self._tripped(self.guard.on_equity(ledger.equity_micro(mark), tick_ns))
+        if self.guard.tripped is not None:
+            self._hold_tripped(tick_ns, self.guard.tripped)
+            return
         observation = self._observer.observe(self.shared, self._position(model), tick_ns)
         if observation is None:
+            stale = self.shared.state.stale
             self._hold(tick_ns)
+            if stale:
+                self._tripped(self.guard.on_stale(tick_ns))
             return
+        self.guard.on_fresh()
         if self.metrics.hold_reason:
             logger.info("trading again after %d held tick(s)", self._held)
             self.metrics.hold_reason, self._held, self._stale_since_ns = "", 0, None
@@ -259,6 +282,10 @@ class TradingActor:
         details: dict[str, Any] = {"name": ACTION_NAMES[action]}
         result: dict[str, Any] | None = None
         executed = False
+        if intent is not None and not self.guard.may_send(self.config.clock.monotonic_ns()):
+            self.metrics.rate_limited = self.guard.rate_limited
+            details["skipped"] = "max_orders_per_minute reached: no order this tick"
+            intent = None
         if intent is not None:
             side, direction = KALSHI_ORDERS[Action(action)]
             details.update(
@@ -277,11 +304,14 @@ class TradingActor:
                 )
                 executed = result.get("fill_count", "0.00") not in ("0.00", "0", 0)
                 self.metrics.orders += 1
+                refused = False
             except KalshiRLError as exc:
                 result = getattr(exc, "body", None) or {
                     "error": {"code": type(exc).__name__, "message": str(exc)}
                 }
                 self.metrics.rejected += 1
+                refused = True
+            self._tripped(self.guard.sent(self.config.clock.monotonic_ns(), refused, tick_ns))
         # Measured from the tick itself (wake-up jitter included) to the decision or the order's
         # ack, on the monotonic clock (a wall-clock step cannot skew it).
         elapsed_us = (
@@ -291,10 +321,10 @@ class TradingActor:
         )
         self.metrics.latencies_us.append(elapsed_us)  # type: ignore[union-attr]
         self.metrics.latency_histogram.observe(elapsed_us / 1e6)
+        self._tripped(self.guard.on_latency(elapsed_us / 1_000, tick_ns))
         if intent is not None:
             self.metrics.order_latencies_us.append(elapsed_us)  # type: ignore[union-attr]
             self.metrics.processing_us.append((time.perf_counter() - started) * 1e6)  # type: ignore[union-attr]
-        mark = self.shared.state.mid_price_yes
         equity = ledger.equity_micro(mark) if mark is not None else self._equity_micro
         reward = (equity - self._equity_micro) / MICRO_PER_DOLLAR if self.metrics.decisions > 1 else 0.0
         self._equity_micro = equity
@@ -314,6 +344,49 @@ class TradingActor:
         label = self.model.label if self.model else None
         ticker = self.config.market_ticker
         self.stream.publish(hold_message(ticker, tick_ns, reason, self.metrics.skipped_stale, label))
+
+    # -- risk controls ----------------------------------------------------------------------------
+
+    def _tripped(self, trip: Trip | None) -> None:
+        """Count a breaker that just tripped (the guard logged it); it is held from the next tick."""
+        if trip is None:
+            return
+        self.metrics.risk_trips[trip.kind] = self.metrics.risk_trips.get(trip.kind, 0) + 1
+        self.metrics.risk_breaker = trip.kind
+
+    def _hold_tripped(self, tick_ns: int, trip: Trip, held: int = 1) -> None:
+        """A breaker is tripped: hold (no order) and say which and why (metrics, stream);
+        ``held``: 0 for the message a command sends between two ticks."""
+        reason = f"risk breaker {trip.kind}: {trip.reason}"
+        self.metrics.risk_breaker = trip.kind  # a series' next market's actor inherits the trip
+        self.metrics.risk_held += held
+        self.metrics.hold_reason = reason
+        self._held += held
+        label = self.model.label if self.model else None
+        message = hold_message(
+            self.config.market_ticker, tick_ns, reason, self.metrics.skipped_stale, label, trip.kind
+        )
+        self.stream.publish(message)
+
+    def resume(self) -> str | None:
+        """Trade again after a breaker tripped (a command); the kind it cleared, if any."""
+        cleared = self.guard.resume()
+        self.metrics.risk_breaker = ""
+        return cleared.kind if cleared is not None else None
+
+    async def flatten(self, reason: str = "emergency stop") -> dict[str, Any]:
+        """Stop trading (breaker ``flatten``), cancel resting orders and sell the position back
+        to zero with taker orders; what was done (see ``flatten_position``)."""
+        async with self._trading:
+            tick_ns = self.config.clock.time_ns()
+            self._tripped(self.guard.trip("flatten", reason, tick_ns))
+            done = await flatten_position(self.client, self.config.market_ticker)
+            self.guard.trips[
+                -1
+            ].reason += f" (position {done['position_before']} -> {done['position_after']})"
+            if self.model is not None:
+                self._hold_tripped(tick_ns, self.guard.trips[-1], held=0)
+            return done
 
     def _log(
         self,
