@@ -27,7 +27,7 @@ from kalshi_rl.trading.actor import TradingActor
 from kalshi_rl.trading.actor_config import ActorConfig
 from kalshi_rl.trading.model_source import LoadedModel
 from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, PaperConfig, create_trading_client
-from kalshi_rl.trading.risk import RiskLimits
+from kalshi_rl.trading.risk import RiskGuard, RiskLimits
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +146,12 @@ class PaperSession:
         assert self.actor is not None, "prepare() first"
         return await self.actor.switch_model(ref)
 
+    @property
+    def guard(self) -> RiskGuard:
+        """The actor's risk breakers (after ``prepare``)."""
+        assert self.actor is not None, "prepare() first"
+        return self.actor.guard
+
     def resume(self) -> str | None:
         """Trade again after a breaker tripped; the kind it cleared, if any (``RiskGuard``)."""
         assert self.actor is not None, "prepare() first"
@@ -204,7 +210,7 @@ class PaperSession:
             "reloads": metrics.reloads,
             "reload_refusals": metrics.reload_refusals,
             "risk_breaker": metrics.risk_breaker,
-            "risk_trips": dict(metrics.risk_trips),
+            "risk_trips": dict(actor.guard.counts),  # Ctrl-C's ``stop`` trips the guard directly
             "risk_held": metrics.risk_held,
             "rate_limited": metrics.rate_limited,
             "decision_latency": metrics.latency_percentiles(),
