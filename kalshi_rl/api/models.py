@@ -189,6 +189,10 @@ class ActorStart(Strict):
     latency_ms: float | None = Field(default=None, gt=0, le=1e6)
     """Stop trading after ``latency_ticks`` decisions in a row slower than this."""
     latency_ticks: int = Field(default=3, gt=0, le=1_000_000)
+    rollback_loss: float | None = Field(default=None, gt=0, le=1e12)
+    """Dollars a hot-loaded version may lose within ``rollback_window_s`` before the actor goes
+    back to the version it replaced (pinned to it from then on)."""
+    rollback_window_s: float = Field(default=300.0, gt=0, le=86_400 * 365)
 
     def risk_limits(self) -> dict[str, Any]:
         """The ``RiskLimits`` fields of this body."""
@@ -200,6 +204,8 @@ class ActorStart(Strict):
             "refused_orders",
             "latency_ms",
             "latency_ticks",
+            "rollback_loss",
+            "rollback_window_s",
         )
         return {name: getattr(self, name) for name in names}
 

@@ -78,6 +78,12 @@ def paper(
         None, help="Risk: stop trading after --slow-ticks decisions in a row slower than this."
     ),
     slow_ticks: int = typer.Option(3, help="Risk: see --max-decision-latency-ms."),
+    rollback_loss: float | None = typer.Option(
+        None,
+        help="Risk: go back to the previous version (and stay on it) when a hot-loaded version "
+        "loses more than this many dollars within --rollback-window-s of taking over.",
+    ),
+    rollback_window_s: float = typer.Option(300.0, help="Risk: see --rollback-loss."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
     """Trade a model on paper: live book -> observation -> policy -> paper order, every tick.
@@ -95,6 +101,8 @@ def paper(
         refused_orders=refused_orders,
         latency_ms=max_decision_latency_ms,
         latency_ticks=slow_ticks,
+        rollback_loss=rollback_loss,
+        rollback_window_s=rollback_window_s,
     )
     if mode.strip().lower() == "live":
         raise LiveModeRefusedError("--mode")

@@ -100,6 +100,10 @@ class TradingActor:
         self.guard = guard if guard is not None else RiskGuard(config.risk)
         self.guard.new_episode()
         self._trading = asyncio.Lock()  # a flatten never interleaves with a tick
+        self._hot: LoadedModel | None = None  # the version the reloader found, until swapped in
+        self._trial: tuple[LoadedModel, int, float | None] | None = None
+        """While a hot-loaded version is on trial (``rollback_loss``): the version it replaced,
+        the tick it took over and the equity then (None until a tick with a mark)."""
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -250,6 +254,8 @@ class TradingActor:
     async def _tick(self, tick_ns: int, due_ns: int | None) -> None:
         started = time.perf_counter()
         if self._pending is not None:  # swap between ticks, never during one
+            if self._pending is self._hot and self.model is not None and self.config.risk.rollback_loss:
+                self._trial = (self.model, tick_ns, None)
             self.model, self._pending = self._pending, None
             self.metrics.reloads += 1
             self.metrics.switches.append((self.model.label, tick_ns))  # type: ignore[union-attr]
@@ -261,6 +267,8 @@ class TradingActor:
         mark = self.shared.state.mid_price_yes
         if mark is not None:
             self._tripped(self.guard.on_equity(ledger.equity_micro(mark), tick_ns))
+            if self._trial is not None and self._rolled_back(ledger.equity_micro(mark), tick_ns):
+                return
         if self.guard.tripped is not None:
             self._hold_tripped(tick_ns, self.guard.tripped)
             return
@@ -368,6 +376,39 @@ class TradingActor:
         )
         self.stream.publish(message)
 
+    def _rolled_back(self, equity_micro: float, tick_ns: int) -> bool:
+        """Whether the hot-loaded version on trial lost more than ``rollback_loss`` within the
+        window: then the version it replaced trades from the next tick (this one is held), and
+        the source is pinned to it so that the reloader does not bring the loser back."""
+        assert self._trial is not None and self.model is not None
+        previous, since_ns, start = self._trial
+        limits = self.config.risk
+        if start is None:
+            self._trial = (previous, since_ns, equity_micro)
+            return False
+        if tick_ns - since_ns > limits.rollback_window_s * 1e9:
+            self._trial = None  # it passed
+            return False
+        loss = (start - equity_micro) / MICRO_PER_DOLLAR
+        if limits.rollback_loss is None or loss <= limits.rollback_loss:
+            return False
+        self._trial = None
+        reason = (
+            f"{self.model.label} lost ${loss:.2f} within {(tick_ns - since_ns) / 1e9:.1f} s of taking over"
+            f" (rollback_loss ${limits.rollback_loss:.2f}): back to {previous.label}"
+        )
+        trip = self.guard.note("rollback", reason, tick_ns)
+        self.metrics.risk_trips[trip.kind] = self.metrics.risk_trips.get(trip.kind, 0) + 1
+        self.source = ModelSource(self.registry, str(previous.record.id))
+        self._pending = previous
+        label = self.model.label
+        self.stream.publish(
+            hold_message(
+                self.config.market_ticker, tick_ns, reason, self.metrics.skipped_stale, label, "rollback"
+            )
+        )
+        return True
+
     def resume(self) -> str | None:
         """Trade again after a breaker tripped (a command); the kind it cleared, if any."""
         cleared = self.guard.resume()
@@ -444,12 +485,13 @@ class TradingActor:
         while True:
             await asyncio.sleep(self.config.reload_poll_s)
             current = self._pending or self.model
+            source = self.source
             if current is None:
                 continue
             try:
-                if not await asyncio.to_thread(self.source.changed, current):
+                if not await asyncio.to_thread(source.changed, current):
                     continue
-                loaded = await asyncio.to_thread(self.source.load, current.contract)
+                loaded = await asyncio.to_thread(source.load, current.contract)
             except Exception as exc:  # a corrupt file must never stop trading
                 known = isinstance(exc, KalshiRLError)
                 reason = str(exc) if known else f"{type(exc).__name__}: {exc}"
@@ -460,8 +502,10 @@ class TradingActor:
                 self.metrics.last_reload_error = reason
                 await asyncio.sleep(max(self.config.reload_poll_s, 1.0))
                 continue
+            if source is not self.source:
+                continue  # a switch or a rollback changed what the actor follows meanwhile
             if loaded.mtime_ns != current.mtime_ns or loaded.record.id != current.record.id:
-                self._pending = loaded
+                self._pending = self._hot = loaded
                 logger.info(
                     "loaded %s (checkpoint %s); switching at the next tick", loaded.label, loaded.checkpoint
                 )

@@ -43,6 +43,10 @@ class RiskLimits:
     refused_orders: int | None = None
     latency_ms: float | None = None
     latency_ticks: int = 3
+    rollback_loss: float | None = None
+    """Dollars a hot-loaded version may lose within ``rollback_window_s`` of taking over before
+    the actor goes back to the version it replaced (and stays pinned to it)."""
+    rollback_window_s: float = 300.0
 
     def __post_init__(self) -> None:
         positive = {
@@ -53,6 +57,8 @@ class RiskLimits:
             "refused_orders": self.refused_orders,
             "latency_ms": self.latency_ms,
             "latency_ticks": self.latency_ticks,
+            "rollback_loss": self.rollback_loss,
+            "rollback_window_s": self.rollback_window_s,
         }
         for name, value in positive.items():
             if value is None:
@@ -65,7 +71,8 @@ class RiskLimits:
                 )
 
     def as_dict(self) -> dict[str, Any]:
-        """The limits that are set (for the episode's record and the API)."""
+        """The limits that are set (for the episode's record and the API; the latency and
+        rollback windows are always set)."""
         return {k: v for k, v in vars(self).items() if v is not None}
 
 
@@ -107,6 +114,14 @@ class RiskGuard:
         self.trips.append(trip)
         self.counts[kind] += 1
         logger.warning("risk breaker %s tripped: %s; holding until resumed", kind, reason)
+        return trip
+
+    def note(self, kind: str, reason: str, tick_ns: int) -> Trip:
+        """Record and count a control that acted without stopping trading (a rollback)."""
+        trip = Trip(kind, reason, tick_ns)
+        self.trips.append(trip)
+        self.counts[kind] += 1
+        logger.warning("risk control %s: %s", kind, reason)
         return trip
 
     def new_episode(self) -> None:

@@ -25,8 +25,9 @@ def test_a_breaker_trips_on_the_feed_flatten_sells_back_to_zero_and_resume_trade
     registry = svc.service.require_registry()
     model = scripted_model(registry, svc.config.models_dir, "riskbuy", Action.BUY_YES)
 
-    refused = svc.post("/rl/actor/start", json={"model_id": str(model.id), "max_loss_day": -5})
-    assert refused.status_code == 422 and "max_loss_day" in refused.text
+    for limit in ("max_loss_day", "rollback_loss", "stale_ticks"):
+        refused = svc.post("/rl/actor/start", json={"model_id": str(model.id), limit: 0})
+        assert refused.status_code == 422 and limit in refused.text
 
     # No decision takes under a microsecond: the latency breaker trips at the 3rd decision.
     body = {"model_id": str(model.id), "market_ticker": market, "latency_ms": 0.001, "latency_ticks": 3}
@@ -62,7 +63,11 @@ def test_a_breaker_trips_on_the_feed_flatten_sells_back_to_zero_and_resume_trade
     (episode,) = registry.episodes(model.id, mode="paper")
     kinds = [trip["kind"] for trip in episode["metadata"]["risk"]["trips"]]
     assert kinds == ["latency", "flatten", "latency"]
-    assert episode["metadata"]["risk"]["limits"]["latency_ms"] == 0.001
+    assert episode["metadata"]["risk"]["limits"] == {
+        "latency_ms": 0.001,
+        "latency_ticks": 3,
+        "rollback_window_s": 300.0,
+    }
 
 
 def test_resume_and_flatten_need_a_running_actor(serve: ServeFactory, tmp_path: Path) -> None:

@@ -75,6 +75,7 @@ async def test_ctrl_c_stops_and_twice_flattens_first(tmp_path: Path, presses: in
         ("--max-loss-episode", "max_loss_episode"),
         ("--stale-ticks", "stale_ticks"),
         ("--slow-ticks", "latency_ticks"),
+        ("--rollback-loss", "rollback_loss"),
     ],
 )
 def test_a_risk_limit_that_makes_no_sense_is_refused_in_one_line(flag: str, limit: str) -> None:

@@ -91,6 +91,8 @@ def episode_risk(registry: ModelRegistry, model: str) -> dict[str, Any]:
         ("refused_orders", 0),
         ("latency_ms", float("nan")),
         ("latency_ticks", 0),
+        ("rollback_loss", -0.5),
+        ("rollback_window_s", float("inf")),
     ],
 )
 def test_limits_that_make_no_sense_are_refused_naming_the_limit(name: str, value: float) -> None:
@@ -99,7 +101,7 @@ def test_limits_that_make_no_sense_are_refused_naming_the_limit(name: str, value
 
 
 def test_limits_default_to_off() -> None:
-    assert RiskLimits().as_dict() == {"latency_ticks": 3}
+    assert RiskLimits().as_dict() == {"latency_ticks": 3, "rollback_window_s": 300.0}
     assert RiskLimits(max_loss_day=5).as_dict()["max_loss_day"] == 5
 
 
@@ -191,6 +193,30 @@ async def test_the_order_rate_skips_orders_without_stopping_trading(registry: Mo
     assert actor.client.ledger(TICKER).position_units == 2_000
     actions = [m["data"] for m in drain(messages) if m["type"] == "action"]
     assert len(actions) == actor.metrics.decisions and not any(a["executed"] for a in actions[2:])
+
+
+async def test_a_hot_loaded_version_that_loses_too_much_is_rolled_back_and_not_reloaded(
+    tmp_path: Path,
+) -> None:
+    registry = ModelRegistry(open_database(None, tmp_path))
+    scripted_model(registry, tmp_path / "models", "hot", Action.HOLD)
+    limits = RiskLimits(rollback_loss=0.5, rollback_window_s=60)
+    async with trading(registry, "hot", limits) as (actor, messages):  # follows the name
+        await eventually(lambda: actor.metrics.decisions >= 2, timeout_s=WAIT_S)
+        await asyncio.to_thread(scripted_model, registry, tmp_path / "models", "hot", Action.BUY_YES)
+        await eventually(lambda: actor.metrics.risk_trips.get("rollback") == 1, timeout_s=WAIT_S)
+        await eventually(lambda: actor.model is not None and actor.model.label == "hot@1", timeout_s=WAIT_S)
+        orders = actor.metrics.orders
+        assert orders == 2  # hot@2 bought twice: $0.76 lost, past $0.50
+        decisions = actor.metrics.decisions
+        await eventually(lambda: actor.metrics.decisions >= decisions + 4, timeout_s=WAIT_S)
+        # hot@1 trades (holds) again and hot@2, still the latest ready version, is not reloaded.
+        assert actor.model.label == "hot@1" and actor.metrics.orders == orders
+        assert actor.metrics.reloads == 2 and actor.metrics.risk_breaker == ""
+    holds = [m["data"] for m in drain(messages) if m["type"] == "hold"]
+    assert [h["breaker"] for h in holds] == ["rollback"]
+    assert holds[0]["reason"].startswith("hot@2 lost $0.") and holds[0]["reason"].endswith("back to hot@1")
+    assert [t["kind"] for t in episode_risk(registry, "hot@1")["trips"]] == ["rollback"]
 
 
 def test_the_paper_client_flattens_nothing_when_flat(tmp_path: Path) -> None:
