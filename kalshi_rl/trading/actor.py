@@ -14,6 +14,10 @@ checkpoint in a worker thread, checks that its train/serve contract equals the r
 hands it over; the tick loop swaps it in between two ticks. A missing, corrupt or mismatched
 checkpoint is logged and ignored: the actor keeps trading with the model it has.
 
+Risk controls (``risk``, ``actor_risk``): limits and circuit breakers checked every tick; a
+tripped breaker holds with its reason until resumed by command; ``flatten`` is the emergency
+stop; a hot-loaded version that loses too much is rolled back.
+
 The policy runs as it was trained (``agents.inference``): masked, normalised, recurrent as its
 contract says. A recurrent state starts afresh with every episode: this actor's (each market
 of a series has its own), every gap-free segment of the book (a training episode never spans
@@ -45,10 +49,10 @@ from kalshi_rl.environments.action_space import ACTION_NAMES, KALSHI_ORDERS, Act
 from kalshi_rl.environments.observation_space import LiveObserver, PositionState
 from kalshi_rl.execution.position import MICRO_PER_DOLLAR, PositionLedger
 from kalshi_rl.trading.actor_config import ActorConfig, ActorMetrics, TradingClient
+from kalshi_rl.trading.actor_risk import RiskControls
 from kalshi_rl.trading.actor_stream import ActionStream, action_message, hold_message, hold_reason
-from kalshi_rl.trading.flatten import flatten_position
 from kalshi_rl.trading.model_source import LoadedModel, ModelSource
-from kalshi_rl.trading.risk import RiskGuard, Trip
+from kalshi_rl.trading.risk import RiskGuard
 from kalshi_rl.trading.tick_grid import Tick, TickGrid, format_wall_ns
 
 logger = logging.getLogger(__name__)
@@ -57,7 +61,7 @@ _WARM_STOP_NS = 400_000
 """Warm the decision path until this long before the tick (one cold pass takes ~300 µs)."""
 
 
-class TradingActor:
+class TradingActor(RiskControls):
     """Trades one market on paper with a registered model; see the module docstring."""
 
     def __init__(
@@ -352,82 +356,6 @@ class TradingActor:
         label = self.model.label if self.model else None
         ticker = self.config.market_ticker
         self.stream.publish(hold_message(ticker, tick_ns, reason, self.metrics.skipped_stale, label))
-
-    # -- risk controls ----------------------------------------------------------------------------
-
-    def _tripped(self, trip: Trip | None) -> None:
-        """Count a breaker that just tripped (the guard logged it); it is held from the next tick."""
-        if trip is None:
-            return
-        self.metrics.risk_trips[trip.kind] = self.metrics.risk_trips.get(trip.kind, 0) + 1
-        self.metrics.risk_breaker = trip.kind
-
-    def _hold_tripped(self, tick_ns: int, trip: Trip, held: int = 1) -> None:
-        """A breaker is tripped: hold (no order) and say which and why (metrics, stream);
-        ``held``: 0 for the message a command sends between two ticks."""
-        reason = f"risk breaker {trip.kind}: {trip.reason}"
-        self.metrics.risk_breaker = trip.kind  # a series' next market's actor inherits the trip
-        self.metrics.risk_held += held
-        self.metrics.hold_reason = reason
-        self._held += held
-        label = self.model.label if self.model else None
-        message = hold_message(
-            self.config.market_ticker, tick_ns, reason, self.metrics.skipped_stale, label, trip.kind
-        )
-        self.stream.publish(message)
-
-    def _rolled_back(self, equity_micro: float, tick_ns: int) -> bool:
-        """Whether the hot-loaded version on trial lost more than ``rollback_loss`` within the
-        window: then the version it replaced trades from the next tick (this one is held), and
-        the source is pinned to it so that the reloader does not bring the loser back."""
-        assert self._trial is not None and self.model is not None
-        previous, since_ns, start = self._trial
-        limits = self.config.risk
-        if start is None:
-            self._trial = (previous, since_ns, equity_micro)
-            return False
-        if tick_ns - since_ns > limits.rollback_window_s * 1e9:
-            self._trial = None  # it passed
-            return False
-        loss = (start - equity_micro) / MICRO_PER_DOLLAR
-        if limits.rollback_loss is None or loss <= limits.rollback_loss:
-            return False
-        self._trial = None
-        reason = (
-            f"{self.model.label} lost ${loss:.2f} within {(tick_ns - since_ns) / 1e9:.1f} s of taking over"
-            f" (rollback_loss ${limits.rollback_loss:.2f}): back to {previous.label}"
-        )
-        trip = self.guard.note("rollback", reason, tick_ns)
-        self.metrics.risk_trips[trip.kind] = self.metrics.risk_trips.get(trip.kind, 0) + 1
-        self.source = ModelSource(self.registry, str(previous.record.id))
-        self._pending = previous
-        label = self.model.label
-        self.stream.publish(
-            hold_message(
-                self.config.market_ticker, tick_ns, reason, self.metrics.skipped_stale, label, "rollback"
-            )
-        )
-        return True
-
-    def resume(self) -> str | None:
-        """Trade again after a breaker tripped (a command); the kind it cleared, if any."""
-        cleared = self.guard.resume()
-        self.metrics.risk_breaker = ""
-        return cleared.kind if cleared is not None else None
-
-    async def flatten(self, reason: str = "emergency stop") -> dict[str, Any]:
-        """Stop trading (breaker ``flatten``), cancel resting orders and sell the position back
-        to zero with taker orders; what was done (see ``flatten_position``)."""
-        async with self._trading:
-            tick_ns = self.config.clock.time_ns()
-            self._tripped(self.guard.trip("flatten", reason, tick_ns))
-            done = await flatten_position(self.client, self.config.market_ticker)
-            self.guard.trips[
-                -1
-            ].reason += f" (position {done['position_before']} -> {done['position_after']})"
-            if self.model is not None:
-                self._hold_tripped(tick_ns, self.guard.trips[-1], held=0)
-            return done
 
     def _log(
         self,
