@@ -16,6 +16,7 @@ from kalshi_rl.api.errors import ApiError
 from kalshi_rl.api.models import ActorStart
 from kalshi_rl.data.ingest.collector import Collector
 from kalshi_rl.data.registry import ModelRecord
+from kalshi_rl.trading.risk import RiskLimits
 from kalshi_rl.trading.series_session import SeriesSession, SeriesSessionConfig
 from kalshi_rl.trading.session import PaperSession, PaperSessionConfig, in_series
 
@@ -40,6 +41,7 @@ def session_for(body: ActorStart, record: ModelRecord, feed: Collector, engine: 
     own_series = record.training_config.get("contract", {}).get("series")
     series = body.series or (None if body.market_ticker else own_series)
     balance = Decimal(str(body.starting_balance))
+    risk = RiskLimits(**body.risk_limits())
     if series is not None:
         followed = feed_series(feed)
         if series not in followed and not any(in_series(t, series) for t in feed.books):
@@ -57,6 +59,7 @@ def session_for(body: ActorStart, record: ModelRecord, feed: Collector, engine: 
                 starting_balance_dollars=balance,
                 seed=body.seed,
                 deterministic=not body.stochastic,
+                risk=risk,
             ),
             engine,
             feed=feed,
@@ -74,6 +77,7 @@ def session_for(body: ActorStart, record: ModelRecord, feed: Collector, engine: 
             starting_balance_dollars=balance,
             seed=body.seed,
             deterministic=not body.stochastic,
+            risk=risk,
         ),
         engine,
         feed=feed,

@@ -175,6 +175,39 @@ class ActorStart(Strict):
     starting_balance: float = Field(default=1_000.0, ge=0, le=1e12)
     stochastic: bool = False
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    # Risk limits (``trading.risk.RiskLimits``); unset: that control is off.
+    max_loss_episode: float | None = Field(default=None, gt=0, le=1e12)
+    """Dollars lost in the episode (realized + unrealized, fees included) that stop trading."""
+    max_loss_day: float | None = Field(default=None, gt=0, le=1e12)
+    """Dollars lost since the first tick of the UTC day that stop trading."""
+    max_orders_per_minute: int | None = Field(default=None, gt=0, le=1_000_000)
+    """Orders beyond this many in any 60 s are skipped (trading goes on)."""
+    stale_ticks: int | None = Field(default=None, gt=0, le=1_000_000)
+    """Stop trading once the book has been stale this many ticks in a row."""
+    refused_orders: int | None = Field(default=None, gt=0, le=1_000_000)
+    """Stop trading after this many refused orders in a row."""
+    latency_ms: float | None = Field(default=None, gt=0, le=1e6)
+    """Stop trading after ``latency_ticks`` decisions in a row slower than this."""
+    latency_ticks: int = Field(default=3, gt=0, le=1_000_000)
+    rollback_loss: float | None = Field(default=None, gt=0, le=1e12)
+    """Dollars a hot-loaded version may lose within ``rollback_window_s`` before the actor goes
+    back to the version it replaced (pinned to it from then on)."""
+    rollback_window_s: float = Field(default=300.0, gt=0, le=86_400 * 365)
+
+    def risk_limits(self) -> dict[str, Any]:
+        """The ``RiskLimits`` fields of this body."""
+        names = (
+            "max_loss_episode",
+            "max_loss_day",
+            "max_orders_per_minute",
+            "stale_ticks",
+            "refused_orders",
+            "latency_ms",
+            "latency_ticks",
+            "rollback_loss",
+            "rollback_window_s",
+        )
+        return {name: getattr(self, name) for name in names}
 
 
 class SwitchModel(Strict):
@@ -196,6 +229,16 @@ class ActorState(BaseModel):
     waiting: str | None = None
     """Why a series actor trades no market now (none of the series is open)."""
     metrics: dict[str, Any] | None = None
+
+
+class RiskCommand(BaseModel):
+    """What ``POST /rl/actor/resume`` and ``/rl/actor/flatten`` did, and the actor after it."""
+
+    resumed: str | None = None
+    """The breaker a resume cleared (None: none was tripped)."""
+    flatten: dict[str, Any] | None = None
+    """The flatten: market, position before and after (contracts), each order's result."""
+    actor: ActorState
 
 
 class ServiceStatus(BaseModel):

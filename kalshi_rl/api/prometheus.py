@@ -119,6 +119,23 @@ def actor_metrics(session: Any) -> Iterator[Metric]:
     yield counter("actor_orders_rejected", "Orders the exchange refused", summary.get("rejected", 0))
     yield counter("actor_fills", "Fills stored (rl_fills rows)", summary.get("fills_written", 0))
     yield counter("actor_fees_dollars", "Fees paid, in dollars", summary.get("fees", 0.0))
+    trips = CounterMetricFamily(
+        f"{PREFIX}_actor_risk_trips", "Risk breaker trips, by breaker", labels=["breaker"]
+    )
+    for kind, n in sorted((summary.get("risk_trips") or {}).items()):
+        trips.add_metric([kind], n)
+    yield trips
+    yield counter(
+        "actor_risk_held_ticks", "Ticks held by a tripped risk breaker", summary.get("risk_held", 0)
+    )
+    yield counter(
+        "actor_orders_rate_limited",
+        "Orders skipped over max_orders_per_minute",
+        summary.get("rate_limited", 0),
+    )
+    yield gauge(
+        "actor_risk_tripped", "1 while a risk breaker stops trading", float(bool(summary.get("risk_breaker")))
+    )
     histogram = HistogramMetricFamily(
         f"{PREFIX}_actor_decision_latency_seconds", "From the tick to the decision (and order ack)"
     )

@@ -310,6 +310,22 @@ async def stop_actor(request: Request) -> JSONResponse:
 
 
 @mutating
+async def resume_actor(request: Request) -> JSONResponse:
+    """Trade again after a risk breaker tripped (breakers resume only by this command)."""
+    service = service_of(request)
+    resumed = service.resume_actor()
+    return ok(m.RiskCommand(resumed=resumed, actor=actor_state(service)))
+
+
+@mutating
+async def flatten_actor(request: Request) -> JSONResponse:
+    """Emergency stop: stop trading, cancel resting orders, sell the position back to zero."""
+    service = service_of(request)
+    done = await service.flatten_actor()
+    return ok(m.RiskCommand(flatten=done, actor=actor_state(service)))
+
+
+@mutating
 async def switch_model(request: Request) -> JSONResponse:
     """Trade with another ready model from the next tick (same train/serve contract)."""
     body = await parse(request, m.SwitchModel)

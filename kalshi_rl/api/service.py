@@ -361,6 +361,20 @@ class RlService:
             self._forwarder = None
         return self.session
 
+    def _running_session(self) -> ActorSession:
+        if self._actor_task is None or self._actor_task.done() or self.session is None:
+            raise ApiError(409, "actor_not_running", "the actor is not running")
+        return self.session
+
+    def resume_actor(self) -> str | None:
+        """Trade again after a risk breaker tripped; the breaker cleared (None if none was)."""
+        return self._running_session().resume()
+
+    async def flatten_actor(self) -> dict[str, Any]:
+        """Emergency stop: hold from now on (until resumed), cancel resting orders, sell the
+        position back to zero through the paper client."""
+        return await self._running_session().flatten()
+
     async def switch_model(self, ref: str) -> str:
         if self._actor_task is None or self._actor_task.done() or self.session is None:
             raise ApiError(409, "actor_not_running", "the actor is not running; start it with a model")

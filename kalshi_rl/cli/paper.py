@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +18,10 @@ from kalshi_rl.cli.collect import _rest_from_ws, credentials_for
 from kalshi_rl.cli.common import console, load_settings, print_json, setup_logging, user_errors
 from kalshi_rl.cli.ops import OpsServer, ready_limits
 from kalshi_rl.cli.paper_view import render
+from kalshi_rl.core.aio import wait_event
 from kalshi_rl.core.errors import ConfigError, LiveModeRefusedError
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from kalshi_rl.trading.series_session import SeriesSession
@@ -54,9 +59,51 @@ def paper(
         None, min=0, max=65535, help="Serve /metrics, /health and /ready on this port (loopback)."
     ),
     metrics_host: str = typer.Option("127.0.0.1", help="Interface of --metrics-port."),
+    max_loss_episode: float | None = typer.Option(
+        None, help="Risk: stop trading once the episode has lost this many dollars (fees included)."
+    ),
+    max_loss_day: float | None = typer.Option(
+        None, help="Risk: stop trading once this many dollars were lost since the UTC day began."
+    ),
+    max_orders_per_minute: int | None = typer.Option(
+        None, help="Risk: skip orders beyond this many in any 60 s (trading goes on)."
+    ),
+    stale_ticks: int | None = typer.Option(
+        None, help="Risk: stop trading once the book has been stale this many ticks in a row."
+    ),
+    refused_orders: int | None = typer.Option(
+        None, help="Risk: stop trading after this many refused orders in a row."
+    ),
+    max_decision_latency_ms: float | None = typer.Option(
+        None, help="Risk: stop trading after --slow-ticks decisions in a row slower than this."
+    ),
+    slow_ticks: int = typer.Option(3, help="Risk: see --max-decision-latency-ms."),
+    rollback_loss: float | None = typer.Option(
+        None,
+        help="Risk: go back to the previous version (and stay on it) when a hot-loaded version "
+        "loses more than this many dollars within --rollback-window-s of taking over.",
+    ),
+    rollback_window_s: float = typer.Option(300.0, help="Risk: see --rollback-loss."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
-    """Trade a model on paper: live book -> observation -> policy -> paper order, every tick."""
+    """Trade a model on paper: live book -> observation -> policy -> paper order, every tick.
+
+    A tripped risk breaker holds until the end (the API's /rl/actor/resume is not here).
+    Ctrl-C stops; Ctrl-C twice (within 1.5 s) first flattens the position with taker orders.
+    """
+    from kalshi_rl.trading.risk import RiskLimits
+
+    risk = RiskLimits(
+        max_loss_episode=max_loss_episode,
+        max_loss_day=max_loss_day,
+        max_orders_per_minute=max_orders_per_minute,
+        stale_ticks=stale_ticks,
+        refused_orders=refused_orders,
+        latency_ms=max_decision_latency_ms,
+        latency_ticks=slow_ticks,
+        rollback_loss=rollback_loss,
+        rollback_window_s=rollback_window_s,
+    )
     if mode.strip().lower() == "live":
         raise LiveModeRefusedError("--mode")
     if mode != "paper":
@@ -99,6 +146,7 @@ def paper(
                 latency_ms=latency,
                 seed=seed,
                 deterministic=not stochastic,
+                risk=risk,
             ),
             engine,
             credentials,
@@ -118,6 +166,7 @@ def paper(
             latency_ms=latency,
             seed=seed,
             deterministic=not stochastic,
+            risk=risk,
         )
         session = PaperSession(config, engine, credentials)
     ops = OpsServer(metrics_port, metrics_host, settings.database_url_value, ready_limits(settings))
@@ -151,13 +200,16 @@ async def _serve_and_run(
 
 async def _run(session: PaperSession | SeriesSession, duration: float | None, live: bool) -> dict[str, Any]:
     stop = asyncio.Event()
+    interrupts = Interrupts()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGINT, interrupts.press)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
     await session.prepare()
     if duration is not None:
         loop.call_later(duration, stop.set)
     task = asyncio.create_task(session.run(stop))
+    stopper = asyncio.create_task(_stop_on_interrupt(session, interrupts, stop))
+    task.add_done_callback(lambda _: stopper.cancel())
     if live:
         with Live(render(session), console=console, refresh_per_second=4) as display:
             while not task.done():
@@ -166,6 +218,39 @@ async def _run(session: PaperSession | SeriesSession, duration: float | None, li
     await task
     balance = await session.client.get_balance() if session.client is not None else None
     return summary(session, balance)
+
+
+FLATTEN_WINDOW_S = 1.5
+"""A second Ctrl-C this soon after the first flattens the position before stopping."""
+
+
+class Interrupts:
+    """Ctrl-C presses: the first asks to stop, a second one to flatten first."""
+
+    def __init__(self) -> None:
+        self.stop = asyncio.Event()
+        self.flatten = asyncio.Event()
+
+    def press(self) -> None:
+        (self.flatten if self.stop.is_set() else self.stop).set()
+
+
+async def _stop_on_interrupt(
+    session: PaperSession | SeriesSession, interrupts: Interrupts, stop: asyncio.Event
+) -> None:
+    """At the first Ctrl-C hold at once (breaker ``stop``), wait ``FLATTEN_WINDOW_S`` for a
+    second one (then flatten through the paper client), then stop the session."""
+    await interrupts.stop.wait()
+    logger.warning(
+        "stopping: press Ctrl-C again within %.1f s to flatten the position first", FLATTEN_WINDOW_S
+    )
+    session.guard.trip("stop", "Ctrl-C: stopping", time.time_ns())
+    try:
+        if await wait_event(interrupts.flatten, FLATTEN_WINDOW_S):
+            done = await session.flatten()
+            logger.warning("flattened: position %s -> %s", done["position_before"], done["position_after"])
+    finally:
+        stop.set()
 
 
 def summary(session: PaperSession | SeriesSession, balance: dict[str, Any] | None) -> dict[str, Any]:

@@ -14,6 +14,10 @@ checkpoint in a worker thread, checks that its train/serve contract equals the r
 hands it over; the tick loop swaps it in between two ticks. A missing, corrupt or mismatched
 checkpoint is logged and ignored: the actor keeps trading with the model it has.
 
+Risk controls (``risk``, ``actor_risk``): limits and circuit breakers checked every tick; a
+tripped breaker holds with its reason until resumed by command; ``flatten`` is the emergency
+stop; a hot-loaded version that loses too much is rolled back.
+
 The policy runs as it was trained (``agents.inference``): masked, normalised, recurrent as its
 contract says. A recurrent state starts afresh with every episode: this actor's (each market
 of a series has its own), every gap-free segment of the book (a training episode never spans
@@ -45,8 +49,10 @@ from kalshi_rl.environments.action_space import ACTION_NAMES, KALSHI_ORDERS, Act
 from kalshi_rl.environments.observation_space import LiveObserver, PositionState
 from kalshi_rl.execution.position import MICRO_PER_DOLLAR, PositionLedger
 from kalshi_rl.trading.actor_config import ActorConfig, ActorMetrics, TradingClient
+from kalshi_rl.trading.actor_risk import RiskControls
 from kalshi_rl.trading.actor_stream import ActionStream, action_message, hold_message, hold_reason
 from kalshi_rl.trading.model_source import LoadedModel, ModelSource
+from kalshi_rl.trading.risk import RiskGuard
 from kalshi_rl.trading.tick_grid import Tick, TickGrid, format_wall_ns
 
 logger = logging.getLogger(__name__)
@@ -55,7 +61,7 @@ _WARM_STOP_NS = 400_000
 """Warm the decision path until this long before the tick (one cold pass takes ~300 µs)."""
 
 
-class TradingActor:
+class TradingActor(RiskControls):
     """Trades one market on paper with a registered model; see the module docstring."""
 
     def __init__(
@@ -65,7 +71,10 @@ class TradingActor:
         client: TradingClient,
         shared: SharedOrderbookState,
         actions: ActionWriteQueue | None = None,
+        guard: RiskGuard | None = None,
     ) -> None:
+        """``guard``: the risk breakers (a series shares one across its markets' actors); by
+        default one of ``config.risk``."""
         self.config = config
         self.registry = registry
         self.client = client
@@ -92,6 +101,13 @@ class TradingActor:
         self._held = 0  # ticks held since the last decision
         self._runner: PolicyRunner | None = None  # the model's policy with its recurrent state
         self._runner_segment = 0  # the book segment the runner's state belongs to
+        self.guard = guard if guard is not None else RiskGuard(config.risk)
+        self.guard.new_episode()
+        self._trading = asyncio.Lock()  # a flatten never interleaves with a tick
+        self._hot: LoadedModel | None = None  # the version the reloader found, until swapped in
+        self._trial: tuple[LoadedModel, int, float | None] | None = None
+        """While a hot-loaded version is on trial (``rollback_loss``): the version it replaced,
+        the tick it took over and the equity then (None until a tick with a mark)."""
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -195,6 +211,7 @@ class TradingActor:
                 metadata={
                     "model": self.model.label if self.model else None,
                     **self.metrics.counts(),
+                    "risk": self.guard.record(),
                 },
             )
             self.episode_id = None
@@ -235,8 +252,14 @@ class TradingActor:
     async def on_tick(self, tick_ns: int, due_ns: int | None = None) -> None:
         """Decide at the tick stamped ``tick_ns`` (wall clock) that fell due at ``due_ns``
         (monotonic; latency counts from it, or from this call if None)."""
+        async with self._trading:
+            await self._tick(tick_ns, due_ns)
+
+    async def _tick(self, tick_ns: int, due_ns: int | None) -> None:
         started = time.perf_counter()
         if self._pending is not None:  # swap between ticks, never during one
+            if self._pending is self._hot and self.model is not None and self.config.risk.rollback_loss:
+                self._trial = (self.model, tick_ns, None)
             self.model, self._pending = self._pending, None
             self.metrics.reloads += 1
             self.metrics.switches.append((self.model.label, tick_ns))  # type: ignore[union-attr]
@@ -245,10 +268,22 @@ class TradingActor:
         assert model is not None and self._observer is not None
         self.metrics.ticks += 1
         ledger = self.client.ledger(self.config.market_ticker)
+        mark = self.shared.state.mid_price_yes
+        if mark is not None:
+            self._tripped(self.guard.on_equity(ledger.equity_micro(mark), tick_ns))
+            if self._trial is not None and self._rolled_back(ledger.equity_micro(mark), tick_ns):
+                return
+        if self.guard.tripped is not None:
+            self._hold_tripped(tick_ns, self.guard.tripped)
+            return
         observation = self._observer.observe(self.shared, self._position(model), tick_ns)
         if observation is None:
+            stale = self.shared.state.stale
             self._hold(tick_ns)
+            if stale:
+                self._tripped(self.guard.on_stale(tick_ns))
             return
+        self.guard.on_fresh()
         if self.metrics.hold_reason:
             logger.info("trading again after %d held tick(s)", self._held)
             self.metrics.hold_reason, self._held, self._stale_since_ns = "", 0, None
@@ -259,6 +294,10 @@ class TradingActor:
         details: dict[str, Any] = {"name": ACTION_NAMES[action]}
         result: dict[str, Any] | None = None
         executed = False
+        if intent is not None and not self.guard.may_send(self.config.clock.monotonic_ns()):
+            self.metrics.rate_limited = self.guard.rate_limited
+            details["skipped"] = "max_orders_per_minute reached: no order this tick"
+            intent = None
         if intent is not None:
             side, direction = KALSHI_ORDERS[Action(action)]
             details.update(
@@ -277,11 +316,14 @@ class TradingActor:
                 )
                 executed = result.get("fill_count", "0.00") not in ("0.00", "0", 0)
                 self.metrics.orders += 1
+                refused = False
             except KalshiRLError as exc:
                 result = getattr(exc, "body", None) or {
                     "error": {"code": type(exc).__name__, "message": str(exc)}
                 }
                 self.metrics.rejected += 1
+                refused = True
+            self._tripped(self.guard.sent(self.config.clock.monotonic_ns(), refused, tick_ns))
         # Measured from the tick itself (wake-up jitter included) to the decision or the order's
         # ack, on the monotonic clock (a wall-clock step cannot skew it).
         elapsed_us = (
@@ -291,10 +333,10 @@ class TradingActor:
         )
         self.metrics.latencies_us.append(elapsed_us)  # type: ignore[union-attr]
         self.metrics.latency_histogram.observe(elapsed_us / 1e6)
+        self._tripped(self.guard.on_latency(elapsed_us / 1_000, tick_ns))
         if intent is not None:
             self.metrics.order_latencies_us.append(elapsed_us)  # type: ignore[union-attr]
             self.metrics.processing_us.append((time.perf_counter() - started) * 1e6)  # type: ignore[union-attr]
-        mark = self.shared.state.mid_price_yes
         equity = ledger.equity_micro(mark) if mark is not None else self._equity_micro
         reward = (equity - self._equity_micro) / MICRO_PER_DOLLAR if self.metrics.decisions > 1 else 0.0
         self._equity_micro = equity
@@ -371,12 +413,13 @@ class TradingActor:
         while True:
             await asyncio.sleep(self.config.reload_poll_s)
             current = self._pending or self.model
+            source = self.source
             if current is None:
                 continue
             try:
-                if not await asyncio.to_thread(self.source.changed, current):
+                if not await asyncio.to_thread(source.changed, current):
                     continue
-                loaded = await asyncio.to_thread(self.source.load, current.contract)
+                loaded = await asyncio.to_thread(source.load, current.contract)
             except Exception as exc:  # a corrupt file must never stop trading
                 known = isinstance(exc, KalshiRLError)
                 reason = str(exc) if known else f"{type(exc).__name__}: {exc}"
@@ -387,8 +430,10 @@ class TradingActor:
                 self.metrics.last_reload_error = reason
                 await asyncio.sleep(max(self.config.reload_poll_s, 1.0))
                 continue
+            if source is not self.source:
+                continue  # a switch or a rollback changed what the actor follows meanwhile
             if loaded.mtime_ns != current.mtime_ns or loaded.record.id != current.record.id:
-                self._pending = loaded
+                self._pending = self._hot = loaded
                 logger.info(
                     "loaded %s (checkpoint %s); switching at the next tick", loaded.label, loaded.checkpoint
                 )

@@ -13,6 +13,7 @@ import numpy as np
 
 from kalshi_rl.core.errors import LiveModeRefusedError
 from kalshi_rl.execution.position import PositionLedger
+from kalshi_rl.trading.risk import RiskLimits
 
 
 class TradingClient(Protocol):
@@ -34,6 +35,8 @@ class TradingClient(Protocol):
     ) -> dict[str, Any]: ...
 
     def ledger(self, market_ticker: str) -> PositionLedger: ...
+
+    async def cancel_all_orders(self) -> None: ...
 
 
 class Clock(Protocol):
@@ -73,6 +76,7 @@ class ActorConfig:
     the book later (p50 +50-250 us; ``bench/feed_latency.py``). Off wherever the actor shares
     its loop with a feed, as in ``paper`` and ``serve``."""
     clock: Clock = field(default_factory=SystemClock)
+    risk: RiskLimits = field(default_factory=RiskLimits)
 
     def __post_init__(self) -> None:
         if self.mode == "live":
@@ -123,10 +127,17 @@ class ActorMetrics:
     processing_us: deque[float] | None = None  # on_tick's own time (no scheduling delay), orders only
     switches: list[tuple[str, int]] | None = None  # (model, first tick it acted on)
     latency_histogram: LatencyHistogram = field(default_factory=LatencyHistogram)
+    risk_trips: dict[str, int] = field(default_factory=dict)  # breaker trips by kind (``risk``)
+    risk_held: int = 0  # ticks held because a breaker was tripped
+    risk_breaker: str = ""  # the breaker tripped now ("" while trading)
+    rate_limited: int = 0  # orders skipped over max_orders_per_minute
 
     def counts(self) -> dict[str, int]:
         """The counts an episode keeps in its metadata."""
-        names = ("decisions", "orders", "rejected", "skipped_stale", "missed_ticks", "clock_steps", "reloads")
+        names = (
+            *("decisions", "orders", "rejected", "skipped_stale", "missed_ticks", "clock_steps", "reloads"),
+            *("risk_held", "rate_limited"),
+        )
         return {name: getattr(self, name) for name in names}
 
     def latency_percentiles(self, orders_only: bool = False) -> dict[str, float]:

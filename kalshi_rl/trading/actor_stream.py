@@ -78,9 +78,15 @@ def action_message(
 
 
 def hold_message(
-    market_ticker: str, tick_ns: int, reason: str, skipped_stale: int, model: str | None
+    market_ticker: str,
+    tick_ns: int,
+    reason: str,
+    skipped_stale: int,
+    model: str | None,
+    breaker: str | None = None,
 ) -> dict[str, Any]:
-    """A ``hold`` message: no decision (and no order) at ``tick_ns``, and why."""
+    """A ``hold`` message: no decision (and no order) at ``tick_ns``, and why; ``breaker``: the
+    risk breaker that stops trading (``risk.RiskGuard``), None for a hold without observation."""
     return {
         "type": "hold",
         "data": {
@@ -89,6 +95,7 @@ def hold_message(
             "reason": reason,
             "skipped_stale": skipped_stale,
             "model": model,
+            "breaker": breaker,
         },
     }
 

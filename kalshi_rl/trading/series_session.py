@@ -46,6 +46,7 @@ from kalshi_rl.trading.actor_config import ActorConfig
 from kalshi_rl.trading.actor_stream import ActionStream
 from kalshi_rl.trading.model_source import LoadedModel, ModelSource
 from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, create_trading_client
+from kalshi_rl.trading.risk import RiskGuard, RiskLimits
 from kalshi_rl.trading.series_markets import current_market, past_close, settlement_known
 from kalshi_rl.trading.session import check_scope, paper_config
 
@@ -62,6 +63,8 @@ class SeriesSessionConfig:
     seed: int = 0
     mode: str = "paper"
     deterministic: bool = True
+    risk: RiskLimits = field(default_factory=RiskLimits)
+    """One set of breakers for the whole series: a trip holds every later market too."""
     settle_timeout_s: float = 900.0
     """How long after a market's close its result is awaited before its episode is closed
     unsettled (Kalshi determines short series' markets within minutes)."""
@@ -122,6 +125,7 @@ class SeriesSession:
         self._model_ref = config.model_ref
         self._current: MarketRun | None = None
         self._settling: set[asyncio.Task[None]] = set()
+        self.guard = RiskGuard(config.risk)
         ActorConfig(config.series, config.model_ref, mode=config.mode)  # refuses 'live' up front
 
     @property
@@ -220,11 +224,13 @@ class SeriesSession:
                 mode=config.mode,
                 deterministic=config.deterministic,
                 seed=config.seed,
+                risk=config.risk,
             ),
             self.registry,
             self.client,
             shared,
             self.actions,
+            self.guard,
         )
         actor.stream = self.stream
         previous = self.runs[-1].ticker if self.runs else None
@@ -305,9 +311,26 @@ class SeriesSession:
                 "series": self.config.series,
                 "settlement": run.settlement,
                 **metrics.counts(),
+                "risk": run.actor.guard.record(),
             },
         )
         run.episode_id = None
+
+    def resume(self) -> str | None:
+        """Trade again after a breaker tripped; the kind it cleared, if any (``RiskGuard``)."""
+        actor = self._current.actor if self._current is not None else None
+        if actor is not None:
+            return actor.resume()
+        cleared = self.guard.resume()
+        return cleared.kind if cleared is not None else None
+
+    async def flatten(self) -> dict[str, Any]:
+        """Emergency stop: trip the ``flatten`` breaker (every later market is held too) and sell
+        the market traded now back to zero (markets already closed cannot be traded)."""
+        if self._current is not None:
+            return await self._current.actor.flatten()
+        self.guard.trip("flatten", "emergency stop", time.time_ns())
+        return {"market_ticker": None, "position_before": "0.00", "position_after": "0.00", "orders": []}
 
     def summary(self) -> dict[str, Any]:
         """The session's figures: totals over its markets, and each market's episode."""
@@ -347,6 +370,10 @@ class SeriesSession:
             "realized_pnl": round(sum(m["realized_pnl"] for m in markets), 6),
             "fees": round(sum(m["fees"] for m in markets), 6),
             "reloads": sum(run.actor.metrics.reloads for run in self.runs),
+            "risk_breaker": self.guard.tripped.kind if self.guard.tripped else "",
+            "risk_trips": dict(self.guard.counts),
+            "risk_held": sum(run.actor.metrics.risk_held for run in self.runs),
+            "rate_limited": self.guard.rate_limited,
             "actions_written": self.actions.stats.rows_written.get("trading_actions", 0),
             "orders_written": self.orders.stats.rows_written.get("rl_orders", 0),
             "fills_written": self.orders.stats.rows_written.get("rl_fills", 0),

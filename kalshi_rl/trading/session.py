@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +27,7 @@ from kalshi_rl.trading.actor import TradingActor
 from kalshi_rl.trading.actor_config import ActorConfig
 from kalshi_rl.trading.model_source import LoadedModel
 from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, PaperConfig, create_trading_client
+from kalshi_rl.trading.risk import RiskGuard, RiskLimits
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class PaperSessionConfig:
     seed: int = 0
     mode: str = "paper"
     deterministic: bool = True
+    risk: RiskLimits = field(default_factory=RiskLimits)
 
 
 def in_series(market_ticker: str, series: str) -> bool:
@@ -126,6 +128,7 @@ class PaperSession:
                 mode=self.config.mode,
                 deterministic=self.config.deterministic,
                 seed=self.config.seed,
+                risk=self.config.risk,
             ),
             self.registry,
             self.client,
@@ -142,6 +145,22 @@ class PaperSession:
         """Trade with another model from the next tick (same contract required)."""
         assert self.actor is not None, "prepare() first"
         return await self.actor.switch_model(ref)
+
+    @property
+    def guard(self) -> RiskGuard:
+        """The actor's risk breakers (after ``prepare``)."""
+        assert self.actor is not None, "prepare() first"
+        return self.actor.guard
+
+    def resume(self) -> str | None:
+        """Trade again after a breaker tripped; the kind it cleared, if any (``RiskGuard``)."""
+        assert self.actor is not None, "prepare() first"
+        return self.actor.resume()
+
+    async def flatten(self) -> dict[str, Any]:
+        """Emergency stop: stop trading, cancel resting orders, sell the position back to zero."""
+        assert self.actor is not None, "prepare() first"
+        return await self.actor.flatten()
 
     @property
     def market_ticker(self) -> str | None:
@@ -190,6 +209,10 @@ class PaperSession:
             "clock_steps": metrics.clock_steps,
             "reloads": metrics.reloads,
             "reload_refusals": metrics.reload_refusals,
+            "risk_breaker": metrics.risk_breaker,
+            "risk_trips": dict(actor.guard.counts),  # Ctrl-C's ``stop`` trips the guard directly
+            "risk_held": metrics.risk_held,
+            "rate_limited": metrics.rate_limited,
             "decision_latency": metrics.latency_percentiles(),
             "order_latency": metrics.latency_percentiles(orders_only=True),
             "position_units": ledger.position_units,

@@ -53,6 +53,8 @@ AUTHORIZED: dict[tuple[str, str], tuple[Any, int, str | None]] = {
     ("POST", "/rl/actor/start"): ({"model_id": "nobody"}, 404, "not_found"),
     ("POST", "/rl/actor/stop"): (None, 409, "actor_not_running"),
     ("POST", "/rl/actor/switch-model"): ({"model_id": "nobody"}, 409, "actor_not_running"),
+    ("POST", "/rl/actor/resume"): (None, 409, "actor_not_running"),
+    ("POST", "/rl/actor/flatten"): (None, 409, "actor_not_running"),
     ("POST", "/rl/actor/set-mode"): ({"mode": "paper"}, 200, None),
 }
 # The first message a stream sends to an accepted client (streams without a steady flow are

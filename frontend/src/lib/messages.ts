@@ -37,7 +37,7 @@ export interface ActionMessage {
 
 export interface HoldMessage {
   type: "hold";
-  data: { timestamp: number; market_ticker: string; reason: string; skipped_stale: number; model: string | null };
+  data: { timestamp: number; market_ticker: string; reason: string; skipped_stale: number; model: string | null; breaker?: string | null };
 }
 
 export interface TrainingProgressMessage {

@@ -24,6 +24,29 @@ describe("ModelControl", () => {
     expect(screen.queryByRole("status", { name: "Model switch" })).not.toBeInTheDocument();
   });
 
+  it("flattens the running actor, and resumes it while a risk breaker holds it", async () => {
+    const posted: string[] = [];
+    vi.stubGlobal("fetch", (url: string, init?: RequestInit) => {
+      if (init?.method === "POST") {
+        posted.push(String(url));
+        return Promise.resolve(new Response(JSON.stringify({ actor: actor("m@1") }), { status: 200 }));
+      }
+      return Promise.resolve(new Response(JSON.stringify({ models: [] }), { status: 200 }));
+    });
+    const { rerender } = renderWithQueries(<ModelControl actor={actor("m@1")} market="KX-1" />);
+    expect(screen.queryByRole("button", { name: "Resume" })).not.toBeInTheDocument();
+    fireEvent.click(screen.getByRole("button", { name: "Flatten" }));
+    await waitFor(() => expect(posted).toHaveLength(1));
+    expect(posted[0]).toMatch(/\/rl\/actor\/flatten$/);
+
+    const held = { ...actor("m@1"), metrics: { risk_breaker: "flatten", hold_reason: "risk breaker flatten: emergency stop" } };
+    rerender(<ModelControl actor={held} market="KX-1" />);
+    expect(screen.getByRole("alert", { name: "Risk breaker" })).toHaveTextContent("risk breaker flatten: emergency stop");
+    fireEvent.click(screen.getByRole("button", { name: "Resume" }));
+    await waitFor(() => expect(posted).toHaveLength(2));
+    expect(posted[1]).toMatch(/\/rl\/actor\/resume$/);
+  });
+
   it("starts the actor by the model's name, sampling its actions when asked", async () => {
     const posted: unknown[] = [];
     vi.stubGlobal("fetch", (_url: string, init?: RequestInit) => {

@@ -7,6 +7,19 @@ import { ErrorLine } from "./ErrorLine";
 
 type Model = Schemas["Model"];
 
+/** The actor's risk limits, all off (the API's defaults): the page starts it without any. */
+const NO_RISK_LIMITS = {
+  max_loss_episode: null,
+  max_loss_day: null,
+  max_orders_per_minute: null,
+  stale_ticks: null,
+  refused_orders: null,
+  latency_ms: null,
+  latency_ticks: 3,
+  rollback_loss: null,
+  rollback_window_s: 300,
+};
+
 function evaluation(model: Model): string {
   const summary = model.performance_summary as Record<string, unknown> | null;
   if (!summary) return "not evaluated";
@@ -40,6 +53,8 @@ export function ModelControl({ actor, market }: { actor: Schemas["ActorState"] |
   const start = usePost<Schemas["ActorStart"], Schemas["ActorState"]>("/rl/actor/start");
   const stop = usePost<undefined, Schemas["ActorState"]>("/rl/actor/stop");
   const switchTo = usePost<Schemas["SwitchModel"], unknown>("/rl/actor/switch-model");
+  const flatten = usePost<undefined, Schemas["RiskCommand"]>("/rl/actor/flatten");
+  const resume = usePost<undefined, Schemas["RiskCommand"]>("/rl/actor/resume");
   const list = models.data?.models ?? [];
   const names = [...new Set(list.filter((m) => m.status === "ready").map((m) => m.name))];
   const [chosen, setChosen] = useState("");
@@ -47,6 +62,8 @@ export function ModelControl({ actor, market }: { actor: Schemas["ActorState"] |
   const target = chosen || names[0] || "";
   const running = actor?.running ?? false;
   const switched = useSwitchNotice(running ? (actor?.model ?? null) : null);
+  const metrics = (actor?.metrics ?? {}) as { risk_breaker?: string; hold_reason?: string };
+  const breaker = running ? metrics.risk_breaker || null : null;
 
   return (
     <div className="space-y-3 text-sm">
@@ -64,6 +81,11 @@ export function ModelControl({ actor, market }: { actor: Schemas["ActorState"] |
         Actor: {running ? <strong>running {actor?.model ?? ""}</strong> : "stopped"}
         {actor?.waiting ? ` — ${actor.waiting}` : ""}
       </p>
+      {breaker && (
+        <p role="alert" aria-label="Risk breaker" className="rounded bg-amber-50 px-2 py-1 text-amber-900 dark:bg-amber-950 dark:text-amber-100">
+          Holding (no orders): {metrics.hold_reason || breaker}. Only Resume trades again.
+        </p>
+      )}
       {switched && (
         <p role="status" aria-label="Model switch" className="rounded bg-indigo-50 px-2 py-1 text-indigo-900 dark:bg-indigo-950 dark:text-indigo-100">
           {switched}
@@ -96,7 +118,7 @@ export function ModelControl({ actor, market }: { actor: Schemas["ActorState"] |
             type="button"
             disabled={!target || !market || start.isPending}
             onClick={() =>
-              start.mutate({ model_id: target, market_ticker: market, mode: "paper", starting_balance: 1000, seed: 0, series: null, stochastic: sampled })
+              start.mutate({ model_id: target, market_ticker: market, mode: "paper", starting_balance: 1000, seed: 0, series: null, stochastic: sampled, ...NO_RISK_LIMITS })
             }
             className="rounded bg-indigo-600 px-3 py-1 font-medium text-white disabled:opacity-50"
           >
@@ -110,10 +132,23 @@ export function ModelControl({ actor, market }: { actor: Schemas["ActorState"] |
             <button type="button" onClick={() => stop.mutate(undefined)} className="rounded bg-rose-600 px-3 py-1 font-medium text-white">
               Stop actor
             </button>
+            <button
+              type="button"
+              title="Emergency stop: hold from now on, cancel resting orders and sell the position back to zero"
+              onClick={() => flatten.mutate(undefined)}
+              className="rounded border border-rose-600 px-3 py-1 font-medium text-rose-700 dark:text-rose-300"
+            >
+              Flatten
+            </button>
+            {breaker && (
+              <button type="button" onClick={() => resume.mutate(undefined)} className="rounded border px-3 py-1">
+                Resume
+              </button>
+            )}
           </>
         )}
       </div>
-      <ErrorLine error={start.error ?? stop.error ?? switchTo.error ?? models.error} />
+      <ErrorLine error={start.error ?? stop.error ?? switchTo.error ?? flatten.error ?? resume.error ?? models.error} />
       <table aria-label="Model registry" className="w-full text-left text-sm">
         <thead>
           <tr className="text-xs text-slate-500">
