@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import Engine
 
 from kalshi_rl.agents.checkpoints import CHECKPOINT, model_dir, save_checkpoint
 from kalshi_rl.agents.training import Trainer, TrainRequest
 from kalshi_rl.core.events import Side
 from kalshi_rl.core.units import COUNT_SCALE, PRICE_SCALE
+from kalshi_rl.data.ingest.collector import CollectorConfig
 from kalshi_rl.data.registry import ModelRecord, ModelRegistry
 from kalshi_rl.data.replay.lake import ReplayData, lake_time_range, preload_lake
 from kalshi_rl.environments.action_space import Action
@@ -22,6 +24,9 @@ from kalshi_rl.environments.contract import EnvConfig
 from kalshi_rl.environments.tape import EXEC_DEPTH, Tape
 from kalshi_rl.execution.fill_engine import FillConfig
 from kalshi_rl.execution.position import PositionLedger
+from kalshi_rl.kalshi.ws_client import WsConfig
+from kalshi_rl.sim.exchange import SimExchange
+from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
 
 TINY: dict[str, Any] = {"n_steps": 32, "batch_size": 32, "n_epochs": 1, "net_arch": [8]}
 """PPO small enough that a few hundred timesteps train in about a second on one core."""
@@ -153,3 +158,23 @@ def check_episode_against_fills(
     order_fees = sum((Decimal(o["fees"]) for o in orders), Decimal(0))
     assert order_fees == Decimal(ledger.fees_micro).scaleb(-6)
     assert float(order_fees) == final_position["fees"]
+
+
+def sim_paper_session(
+    sim: SimExchange, model_ref: str, engine: Engine, lake_dir: Path, **config: Any
+) -> PaperSession:
+    """A paper session of ``model_ref`` on the local exchange's first market, $10,000 to start."""
+    return PaperSession(
+        PaperSessionConfig(
+            model_ref=model_ref,
+            market_ticker=sim.tickers[0],
+            collector=CollectorConfig(
+                ws=WsConfig(url=sim.ws_url, market_tickers=tuple(sim.tickers)),
+                rest_url=sim.rest_url,
+                lake_dir=lake_dir,
+            ),
+            starting_balance_dollars=Decimal(10_000),
+            **config,
+        ),
+        engine,
+    )

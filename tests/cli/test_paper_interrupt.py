@@ -7,22 +7,18 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from kalshi_rl.cli.paper import _run
-from kalshi_rl.data.ingest.collector import CollectorConfig
 from kalshi_rl.data.registry import ModelRegistry
 from kalshi_rl.data.storage.database import open_database
 from kalshi_rl.environments.action_space import Action
-from kalshi_rl.kalshi.ws_client import WsConfig
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
-from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
 from tests.cli_support import invoke_cli
 from tests.support.waiting import eventually
-from tests.trading_support import scripted_model
+from tests.trading_support import scripted_model, sim_paper_session
 
 pytestmark = pytest.mark.slow
 
@@ -34,19 +30,7 @@ async def test_ctrl_c_stops_and_twice_flattens_first(tmp_path: Path, presses: in
     model = scripted_model(registry, tmp_path / "models", "buyer", Action.BUY_YES)
     sim = SimExchange(SimConfig(markets=1, seed=3, rate=200, record_ledger=False))
     await sim.start()
-    session = PaperSession(
-        PaperSessionConfig(
-            model_ref="buyer",
-            market_ticker=sim.tickers[0],
-            collector=CollectorConfig(
-                ws=WsConfig(url=sim.ws_url, market_tickers=tuple(sim.tickers)),
-                rest_url=sim.rest_url,
-                lake_dir=tmp_path / "lake",
-            ),
-            starting_balance_dollars=Decimal(10_000),
-        ),
-        engine,
-    )
+    session = sim_paper_session(sim, "buyer", engine, tmp_path / "lake")
     run = asyncio.create_task(_run(session, 60.0, False))
     try:
         await eventually(lambda: session.actor is not None and session.actor.metrics.orders >= 2)

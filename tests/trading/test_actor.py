@@ -12,7 +12,6 @@ import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,14 @@ from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, PaperConfig
 from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
 from kalshi_rl.trading.tick_grid import format_wall_ns
 from tests.support.waiting import eventually
-from tests.trading_support import TINY, check_episode_against_fills, lake_data, tiny_env, train_tiny
+from tests.trading_support import (
+    TINY,
+    check_episode_against_fills,
+    lake_data,
+    sim_paper_session,
+    tiny_env,
+    train_tiny,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -56,20 +62,7 @@ async def test_hot_reload_switches_models_between_ticks_and_refuses_bad_checkpoi
     first = await asyncio.to_thread(train, registry, models, sim_lake, "hot")
     sim = SimExchange(SimConfig(markets=1, seed=9, rate=300, record_ledger=False))
     await sim.start()
-    session = PaperSession(
-        PaperSessionConfig(
-            model_ref="hot",
-            market_ticker=sim.tickers[0],
-            collector=CollectorConfig(
-                ws=WsConfig(url=sim.ws_url, market_tickers=tuple(sim.tickers)),
-                rest_url=sim.rest_url,
-                lake_dir=tmp_path / "lake",
-            ),
-            starting_balance_dollars=Decimal(10_000),
-            deterministic=False,
-        ),
-        engine,
-    )
+    session = sim_paper_session(sim, "hot", engine, tmp_path / "lake", deterministic=False)
     stop = asyncio.Event()
     await session.prepare()
     run = asyncio.create_task(session.run(stop))
