@@ -152,7 +152,8 @@ def summary_table(comparisons: Sequence[dict[str, Any]]) -> FitTable:
                 label,
                 str(s["runs"]),
                 _money(iqm["estimate"]),
-                f"{iqm['low']:,.2f} .. {iqm['high']:,.2f}",
+                # One run (a baseline on one window) has no spread to show.
+                "-" if s["runs"] == 1 else f"{iqm['low']:,.2f} .. {iqm['high']:,.2f}",
                 _money(s["mean_pnl"]),
                 f"{s['mean_sharpe']:,.2f}",
                 _money(s["mean_max_drawdown"]),
