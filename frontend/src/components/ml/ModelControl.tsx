@@ -149,7 +149,7 @@ export function ModelControl({ actor, market }: { actor: Schemas["ActorState"] |
         )}
       </div>
       <ErrorLine error={start.error ?? stop.error ?? switchTo.error ?? flatten.error ?? resume.error ?? models.error} />
-      <table aria-label="Model registry" className="w-full text-left text-sm">
+      <table aria-label="Model registry" className="w-full text-left text-sm [&_td]:px-1 [&_td]:align-top [&_th]:px-1">
         <thead>
           <tr className="text-xs text-slate-500">
             <th scope="col">Model</th>
