@@ -128,7 +128,10 @@ async def test_stall_every_pauses_the_connection_while_the_market_moves_on(make_
     assert arrivals[fiftieth + 1] - arrivals[fiftieth] >= 0.5
     after = [i for i in data if i > fiftieth][:50]
     delays = [arrivals[i] - json.loads(probe.texts[i])["msg"]["ts_ms"] / 1000 for i in after]
-    assert min(delays) >= 0.3  # generated while the connection stalled, queued, then sent
+    # The first messages after the stall were generated while the connection stalled, queued,
+    # then sent; once the queue drains fresh ones follow (sooner when a loaded machine slows the
+    # generator), so only the head of the window is asserted.
+    assert min(delays[:5]) >= 0.3
     seqs = [json.loads(probe.texts[i])["seq"] for i in data]
     assert seqs == list(range(1, len(seqs) + 1))  # nothing lost
     assert exchange.counters.stalls >= 2
