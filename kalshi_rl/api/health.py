@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import Engine
 
@@ -42,9 +43,12 @@ class ReadinessLimits:
             raise ValueError("readiness limits must be > 0")
 
 
+CheckName = Literal["database", "feed", "books", "sinks", "backlog"]
+
+
 @dataclass(frozen=True)
 class Check:
-    name: str
+    name: CheckName
     ok: bool
     reason: str = ""
 

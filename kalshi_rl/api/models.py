@@ -7,7 +7,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Status = Literal["training", "ready", "failed", "stopped", "deployed", "archived"]
+from kalshi_rl.api.health import CheckName
+from kalshi_rl.data.registry import ModelStatus as Status
+from kalshi_rl.trading.risk import TripKind
+
+EpisodeMode = Literal["training", "paper"]
+Mode = Literal["paper", "live"]
+"""A trading mode a request may ask for: 'live' is declared so that it answers 501 (not
+available) rather than 422; the actor itself only ever runs in 'paper'."""
 
 
 class Strict(BaseModel):
@@ -30,7 +37,7 @@ class EpisodeQuery(BaseModel):
     """``GET /rl/episodes``: filters (absent: any) and the page size."""
 
     model_id: str | None = Field(default=None, min_length=1)
-    mode: Literal["training", "paper"] | None = None
+    mode: EpisodeMode | None = None
     limit: int = Field(default=100, ge=1, le=1_000)
 
 
@@ -64,7 +71,7 @@ class Model(BaseModel):
     created_at: str | None
     updated_at: str | None
     performance_summary: dict[str, Any] | None
-    status: str
+    status: Status
     notes: str | None
 
 
@@ -114,7 +121,7 @@ class Episode(BaseModel):
     market_ticker: str
     start_time: datetime
     end_time: datetime | None
-    mode: str
+    mode: EpisodeMode
     total_reward: float | None
     total_steps: int | None
     final_position: dict[str, Any] | None
@@ -161,7 +168,7 @@ class TrainingState(BaseModel):
     running: bool
     model_id: str | None = None
     model: str | None = None
-    status: str | None = None
+    status: Status | None = None
     progress: dict[str, Any] | None = None
     error: str | None = None
 
@@ -171,7 +178,7 @@ class ActorStart(Strict):
     market_ticker: str | None = Field(default=None, pattern=r"^[A-Z0-9-]+$")
     series: str | None = Field(default=None, pattern=r"^[A-Z0-9-]+$")
     """Trade this series market after market (default for a series model: its series)."""
-    mode: str = "paper"
+    mode: Mode = "paper"
     starting_balance: float = Field(default=1_000.0, ge=0, le=1e12)
     stochastic: bool = False
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
@@ -215,12 +222,18 @@ class SwitchModel(Strict):
 
 
 class SetMode(Strict):
-    mode: str
+    mode: Mode
+
+
+class ModeState(BaseModel):
+    """What ``POST /rl/actor/set-mode`` set (only 'paper' ever is)."""
+
+    mode: Literal["paper"]
 
 
 class ActorState(BaseModel):
     running: bool
-    mode: str = "paper"
+    mode: Literal["paper"] = "paper"
     model: str | None = None
     model_id: str | None = None
     market_ticker: str | None = None
@@ -231,10 +244,17 @@ class ActorState(BaseModel):
     metrics: dict[str, Any] | None = None
 
 
+class Switching(BaseModel):
+    """``POST /rl/actor/switch-model``: the version the actor trades from its next tick."""
+
+    switching_to: str
+    actor: ActorState
+
+
 class RiskCommand(BaseModel):
     """What ``POST /rl/actor/resume`` and ``/rl/actor/flatten`` did, and the actor after it."""
 
-    resumed: str | None = None
+    resumed: TripKind | None = None
     """The breaker a resume cleared (None: none was tripped)."""
     flatten: dict[str, Any] | None = None
     """The flatten: market, position before and after (contracts), each order's result."""
@@ -261,7 +281,7 @@ class Liveness(BaseModel):
 
 
 class ReadinessCheck(BaseModel):
-    name: str
+    name: CheckName
     ok: bool
     reason: str = ""
 

@@ -331,14 +331,14 @@ async def switch_model(request: Request) -> JSONResponse:
     body = await parse(request, m.SwitchModel)
     service = service_of(request)
     label = await service.switch_model(body.model_id)
-    return ok({"switching_to": label, "actor": actor_state(service).model_dump(mode="json")})
+    return ok(m.Switching(switching_to=label, actor=actor_state(service)))
 
 
 @mutating
 async def set_mode(request: Request) -> JSONResponse:
     """Set the trading mode: only 'paper'; 'live' answers 501."""
     body = await parse(request, m.SetMode)
-    return ok({"mode": service_of(request).set_mode(body.mode)})
+    return ok(m.ModeState(mode=service_of(request).set_mode(body.mode)))
 
 
 # -- metrics and comparison ---------------------------------------------------------------------

@@ -18,7 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine
 
@@ -26,7 +26,7 @@ from kalshi_rl.api.actor_sessions import ActorSession, session_for
 from kalshi_rl.api.errors import ApiError
 from kalshi_rl.api.health import ReadinessLimits
 from kalshi_rl.api.hubs import Hub
-from kalshi_rl.api.models import ActorStart, TrainingStart
+from kalshi_rl.api.models import ActorStart, Mode, TrainingStart
 from kalshi_rl.core.errors import KalshiRLError, LiveModeRefusedError
 from kalshi_rl.core.extras import missing_extra
 from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
@@ -34,6 +34,7 @@ from kalshi_rl.data.registry import ModelRecord, ModelRegistry
 from kalshi_rl.data.storage.database import open_database, redact, sqlite_url
 from kalshi_rl.kalshi.auth import Credentials
 from kalshi_rl.kalshi.ws_client import WsConfig
+from kalshi_rl.trading.risk import TripKind
 from kalshi_rl.trading.session import PaperSession
 
 logger = logging.getLogger(__name__)
@@ -285,13 +286,8 @@ class RlService:
     # -- actor --------------------------------------------------------------------------------
 
     async def start_actor(self, body: ActorStart) -> ActorSession:
-        mode = body.mode.strip().lower()
-        if mode == "live":
+        if body.mode == "live":  # any other mode but 'paper' is refused by ActorStart (422)
             raise LiveModeRefusedError("POST /rl/actor/start")
-        if mode != "paper":
-            raise ApiError(
-                400, "invalid_mode", f"mode must be 'paper' (live is not available), got {body.mode!r}"
-            )
         registry = self.require_registry()
         if self._actor_task is not None and not self._actor_task.done():
             raise ApiError(409, "actor_running", "the actor is already running; stop it or switch its model")
@@ -366,7 +362,7 @@ class RlService:
             raise ApiError(409, "actor_not_running", "the actor is not running")
         return self.session
 
-    def resume_actor(self) -> str | None:
+    def resume_actor(self) -> TripKind | None:
         """Trade again after a risk breaker tripped; the breaker cleared (None if none was)."""
         return self._running_session().resume()
 
@@ -391,11 +387,10 @@ class RlService:
             raise ApiError(409, "model_refused", str(exc)) from None
         return loaded.label
 
-    def set_mode(self, mode: str) -> str:
-        if mode.strip().lower() == "live":
+    def set_mode(self, mode: Mode) -> Literal["paper"]:
+        """The mode now: 'paper' (a request for any other but 'live' is refused by ``SetMode``)."""
+        if mode == "live":
             raise LiveModeRefusedError("POST /rl/actor/set-mode")
-        if mode != "paper":
-            raise ApiError(400, "invalid_mode", f"mode must be 'paper' (live is not available), got {mode!r}")
         return mode
 
     @property

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from kalshi_rl.core.errors import DataNotFoundError, InvalidValueError
 from kalshi_rl.data.storage.schema import models, trading_episodes
 
-STATUSES = ("training", "ready", "failed", "stopped", "deployed", "archived")
+ModelStatus = Literal["training", "ready", "failed", "stopped", "deployed", "archived"]
+STATUSES: tuple[ModelStatus, ...] = get_args(ModelStatus)
 _TIMES = ("created_at", "updated_at", "start_time", "end_time")
 
 
@@ -45,7 +46,7 @@ class ModelRecord:
     created_at: datetime | None
     updated_at: datetime | None
     performance_summary: dict[str, Any] | None
-    status: str
+    status: ModelStatus
     notes: str | None
 
     @property

@@ -15,7 +15,7 @@ from kalshi_rl.trading.actor_config import ActorConfig, ActorMetrics, TradingCli
 from kalshi_rl.trading.actor_stream import ActionStream, hold_message
 from kalshi_rl.trading.flatten import flatten_position
 from kalshi_rl.trading.model_source import LoadedModel, ModelSource
-from kalshi_rl.trading.risk import RiskGuard, Trip
+from kalshi_rl.trading.risk import RiskGuard, Trip, TripKind
 
 
 class RiskControls:
@@ -88,7 +88,7 @@ class RiskControls:
         )
         return True
 
-    def resume(self) -> str | None:
+    def resume(self) -> TripKind | None:
         """Trade again after a breaker tripped (a command); the kind it cleared, if any."""
         cleared = self.guard.resume()
         self.metrics.risk_breaker = ""

@@ -16,7 +16,7 @@ import logging
 import math
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from kalshi_rl.core.errors import ConfigError
 
@@ -76,11 +76,18 @@ class RiskLimits:
         return {k: v for k, v in vars(self).items() if v is not None}
 
 
+TripKind = Literal[
+    "loss_episode", "loss_day", "stale_book", "refused_orders", "latency", "flatten", "stop", "rollback"
+]
+"""What stopped trading (a breaker, an emergency flatten, a Ctrl-C stop) or, for ``rollback``, a
+control that acted without stopping it; the API lists these, so a new kind is added here."""
+
+
 @dataclass
 class Trip:
     """One trip of a breaker: its kind, why, and the tick (wall ns) it happened at."""
 
-    kind: str
+    kind: TripKind
     reason: str
     tick_ns: int
 
@@ -107,7 +114,7 @@ class RiskGuard:
     _day: tuple[int, float] | None = None  # (UTC day number, the P&L so far at its first tick)
     _sent: deque[int] = field(default_factory=deque)
 
-    def trip(self, kind: str, reason: str, tick_ns: int) -> Trip:
+    def trip(self, kind: TripKind, reason: str, tick_ns: int) -> Trip:
         """Stop trading: ``kind`` ("loss_episode", "stale_book", "flatten", ...) because ``reason``."""
         trip = Trip(kind, reason, tick_ns)
         self.tripped = trip
@@ -116,7 +123,7 @@ class RiskGuard:
         logger.warning("risk breaker %s tripped: %s; holding until resumed", kind, reason)
         return trip
 
-    def note(self, kind: str, reason: str, tick_ns: int) -> Trip:
+    def note(self, kind: TripKind, reason: str, tick_ns: int) -> Trip:
         """Record and count a control that acted without stopping trading (a rollback)."""
         trip = Trip(kind, reason, tick_ns)
         self.trips.append(trip)

@@ -46,7 +46,7 @@ from kalshi_rl.trading.actor_config import ActorConfig
 from kalshi_rl.trading.actor_stream import ActionStream
 from kalshi_rl.trading.model_source import LoadedModel, ModelSource
 from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, create_trading_client
-from kalshi_rl.trading.risk import RiskGuard, RiskLimits
+from kalshi_rl.trading.risk import RiskGuard, RiskLimits, TripKind
 from kalshi_rl.trading.series_markets import current_market, past_close, settlement_known
 from kalshi_rl.trading.session import check_scope, paper_config
 
@@ -316,7 +316,7 @@ class SeriesSession:
         )
         run.episode_id = None
 
-    def resume(self) -> str | None:
+    def resume(self) -> TripKind | None:
         """Trade again after a breaker tripped; the kind it cleared, if any (``RiskGuard``)."""
         actor = self._current.actor if self._current is not None else None
         if actor is not None:

@@ -27,7 +27,7 @@ from kalshi_rl.trading.actor import TradingActor
 from kalshi_rl.trading.actor_config import ActorConfig
 from kalshi_rl.trading.model_source import LoadedModel
 from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, PaperConfig, create_trading_client
-from kalshi_rl.trading.risk import RiskGuard, RiskLimits
+from kalshi_rl.trading.risk import RiskGuard, RiskLimits, TripKind
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ class PaperSession:
         assert self.actor is not None, "prepare() first"
         return self.actor.guard
 
-    def resume(self) -> str | None:
+    def resume(self) -> TripKind | None:
         """Trade again after a breaker tripped; the kind it cleared, if any (``RiskGuard``)."""
         assert self.actor is not None, "prepare() first"
         return self.actor.resume()

@@ -3,13 +3,14 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useRef, useState } from "react";
 import { RingBuffer } from "../lib/ringBuffer";
+import type { Schemas } from "../api/client";
 import type { TrainingProgressMessage } from "../lib/messages";
 import { type StreamStatus, useStream } from "./useStream";
 
 export type Progress = TrainingProgressMessage["data"];
 export interface Finished {
   model_id: string;
-  status: string;
+  status: Schemas["Model"]["status"];
   error: string | null;
 }
 export const PROGRESS_HISTORY = 1000;

@@ -2,6 +2,21 @@
  *  (kalshi_rl/api/models.py) before anything is sent. */
 import type { Schemas } from "../api/client";
 
+/** An algorithm the API trains (the enum of TrainingStart.algo in /rl/openapi.json). */
+export type Algorithm = NonNullable<Schemas["TrainingStart"]["algo"]>;
+
+/** The form's choices, each one the API accepts. */
+export const ALGORITHMS = ["ppo", "a2c"] as const satisfies readonly Algorithm[];
+
+// ...and every one it accepts: when the document lists another algorithm, tsc stops here until
+// the form offers it too.
+type NotOffered = Exclude<Algorithm, (typeof ALGORITHMS)[number]>;
+export const OFFERS_EVERY_ALGORITHM: [NotOffered] extends [never] ? true : NotOffered = true;
+
+function isAlgorithm(text: string): text is Algorithm {
+  return (ALGORITHMS as readonly string[]).includes(text);
+}
+
 export interface TrainingFormValues {
   markets: string;
   algo: string;
@@ -39,7 +54,8 @@ export function validateTraining(values: TrainingFormValues): { body?: Partial<S
   if (markets.length === 0) errors.markets = "name at least one market";
   else if (markets.length > 20) errors.markets = "at most 20 markets";
   else if (markets.some((m) => !/^[A-Z0-9-]+$/.test(m))) errors.markets = "tickers are upper-case letters, digits and dashes";
-  if (values.algo !== "ppo" && values.algo !== "a2c") errors.algo = "choose ppo or a2c";
+  const algo = isAlgorithm(values.algo) ? values.algo : null;
+  if (algo === null) errors.algo = `choose ${ALGORITHMS.join(" or ")}`;
   const timesteps = integer(values.timesteps, "timesteps", 1, 100_000_000, errors);
   const n_envs = integer(values.n_envs, "n_envs", 1, 64, errors);
   const tick_ms = integer(values.tick_ms, "tick_ms", 10, 3_600_000, errors);
@@ -53,12 +69,12 @@ export function validateTraining(values: TrainingFormValues): { body?: Partial<S
   } catch {
     errors.hyperparameters = 'must be a JSON object, e.g. {"learning_rate": 0.0003}';
   }
-  if (Object.keys(errors).length) return { errors };
+  if (Object.keys(errors).length || algo === null) return { errors };
   return {
     errors,
     body: {
       markets,
-      algo: values.algo as "ppo" | "a2c",
+      algo,
       timesteps,
       n_envs,
       tick_ms,

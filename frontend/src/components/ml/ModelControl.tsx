@@ -52,7 +52,7 @@ export function ModelControl({ actor, market }: { actor: Schemas["ActorState"] |
   const models = useModels();
   const start = usePost<Schemas["ActorStart"], Schemas["ActorState"]>("/rl/actor/start");
   const stop = usePost<undefined, Schemas["ActorState"]>("/rl/actor/stop");
-  const switchTo = usePost<Schemas["SwitchModel"], unknown>("/rl/actor/switch-model");
+  const switchTo = usePost<Schemas["SwitchModel"], Schemas["Switching"]>("/rl/actor/switch-model");
   const flatten = usePost<undefined, Schemas["RiskCommand"]>("/rl/actor/flatten");
   const resume = usePost<undefined, Schemas["RiskCommand"]>("/rl/actor/resume");
   const list = models.data?.models ?? [];

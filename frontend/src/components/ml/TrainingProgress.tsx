@@ -3,7 +3,7 @@ import { type FormEvent, useEffect, useState } from "react";
 import type { Schemas } from "../../api/client";
 import { usePost } from "../../hooks/queries";
 import type { Finished, Progress } from "../../hooks/useTrainingProgress";
-import { DEFAULTS, type TrainingFormValues, validateTraining } from "../../lib/trainingForm";
+import { ALGORITHMS, DEFAULTS, type TrainingFormValues, validateTraining } from "../../lib/trainingForm";
 import { Chart } from "./Chart";
 import { ErrorLine } from "./ErrorLine";
 
@@ -75,8 +75,11 @@ export function TrainingProgress({
         <label className="flex flex-col">
           <span className="text-xs text-slate-500">Algorithm</span>
           <select value={values.algo} onChange={set("algo")} className="rounded border border-slate-300 bg-transparent px-2 py-1 dark:border-slate-700">
-            <option value="ppo">PPO</option>
-            <option value="a2c">A2C</option>
+            {ALGORITHMS.map((algo) => (
+              <option key={algo} value={algo}>
+                {algo.toUpperCase()}
+              </option>
+            ))}
           </select>
         </label>
         <div className="flex flex-col sm:col-span-2">
