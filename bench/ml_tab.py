@@ -4,7 +4,8 @@
 cap) and ``kalshi-rl serve`` on it; one tab per market, each showing that market. Every 5 s each
 tab's JS heap (after a forced GC) and how far the book it shows is behind the wall clock are
 sampled. Prints: the JS shipped (gzipped), first meaningful paint (the dashboard's heading) on
-loopback, the heap's last-minute mean over its first-minute mean, and the worst lag.
+loopback, timed from the navigation (opening the tab, a new browser context and renderer, is the
+harness's cost and is timed apart), the heap's last-minute mean over its first-minute mean, and the worst lag.
 Goals (issue 13): JS <= 250 kB gzipped; paint <= 1 s; heap within 10 %; lag <= 1 s.
 
 Usage: ``python bench/ml_tab.py [SECONDS]`` (default 300, the issue's 5 minutes). Needs ``make setup``.
@@ -43,6 +44,9 @@ LAG_JS = """() => {
 }"""
 
 
+FCP_JS = "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN"
+
+
 def shipped_js_gzip() -> int:
     return sum(len(gzip.compress(p.read_bytes(), 9)) for p in ASSETS.glob("*.js"))
 
@@ -59,13 +63,16 @@ def main(seconds: float) -> None:
                     executable_path=CHROMIUM,
                     args=["--no-sandbox", "--js-flags=--expose-gc", "--enable-precise-memory-info"],
                 )
-                pages, paints = [], []
+                pages, paints, fcps, opens = [], [], [], []
                 for ticker in sim.tickers[:MARKETS]:
+                    opening = time.monotonic()
                     page = browser.new_page()
                     started = time.monotonic()
+                    opens.append(started - opening)
                     page.goto(url, wait_until="commit")
                     page.get_by_role("heading", name="kalshi-rl · ML tab").wait_for()
                     paints.append(time.monotonic() - started)
+                    fcps.append(page.evaluate(FCP_JS) / 1000)
                     page.get_by_role("combobox", name="Market").select_option(ticker)
                     page.get_by_role("table", name=f"Ladder of {ticker}").wait_for(timeout=30_000)
                     pages.append(page)
@@ -86,7 +93,11 @@ def main(seconds: float) -> None:
     last = statistics.mean(h for t, h in heaps if t >= seconds - window)
     print(f"machine: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {MARKETS} tabs x 1 market, {seconds:.0f} s")
     print(f"JS shipped (gzip -9): {js / 1000:.1f} kB   (goal <= 250 kB: ratio {js / 250_000:.2f})")
-    print(f"first meaningful paint: max {max(paints):.2f} s over {len(paints)} tabs   (goal <= 1 s)")
+    print(
+        f"first meaningful paint: max {max(paints):.2f} s over {len(paints)} tabs from the navigation "
+        f"({', '.join(f'{p:.2f}' for p in paints)}); the browser's first contentful paint: "
+        f"max {max(fcps):.2f} s; opening each tab (not counted): max {max(opens):.2f} s   (goal <= 1 s)"
+    )
     print(
         f"JS heap per tab: first {window:.0f} s {first:.2f} MB, last {window:.0f} s {last:.2f} MB: "
         f"ratio {last / first:.3f}   (goal within 10 %)"
