@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
 _SCRIPTS = Path(__file__).resolve().parent.parent / "migrations"
+_PG_LOCK_KEY = 0x6B72_6C6D  # "krlm": the advisory lock that serialises kalshi-rl migrations
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -23,10 +26,39 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
     """Migrate the database behind ``engine`` to ``revision``; return the new revision."""
     config = alembic_config(engine)
-    with engine.begin() as connection:
+    with _sqlite_file_lock(engine), engine.begin() as connection:
+        _pg_lock(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
     return current_revision(engine)
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """Hold an exclusive lock on ``<database>.migrate.lock`` while migrating a SQLite file.
+
+    Commands started together on a new data dir (two ``tune`` workers, ``train`` beside
+    ``serve``) would otherwise both see no schema and both create it; SQLite runs Alembic's
+    DDL outside a transaction, so its own locking does not prevent that.
+    """
+    database = engine.url.database
+    if engine.url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    import fcntl  # POSIX, where kalshi-rl runs (Linux, macOS, its Docker image)
+
+    with open(f"{database}.migrate.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _pg_lock(connection: Connection) -> None:
+    """Serialise concurrent ``db upgrade`` runs on PostgreSQL (released at commit)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
 
 
 def current_revision(engine: Engine) -> str | None:
