@@ -65,7 +65,7 @@ def _open_after(barrier, database_url: str | None, data_dir: str) -> None:  # ty
         upgrade(create_db_engine(parse_database_url(database_url)))
 
 
-def _open_at_once(database_url: str | None, data_dirs: list[Path], processes: int = 3) -> list[int]:
+def _open_at_once(database_url: str | None, data_dirs: list[Path], processes: int = 3) -> list[int | None]:
     """Exit codes of ``processes`` processes per directory opening it at the same instant."""
     import multiprocessing
 
