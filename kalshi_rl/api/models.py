@@ -68,8 +68,8 @@ class Model(BaseModel):
     training_config: dict[str, Any]
     training_episodes: int
     training_timesteps: int
-    created_at: str | None
-    updated_at: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
     performance_summary: dict[str, Any] | None
     status: Status
     notes: str | None

@@ -23,6 +23,9 @@ JSON_TYPES: dict[str, tuple[type, ...]] = {
     "null": (type(None),),
 }
 PATH_PARAMETER = re.compile(r"\{[^/]+\}")
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+"""JSON Schema's ``date-time``: RFC 3339, so a time and a zone are required (Python's
+``fromisoformat`` alone would also take a bare date or a naive time)."""
 
 
 def violations(value: Any, schema: dict[str, Any], doc: dict[str, Any], where: str = "$") -> list[str]:
@@ -48,6 +51,8 @@ def violations(value: Any, schema: dict[str, Any], doc: dict[str, Any], where: s
     if schema.get("format") == "date-time" and isinstance(value, str):
         try:
             datetime.fromisoformat(value)
+            if not RFC3339.fullmatch(value):
+                raise ValueError(value)
         except ValueError:
             problems.append(f"{where}: {value!r} is not a date-time")
     if isinstance(value, dict):
