@@ -46,7 +46,9 @@ def service_metrics(service: RlService) -> MetricsSource:
 
     def progress() -> dict[str, Any] | None:
         job = service.training
-        return job.progress if job is not None and not job.task.done() else None
+        if job is None or job.task.done() or job.progress is None:
+            return None
+        return job.progress.model_dump()
 
     return MetricsSource(feed=lambda: service.feed, session=lambda: service.session, training=progress)
 

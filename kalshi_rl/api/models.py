@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kalshi_rl.api.health import CheckName
+from kalshi_rl.api.stream_messages import TrainingProgressData
 from kalshi_rl.data.registry import ModelStatus as Status
 from kalshi_rl.trading.risk import TripKind
 
@@ -68,8 +69,8 @@ class Model(BaseModel):
     training_config: dict[str, Any]
     training_episodes: int
     training_timesteps: int
-    created_at: str | None
-    updated_at: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
     performance_summary: dict[str, Any] | None
     status: Status
     notes: str | None
@@ -169,7 +170,8 @@ class TrainingState(BaseModel):
     model_id: str | None = None
     model: str | None = None
     status: Status | None = None
-    progress: dict[str, Any] | None = None
+    progress: TrainingProgressData | None = None
+    """The last ``training_progress`` of the run (as /rl/ws/training sent it)."""
     error: str | None = None
 
 

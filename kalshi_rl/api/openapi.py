@@ -1,4 +1,8 @@
-"""The OpenAPI 3.1 document of the /rl/* API, built from the routes table and pydantic models."""
+"""The OpenAPI 3.1 document of the /rl/* API, built from the routes table and pydantic models.
+
+OpenAPI has no WebSockets: the streams' messages are components like the bodies, and the
+document's ``x-streams`` names, for each ``/rl/ws/*`` path, the union of the messages it sends.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pydantic.json_schema import models_json_schema
 
 from kalshi_rl import __version__
 from kalshi_rl.api import models as m
+from kalshi_rl.api.stream_messages import STREAMS
 
 ERRORS = {
     "400": "Bad input (malformed JSON, invalid value)",
@@ -192,7 +197,10 @@ def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
 
 
 def openapi_document() -> dict[str, Any]:
-    models = {op[3] for op in OPERATIONS if op[3]} | {op[4] for op in OPERATIONS if op[4]} | {m.ErrorBody}
+    models: set[type[BaseModel]] = {op[3] for op in OPERATIONS if op[3]} | {
+        op[4] for op in OPERATIONS if op[4]
+    }
+    models |= {m.ErrorBody, *STREAMS.values()}
     _, schema = models_json_schema(
         [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
     )
@@ -235,9 +243,17 @@ def openapi_document() -> dict[str, Any]:
             "title": "kalshi-rl service",
             "version": __version__,
             "description": "RL trading on Kalshi books: registry, training, paper actor. WebSockets: "
-            "/rl/ws/orderbook, /rl/ws/actions, /rl/ws/training.",
+            + ", ".join(STREAMS)
+            + " (x-streams: the messages each sends, JSON text frames).",
         },
         "paths": paths,
+        "x-streams": {
+            path: {
+                "description": (union.__doc__ or "").strip(),
+                "message": {"$ref": f"#/components/schemas/{union.__name__}"},
+            }
+            for path, union in STREAMS.items()
+        },
         "components": {
             "schemas": schema.get("$defs", {}),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

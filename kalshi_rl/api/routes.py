@@ -18,7 +18,7 @@ from kalshi_rl.api.access import bearer, origin_allowed, token_matches
 from kalshi_rl.api.errors import ApiError, read_json, validation_message
 from kalshi_rl.api.health import readiness
 from kalshi_rl.api.service import RlService
-from kalshi_rl.data.storage.schema import trading_actions, trading_episodes
+from kalshi_rl.data.storage.schema import trading_actions
 from kalshi_rl.trading.series_session import SeriesSession
 
 B = TypeVar("B", bound=BaseModel)
@@ -198,16 +198,12 @@ async def get_episode(request: Request) -> JSONResponse:
         episode_id = uuid.UUID(request.path_params["episode_id"])
     except ValueError:
         raise ApiError(400, "invalid_parameter", "episode id must be a UUID") from None
-    engine = service.engine
-    assert engine is not None
+    registry = service.require_registry()
+    engine = registry.engine
 
     def load() -> tuple[dict[str, Any] | None, int, list[dict[str, Any]]]:
+        row = registry.episode(episode_id)  # its times UTC-aware (SQLite drops the zone)
         with engine.connect() as conn:
-            row = (
-                conn.execute(select(trading_episodes).where(trading_episodes.c.episode_id == episode_id))
-                .mappings()
-                .first()
-            )
             count = (
                 conn.execute(select(func.count()).where(trading_actions.c.episode_id == episode_id)).scalar()
                 or 0
@@ -218,7 +214,7 @@ async def get_episode(request: Request) -> JSONResponse:
                 .order_by(trading_actions.c.id.desc())
                 .limit(20)
             ).mappings()
-            return (dict(row) if row else None), int(count), [dict(r) for r in recent]
+            return row, int(count), [dict(r) for r in recent]
 
     row, count, recent = await asyncio.to_thread(load)
     if row is None:

@@ -27,6 +27,12 @@ from kalshi_rl.api.errors import ApiError
 from kalshi_rl.api.health import ReadinessLimits
 from kalshi_rl.api.hubs import Hub
 from kalshi_rl.api.models import ActorStart, Mode, TrainingStart
+from kalshi_rl.api.stream_messages import (
+    TrainingFinishedData,
+    TrainingFinishedMessage,
+    TrainingProgressData,
+    TrainingProgressMessage,
+)
 from kalshi_rl.core.errors import KalshiRLError, LiveModeRefusedError
 from kalshi_rl.core.extras import missing_extra
 from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
@@ -84,7 +90,7 @@ class TrainingJob:
     name: str
     task: asyncio.Task[ModelRecord]
     started: float
-    progress: dict[str, Any] | None = None
+    progress: TrainingProgressData | None = None
     record: ModelRecord | None = None
     error: str | None = None
 
@@ -216,19 +222,21 @@ class RlService:
         return self.training
 
     def _on_progress(self, progress: Any) -> None:  # in the trainer's thread
-        data = {
-            "episode": progress.episode,
-            "total_episodes": progress.total_episodes,
-            "avg_reward": progress.avg_reward,
-            "loss": progress.loss,
-            "learning_rate": progress.learning_rate,
-            "timesteps_so_far": progress.timesteps_so_far,
-            "model_id": progress.model_id,
-            "total_timesteps": progress.total_timesteps,
-        }
+        data = TrainingProgressData(
+            episode=progress.episode,
+            total_episodes=progress.total_episodes,
+            avg_reward=progress.avg_reward,
+            loss=progress.loss,
+            learning_rate=progress.learning_rate,
+            timesteps_so_far=progress.timesteps_so_far,
+            model_id=progress.model_id,
+            total_timesteps=progress.total_timesteps,
+        )
         if self.training is not None:
             self.training.progress = data
-        self.training_hub.publish_threadsafe({"type": "training_progress", "data": data})
+        self.training_hub.publish_threadsafe(
+            TrainingProgressMessage(type="training_progress", data=data).wire()
+        )
 
     def _training_done(self, task: asyncio.Task[ModelRecord]) -> None:
         job = self.training
@@ -242,16 +250,12 @@ class RlService:
             logger.warning("training %s did not start or failed: %s", job.name, job.error)
         else:
             job.record = task.result()
-        self.training_hub.publish(
-            {
-                "type": "training_finished",
-                "data": {
-                    "model_id": str(job.model_id),
-                    "status": job.record.status if job.record else "failed",
-                    "error": job.error,
-                },
-            }
+        finished = TrainingFinishedData(
+            model_id=str(job.model_id),
+            status=job.record.status if job.record else "failed",
+            error=job.error,
         )
+        self.training_hub.publish(TrainingFinishedMessage(type="training_finished", data=finished).wire())
 
     async def halt_training(self) -> None:
         """Stop the running training, if any, and wait for it to save and record itself.

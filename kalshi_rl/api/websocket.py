@@ -16,6 +16,13 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from kalshi_rl.api.access import bearer, origin_allowed, token_matches
 from kalshi_rl.api.actor_sessions import feed_series
+from kalshi_rl.api.stream_messages import (
+    OrderbookData,
+    OrderbookUpdate,
+    StreamError,
+    StreamErrorCode,
+    StreamErrorData,
+)
 from kalshi_rl.core.units import format_count, format_price
 from kalshi_rl.data.book.orderbook_state import OrderbookState
 from kalshi_rl.data.book.shared_state import SharedOrderbookState
@@ -28,8 +35,10 @@ MAX_HZ = 10.0
 DEPTH = 10
 
 
-async def _refuse(websocket: WebSocket, close_code: int, code: str, message: str) -> None:
-    await websocket.send_json({"type": "error", "data": {"code": code, "message": message}})
+async def _refuse(websocket: WebSocket, close_code: int, code: StreamErrorCode, message: str) -> None:
+    await websocket.send_json(
+        StreamError(type="error", data=StreamErrorData(code=code, message=message)).wire()
+    )
     await websocket.close(code=close_code)
 
 
@@ -60,32 +69,32 @@ async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
 
 
 def orderbook_message(state: OrderbookState) -> dict[str, Any]:
-    """The spec's orderbook_update, with Kalshi's exact dollar and count strings."""
+    """The spec's orderbook_update, with Kalshi's exact dollar and count strings (JSON types)."""
 
-    def levels(pairs: list[tuple[int, int]]) -> list[list[str]]:
-        return [[format_price(p), format_count(s)] for p, s in pairs]
+    def levels(pairs: list[tuple[int, int]]) -> list[tuple[str, str]]:
+        return [(format_price(p), format_count(s)) for p, s in pairs]
 
     from kalshi_rl.core.events import Side
 
     spread_yes, spread_no = state.spread_yes, state.spread_no
     mid_yes, mid_no = state.mid_price_yes, state.mid_price_no
-    return {
-        "type": "orderbook_update",
-        "data": {
-            "market_ticker": state.market_ticker,
-            "timestamp": state.last_update_ns // 1_000_000,
-            "yes_bids": levels(state.top_bids(Side.YES, DEPTH)),
-            "yes_asks": levels(state.top_asks(Side.YES, DEPTH)),
-            "no_bids": levels(state.top_bids(Side.NO, DEPTH)),
-            "no_asks": levels(state.top_asks(Side.NO, DEPTH)),
-            "spread_yes": format_price(spread_yes) if spread_yes is not None else None,
-            "spread_no": format_price(spread_no) if spread_no is not None else None,
-            "mid_yes": round(mid_yes / 10_000, 6) if mid_yes is not None else None,
-            "mid_no": round(mid_no / 10_000, 6) if mid_no is not None else None,
-            "stale": state.stale,
-            "sequence": state.last_sequence,
-        },
-    }
+    return OrderbookUpdate(
+        type="orderbook_update",
+        data=OrderbookData(
+            market_ticker=state.market_ticker,
+            timestamp=state.last_update_ns // 1_000_000,
+            yes_bids=levels(state.top_bids(Side.YES, DEPTH)),
+            yes_asks=levels(state.top_asks(Side.YES, DEPTH)),
+            no_bids=levels(state.top_bids(Side.NO, DEPTH)),
+            no_asks=levels(state.top_asks(Side.NO, DEPTH)),
+            spread_yes=format_price(spread_yes) if spread_yes is not None else None,
+            spread_no=format_price(spread_no) if spread_no is not None else None,
+            mid_yes=round(mid_yes / 10_000, 6) if mid_yes is not None else None,
+            mid_no=round(mid_no / 10_000, 6) if mid_no is not None else None,
+            stale=state.stale,
+            sequence=state.last_sequence,
+        ),
+    ).wire()
 
 
 async def _stream_book(websocket: WebSocket, shared: SharedOrderbookState) -> None:

@@ -269,3 +269,10 @@ class ModelRegistry:
             query = query.where(trading_episodes.c.mode == mode)
         with self.engine.connect() as conn:
             return [_from_row(r) for r in conn.execute(query).mappings()]
+
+    def episode(self, episode_id: uuid.UUID) -> dict[str, Any] | None:
+        """Return one episode's row (its times UTC-aware, as ``episodes`` gives them), or None."""
+        query = select(trading_episodes).where(trading_episodes.c.episode_id == episode_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return _from_row(row) if row is not None else None

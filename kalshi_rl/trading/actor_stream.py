@@ -1,7 +1,8 @@
 """What the actor tells its subscribers (``/rl/ws/actions``, the live view), and why it holds.
 
 Two messages: ``action`` (spec §5 ``Action Event``: a decision, with the order it sent and the
-position after it) and ``hold`` (a tick without a decision, and the reason). Subscribers get
+position after it) and ``hold`` (a tick without a decision, and the reason), built through the
+models of ``stream_messages`` (which the API's OpenAPI document publishes). Subscribers get
 them through bounded queues; a slow one loses its oldest message and never blocks the actor.
 """
 
@@ -14,6 +15,15 @@ from typing import Any
 from kalshi_rl.core.units import PRICE_SCALE, format_count
 from kalshi_rl.data.book.shared_state import SharedOrderbookState
 from kalshi_rl.execution.position import MICRO_PER_DOLLAR, PositionLedger
+from kalshi_rl.trading.risk import TripKind
+from kalshi_rl.trading.stream_messages import (
+    ActionData,
+    ActionDetails,
+    ActionMessage,
+    HoldData,
+    HoldMessage,
+    PositionState,
+)
 from kalshi_rl.trading.tick_grid import format_wall_ns
 
 
@@ -53,28 +63,28 @@ def action_message(
 ) -> dict[str, Any]:
     """The spec's ``action`` message for a decision at ``tick_ns``."""
     unrealized = ledger.unrealized_micro(mark) / MICRO_PER_DOLLAR if mark is not None else 0.0
-    return {
-        "type": "action",
-        "data": {
-            "timestamp": tick_ns // 1_000_000,
-            "market_ticker": market_ticker,
-            "action": details["name"],
-            "details": {
-                "side": details.get("side"),
-                "price": result.get("average_fill_price") if result else None,
-                "quantity": details.get("quantity"),
-                "order_type": details.get("order_type"),
-            },
-            "state": {
-                "position": format_count(ledger.position_units),
-                "avg_price": round(ledger.average_cost_ticks() / PRICE_SCALE, 6),
-                "unrealized_pnl": round(unrealized, 6),
-            },
-            "confidence": round(confidence, 6),
-            "model": model,
-            "executed": executed,
-        },
-    }
+    return ActionMessage(
+        type="action",
+        data=ActionData(
+            timestamp=tick_ns // 1_000_000,
+            market_ticker=market_ticker,
+            action=details["name"],
+            details=ActionDetails(
+                side=details.get("side"),
+                price=result.get("average_fill_price") if result else None,
+                quantity=details.get("quantity"),
+                order_type=details.get("order_type"),
+            ),
+            state=PositionState(
+                position=format_count(ledger.position_units),
+                avg_price=round(ledger.average_cost_ticks() / PRICE_SCALE, 6),
+                unrealized_pnl=round(unrealized, 6),
+            ),
+            confidence=round(confidence, 6),
+            model=model,
+            executed=executed,
+        ),
+    ).wire()
 
 
 def hold_message(
@@ -83,21 +93,21 @@ def hold_message(
     reason: str,
     skipped_stale: int,
     model: str | None,
-    breaker: str | None = None,
+    breaker: TripKind | None = None,
 ) -> dict[str, Any]:
     """A ``hold`` message: no decision (and no order) at ``tick_ns``, and why; ``breaker``: the
     risk breaker that stops trading (``risk.RiskGuard``), None for a hold without observation."""
-    return {
-        "type": "hold",
-        "data": {
-            "timestamp": tick_ns // 1_000_000,
-            "market_ticker": market_ticker,
-            "reason": reason,
-            "skipped_stale": skipped_stale,
-            "model": model,
-            "breaker": breaker,
-        },
-    }
+    return HoldMessage(
+        type="hold",
+        data=HoldData(
+            timestamp=tick_ns // 1_000_000,
+            market_ticker=market_ticker,
+            reason=reason,
+            skipped_stale=skipped_stale,
+            model=model,
+            breaker=breaker,
+        ),
+    ).wire()
 
 
 def hold_reason(shared: SharedOrderbookState, stale_since_ns: int) -> str:

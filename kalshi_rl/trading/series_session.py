@@ -49,6 +49,7 @@ from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, create_trad
 from kalshi_rl.trading.risk import RiskGuard, RiskLimits, TripKind
 from kalshi_rl.trading.series_markets import current_market, past_close, settlement_known
 from kalshi_rl.trading.session import check_scope, paper_config
+from kalshi_rl.trading.stream_messages import MarketRollData, MarketRollMessage
 
 logger = logging.getLogger(__name__)
 
@@ -384,14 +385,14 @@ class SeriesSession:
 def _roll_message(series: str, previous: str | None, ticker: str, actor: TradingActor) -> dict[str, Any]:
     """``market_roll``: the session now trades ``ticker`` (after ``previous``)."""
     close_ms = actor.shared.status.close_time_ms
-    return {
-        "type": "market_roll",
-        "data": {
-            "timestamp": time.time_ns() // 1_000_000,
-            "series": series,
-            "previous": previous,
-            "market_ticker": ticker,
-            "close_time": close_ms,
-            "model": actor.model.label if actor.model else None,
-        },
-    }
+    return MarketRollMessage(
+        type="market_roll",
+        data=MarketRollData(
+            timestamp=time.time_ns() // 1_000_000,
+            series=series,
+            previous=previous,
+            market_ticker=ticker,
+            close_time=close_ms,
+            model=actor.model.label if actor.model else None,
+        ),
+    ).wire()

@@ -93,6 +93,8 @@ MODEL = {
         (lambda b: b["models"][0].pop("name"), "lacks 'name'"),
         (lambda b: b["models"][0].update(notes=3), "matches no branch"),
         (lambda b: b["models"][0].update(hyperparameters=[]), "is not of type object"),
+        (lambda b: b["models"][0].update(created_at="2026-01-01T00:00:00"), "is not a date-time"),  # no zone
+        (lambda b: b["models"][0].update(updated_at="2026-01-01"), "is not a date-time"),
     ],
 )
 def test_an_answer_outside_the_document_is_caught(change: Any, found: str) -> None:

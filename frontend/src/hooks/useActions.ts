@@ -12,7 +12,7 @@ export function useActions(): { items: FeedItem[]; status: StreamStatus } {
   const [items, setItems] = useState<FeedItem[]>([]);
   const status = useStream("/rl/ws/actions", {}, (message) => {
     if (message.type !== "action" && message.type !== "hold") return;
-    buffer.current.push(message as FeedItem);
+    buffer.current.push(message);
     setItems(buffer.current.toArray());
   });
   return { items, status };

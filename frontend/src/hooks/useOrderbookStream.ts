@@ -12,8 +12,8 @@ export function useOrderbookStream(market: string | null): {
   const pending = useRef<OrderbookUpdate["data"] | null>(null);
   const frame = useRef<number | null>(null);
   const status = useStream(market ? "/rl/ws/orderbook" : null, market ? { market } : {}, (message) => {
-    if (message.type !== "orderbook_update") return;
-    pending.current = message.data as OrderbookUpdate["data"];
+    if (message.type !== "orderbook_update") return; // a kind this page does not know yet
+    pending.current = message.data;
     if (frame.current === null) {
       frame.current = requestAnimationFrame(() => {
         frame.current = null;

@@ -3,6 +3,20 @@
 import { useEffect, useRef, useState } from "react";
 import { streamUrl } from "../api/client";
 import { requestToken, subscribeToken, tokenNeeded } from "../api/token";
+import type {
+  ActionsStreamMessage,
+  OrderbookStreamMessage,
+  StreamError,
+  TrainingStreamMessage,
+} from "../lib/messages";
+
+/** Each stream's path and the messages it sends (the document's ``x-streams``; a Vitest test
+ *  keeps the paths equal to the document's). */
+export interface Streams {
+  "/rl/ws/orderbook": OrderbookStreamMessage;
+  "/rl/ws/actions": ActionsStreamMessage;
+  "/rl/ws/training": TrainingStreamMessage;
+}
 
 export type StreamState = "connecting" | "open" | "reconnecting" | "needs token";
 
@@ -14,10 +28,11 @@ export interface StreamStatus {
 const FIRST_DELAY_MS = 500;
 const MAX_DELAY_MS = 10_000;
 
-export function useStream(
-  path: string | null,
+/** ``onMessage`` gets every message but the refusals (``error``: shown in the status instead). */
+export function useStream<P extends keyof Streams>(
+  path: P | null,
   params: Record<string, string>,
-  onMessage: (message: { type: string; data: unknown }) => void,
+  onMessage: (message: Exclude<Streams[P], StreamError>) => void,
 ): StreamStatus {
   const [status, setStatus] = useState<StreamStatus>({ state: "connecting", detail: null });
   const handler = useRef(onMessage);
@@ -53,12 +68,12 @@ export function useStream(
         setStatus({ state: "open", detail: null });
       };
       socket.onmessage = (event: MessageEvent<string>) => {
-        const message = JSON.parse(event.data) as { type: string; data: unknown };
+        const message = JSON.parse(event.data) as Streams[P];
         if (message.type === "error") {
-          lastError = (message.data as { message: string }).message;
+          lastError = message.data.message;
           return;
         }
-        handler.current(message);
+        handler.current(message as Exclude<Streams[P], StreamError>);
       };
       socket.onclose = (event: CloseEvent) => {
         socket = null;

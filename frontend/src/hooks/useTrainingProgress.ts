@@ -3,16 +3,11 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useRef, useState } from "react";
 import { RingBuffer } from "../lib/ringBuffer";
-import type { Schemas } from "../api/client";
-import type { TrainingProgressMessage } from "../lib/messages";
+import type { TrainingFinishedMessage, TrainingProgressMessage } from "../lib/messages";
 import { type StreamStatus, useStream } from "./useStream";
 
 export type Progress = TrainingProgressMessage["data"];
-export interface Finished {
-  model_id: string;
-  status: Schemas["Model"]["status"];
-  error: string | null;
-}
+export type Finished = TrainingFinishedMessage["data"];
 export const PROGRESS_HISTORY = 1000;
 
 export function useTrainingProgress(): { history: Progress[]; finished: Finished | null; status: StreamStatus } {
@@ -22,12 +17,12 @@ export function useTrainingProgress(): { history: Progress[]; finished: Finished
   const client = useQueryClient();
   const status = useStream("/rl/ws/training", {}, (message) => {
     if (message.type === "training_finished") {
-      setFinished(message.data as Finished);
+      setFinished(message.data);
       void client.invalidateQueries();
       return;
     }
-    if (message.type !== "training_progress") return;
-    const progress = message.data as Progress;
+    if (message.type !== "training_progress") return; // a kind this page does not know yet
+    const progress = message.data;
     const last = buffer.current.toArray().at(-1);
     if (last && last.model_id !== progress.model_id) buffer.current.clear(); // a new run
     buffer.current.push(progress);

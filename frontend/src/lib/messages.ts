@@ -1,60 +1,22 @@
-/** The WebSocket messages of spec §5.2 as the service sends them (prices and sizes as exact strings). */
+/** The WebSocket messages of spec §5.2, as the service sends them (prices and sizes as exact
+ *  strings). Generated, never written by hand: the service builds each message through a pydantic
+ *  model, the OpenAPI document publishes those models as components (and ``x-streams``: which
+ *  messages each /rl/ws/* path sends), and openapi-typescript turns them into these types. */
+import type { components } from "../api/schema";
 
+type Schemas = components["schemas"];
+
+export type OrderbookUpdate = Schemas["OrderbookUpdate"];
 /** [price in dollars, size in contracts], e.g. ["0.6555", "12.50"]. */
-export type Level = [string, string];
+export type Level = OrderbookUpdate["data"]["yes_bids"][number];
+export type ActionMessage = Schemas["ActionMessage"];
+export type HoldMessage = Schemas["HoldMessage"];
+export type MarketRollMessage = Schemas["MarketRollMessage"];
+export type TrainingProgressMessage = Schemas["TrainingProgressMessage"];
+export type TrainingFinishedMessage = Schemas["TrainingFinishedMessage"];
+export type StreamError = Schemas["StreamError"];
 
-export interface OrderbookUpdate {
-  type: "orderbook_update";
-  data: {
-    market_ticker: string;
-    timestamp: number;
-    yes_bids: Level[];
-    yes_asks: Level[];
-    no_bids: Level[];
-    no_asks: Level[];
-    spread_yes: string | null;
-    spread_no: string | null;
-    mid_yes: number | null;
-    mid_no: number | null;
-    stale: boolean;
-    sequence: number;
-  };
-}
-
-export interface ActionMessage {
-  type: "action";
-  data: {
-    timestamp: number;
-    market_ticker: string;
-    action: string;
-    details: { side: string | null; price: string | number | null; quantity: string | number | null; order_type: string | null };
-    state: { position: string; avg_price: number; unrealized_pnl: number };
-    confidence: number;
-    model: string | null;
-    executed: boolean;
-  };
-}
-
-export interface HoldMessage {
-  type: "hold";
-  data: { timestamp: number; market_ticker: string; reason: string; skipped_stale: number; model: string | null; breaker?: string | null };
-}
-
-export interface TrainingProgressMessage {
-  type: "training_progress";
-  data: {
-    episode: number;
-    total_episodes: number;
-    avg_reward: number;
-    loss: number | null;
-    learning_rate: number;
-    timesteps_so_far: number;
-    total_timesteps: number;
-    model_id: string;
-  };
-}
-
-export interface StreamError {
-  type: "error";
-  data: { code: string; message: string };
-}
+/** What each stream may send (a refusal, ``error``, included). */
+export type OrderbookStreamMessage = Schemas["OrderbookStreamMessage"];
+export type ActionsStreamMessage = Schemas["ActionsStreamMessage"];
+export type TrainingStreamMessage = Schemas["TrainingStreamMessage"];

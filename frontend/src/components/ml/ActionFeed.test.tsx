@@ -2,9 +2,10 @@ import { render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import type { FeedItem } from "../../hooks/useActions";
+import type { ActionMessage } from "../../lib/messages";
 import { ActionFeed } from "./ActionFeed";
 
-function action(second: number, name: string, price: string | null): FeedItem {
+function action(second: number, name: ActionMessage["data"]["action"], price: string | null): FeedItem {
   return {
     type: "action",
     data: {
@@ -22,7 +23,7 @@ function action(second: number, name: string, price: string | null): FeedItem {
 
 const hold: FeedItem = {
   type: "hold",
-  data: { timestamp: Date.UTC(2026, 11, 2, 14, 0, 2), market_ticker: "KX-1", reason: "no book snapshot yet", skipped_stale: 1, model: "m@1" },
+  data: { timestamp: Date.UTC(2026, 11, 2, 14, 0, 2), market_ticker: "KX-1", reason: "no book snapshot yet", skipped_stale: 1, model: "m@1", breaker: null },
 };
 
 const items = [action(1, "buy_yes", "0.6555"), hold, action(3, "sell_yes", null)];
