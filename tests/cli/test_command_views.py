@@ -205,3 +205,16 @@ def test_the_live_view_says_a_series_waits_for_its_next_market() -> None:
     parts = CollectorParts("s", time.time_ns(), {}, {}, {}, {}, ("KXBTC15M",), 0, 0, 0, 0, ())
     out = render(LiveCollectView(ViewBuilder().build(parts)), 80, height=24)
     assert_uncut(out, 80, whole=("KXBTC15M", "no open market: waiting", "0 markets"))
+
+
+def test_the_demo_ends_with_a_verdict_naming_each_baseline_beaten_or_not() -> None:
+    from kalshi_rl.cli.demo import verdict
+
+    names = ["demo@1", "hold", "random", "momentum"]
+    assert verdict([67.65, 0.0, -135.09, 76.22], names) == (
+        "demo@1 made $67.65 on the held-out quarter: above hold ($0.00), random (-$135.09); "
+        "not above momentum ($76.22)"
+    )
+    assert verdict([0.0, 0.0, -1.0, 0.0], names) == (
+        "demo@1 made $0.00 on the held-out quarter: above random (-$1.00); not above hold ($0.00), momentum ($0.00)"
+    )
