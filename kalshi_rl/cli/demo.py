@@ -29,6 +29,7 @@ import typer
 
 from kalshi_rl.cli.common import console, setup_logging, user_errors
 from kalshi_rl.cli.tables import dollars, position
+from kalshi_rl.sim.model_config import MarketModelConfig
 
 if TYPE_CHECKING:  # the training stack loads only when the demo runs
     import numpy as np
@@ -36,7 +37,7 @@ if TYPE_CHECKING:  # the training stack loads only when the demo runs
     from kalshi_rl.agents.dummy_agent import Policy
 
 
-DEMO_MODEL = {"jump_rate_per_s": 1 / 8, "quote_lag_halflife_s": 8.0}
+DEMO_MODEL = MarketModelConfig(jump_rate_per_s=1 / 8, quote_lag_halflife_s=8.0)
 """The local exchange's market model in the demo: a stronger momentum edge than the defaults'."""
 DEMO_HYPERPARAMETERS = {
     "learning_rate": 3e-4,
@@ -85,14 +86,12 @@ async def _demo(
     from kalshi_rl.execution.fill_engine import FillConfig
     from kalshi_rl.kalshi.ws_client import WsConfig
     from kalshi_rl.sim.exchange import SimConfig, SimExchange
-    from kalshi_rl.sim.model_config import MarketModelConfig
     from kalshi_rl.trading.session import PaperSession, PaperSessionConfig
 
     lake = directory / "lake"
     engine = open_database(None, directory)
     registry = ModelRegistry(engine)
-    model = MarketModelConfig(**DEMO_MODEL)
-    sim = SimExchange(SimConfig(markets=8, seed=seed, rate=400, record_ledger=False, model=model))
+    sim = SimExchange(SimConfig(markets=8, seed=seed, rate=400, record_ledger=False, model=DEMO_MODEL))
     await sim.start()
     try:
         console.print(
