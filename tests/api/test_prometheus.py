@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.conftest import ServeFactory
-from tests.api.test_lifecycles import trained
+from tests.api.test_lifecycles import FAST, trained
 from tests.integration.test_metrics import parse
 from tests.support.waiting import wait_until
 
@@ -51,3 +51,31 @@ def test_metrics_of_a_paper_run_match_the_actor_summary(
     assert value("kalshi_rl_feed_markets") == len(feed["markets"]) == 1
     assert value("kalshi_rl_feed_frames_total") > 0
     assert ("kalshi_rl_sink_backlog_rows", (("sink", "lake"),)) in samples
+
+
+def test_metrics_of_a_running_training_follow_its_progress(
+    serve: ServeFactory, sim_lake: tuple[Path, list[str]]
+) -> None:
+    svc = serve()
+    assert "kalshi_rl_training_timesteps_total" not in svc.get("/metrics").text  # nothing runs
+    started = svc.post(
+        "/rl/training/start", json={"markets": sim_lake[1], "timesteps": 10_000_000, "name": "m", **FAST}
+    )
+    assert started.status_code == 202, started.text
+
+    def progress() -> dict[str, float]:
+        return svc.get("/rl/status").json()["training"]["progress"] or {}  # type: ignore[no-any-return]
+
+    wait_until(lambda: progress().get("timesteps_so_far", 0) >= 64, "training reported progress")
+    before = progress()["timesteps_so_far"]
+    samples, types = parse(svc.get("/metrics").text)
+    after = progress()
+    timesteps = samples[("kalshi_rl_training_timesteps_total", ())]
+    assert types["kalshi_rl_training_timesteps"] == "counter"
+    assert before <= timesteps <= after["timesteps_so_far"]
+    reward = samples[("kalshi_rl_training_episode_reward", ())]
+    assert types["kalshi_rl_training_episode_reward"] == "gauge"
+    if timesteps == after["timesteps_so_far"]:  # the same progress report: the same figure
+        assert reward == pytest.approx(after["avg_reward"] or 0.0)
+    assert svc.post("/rl/training/stop").status_code == 200
+    assert "kalshi_rl_training_timesteps_total" not in svc.get("/metrics").text  # gone with the run
