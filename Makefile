@@ -8,7 +8,7 @@ EXTRAS ?=
 PYTHON_BASE ?= $(shell for p in python3.13 $(HOME)/.pyenv/versions/3.13.0/bin/python3.13; do \
 	$$p -c '' 2>/dev/null && { command -v $$p; break; }; done)
 VENV_BASE ?= .venv-base
-# All of it by default (6.5 min on 2 cores); PYTEST_BASE_ARGS='-m "not slow"' halves that.
+# All of it by default (5.5-6.5 min on 2 cores); PYTEST_BASE_ARGS='-m "not slow"' halves that.
 PYTEST_BASE_ARGS ?=
 BASE_BIN := $(VENV_BASE)/bin
 
