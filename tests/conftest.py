@@ -17,7 +17,7 @@ from kalshi_rl.data.storage.migrate import upgrade
 from kalshi_rl.sim.exchange import SimConfig, SimExchange
 from tests.support import background
 
-pytest_plugins = ["tests.cli_support"]
+pytest_plugins = ["tests.cli_support", "tests.train_only"]
 
 REPO = Path(__file__).resolve().parents[1]
 CAPTURES = (REPO / ".." / "shared" / "data" / "kalshi-captures").resolve()

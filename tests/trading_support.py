@@ -1,5 +1,8 @@
 """What the training and trading tests share: tiny PPO settings and runs, models made to order,
-and the reconciliation of paper fills with the episode that made them (one definition each)."""
+and the reconciliation of paper fills with the episode that made them (one definition each).
+
+Importable without the train extra (what trains imports it inside the function), so the
+torch-free suite can use the rest."""
 
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ import numpy as np
 from sqlalchemy import Engine
 
 from kalshi_rl.agents.checkpoints import CHECKPOINT, model_dir, save_checkpoint
-from kalshi_rl.agents.training import Trainer, TrainRequest
 from kalshi_rl.core.events import Side
 from kalshi_rl.core.units import COUNT_SCALE, PRICE_SCALE
 from kalshi_rl.data.ingest.collector import CollectorConfig
@@ -56,6 +58,8 @@ def train_tiny(
     checkpoint_every: int = 10_000,
 ) -> ModelRecord:
     """A real (tiny) PPO training run; returns its final registry row (``ready``)."""
+    from kalshi_rl.agents.training import Trainer, TrainRequest  # the train extra: imported here only
+
     request = TrainRequest(
         timesteps=timesteps,
         hyperparameters=TINY,
@@ -87,6 +91,7 @@ def write_scripted_checkpoint(
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     from kalshi_rl.agents import hyperparameters as hp
+    from kalshi_rl.agents.training import Trainer
     from kalshi_rl.environments.kalshi_env import KalshiTradingEnv
 
     env = env or tiny_env()

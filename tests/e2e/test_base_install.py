@@ -3,7 +3,8 @@ say which extra they need (issue 14: torch-free base install).
 
 Each command runs as a process in which the training packages cannot be imported
 (``tests/support/without_training.py``), against a real ``kalshi-rl sim`` process; the model is
-trained in this test process, which has them.
+trained in this test process, which has them. In the torch-free suite (``make pytest-base``)
+the commands run where the extra is really not installed, and the paper test is skipped.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import pytest
 
 from kalshi_rl.core.extras import missing_extra
 from tests.cli_support import cli_env
-from tests.trading.test_actor import register_model
 
 pytestmark = pytest.mark.slow
 
@@ -36,6 +36,8 @@ def without_training(*args: str, timeout: float = 120) -> subprocess.CompletedPr
 def test_collect_inspect_and_paper_run_without_the_training_packages(  # type: ignore[no-untyped-def]
     sim_process, sim_lake, tmp_path: Path
 ) -> None:
+    from tests.trading.test_actor import register_model  # trains: the torch-free suite skips this test
+
     sim = sim_process("--markets", "1", "--rate", "200", "--seed", "21")
     data = ["--data-dir", str(tmp_path)]
     collected = without_training(
