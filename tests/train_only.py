@@ -54,7 +54,7 @@ TRAIN_ONLY = (
     "tests/api/test_risk_routes.py",
     "tests/api/test_serve_series.py",
     "tests/cli/test_paper_interrupt.py",
-    "tests/e2e/test_base_install.py::test_collect_inspect_and_paper_run_without_the_training_packages",
+    "tests/e2e/test_base_install.py::test_a_model_trained_with_sb3_paper_trades_without_the_training_packages",
     "tests/e2e/test_cli_tables.py",
     "tests/e2e/test_json_logs.py",
     "tests/e2e/test_metrics_port.py",

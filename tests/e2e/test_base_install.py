@@ -3,8 +3,9 @@ say which extra they need (issue 14: torch-free base install).
 
 Each command runs as a process in which the training packages cannot be imported
 (``tests/support/without_training.py``), against a real ``kalshi-rl sim`` process; the model is
-trained in this test process, which has them. In the torch-free suite (``make pytest-base``)
-the commands run where the extra is really not installed, and the paper test is skipped.
+trained in this test process, which has them, or written as numpy arrays only. In the torch-free
+suite (``make pytest-base``) the commands run where the extra is really not installed, and only
+the test of the SB3-trained model is skipped.
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kalshi_rl.core.extras import missing_extra
+from kalshi_rl.data.registry import ModelRegistry
+from kalshi_rl.data.storage.database import open_database
+from kalshi_rl.environments.action_space import Action
 from tests.cli_support import cli_env
+from tests.trading.test_numpy_policy import numpy_model
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.base_install]
 
 
 def without_training(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -34,10 +40,9 @@ def without_training(*args: str, timeout: float = 120) -> subprocess.CompletedPr
 
 
 def test_collect_inspect_and_paper_run_without_the_training_packages(  # type: ignore[no-untyped-def]
-    sim_process, sim_lake, tmp_path: Path
+    sim_process, tmp_path: Path
 ) -> None:
-    from tests.trading.test_actor import register_model  # trains: the torch-free suite skips this test
-
+    """Runs on the base install too (``make pytest-base``): its model is numpy arrays only."""
     sim = sim_process("--markets", "1", "--rate", "200", "--seed", "21")
     data = ["--data-dir", str(tmp_path)]
     collected = without_training(
@@ -48,14 +53,43 @@ def test_collect_inspect_and_paper_run_without_the_training_packages(  # type: i
     inspected = without_training("inspect", "data", *data, "--json")
     assert inspected.returncode == 0, inspected.stderr
 
-    register_model(sim_lake, tmp_path, "base")  # trained here, with torch
-    paper = without_training(
-        "paper", "--model", "base", "--market", sim.tickers[0], "--ws-url", sim.ws_url,
-        "--duration", "4", "--stochastic", *data, "--json",
-    )  # fmt: skip
-    assert paper.returncode == 0, paper.stderr
-    summary = json.loads(paper.stdout)
+    numpy_model(ModelRegistry(open_database(None, tmp_path)), tmp_path / "models", "arrays", Action.BUY_YES)
+    summary = paper_without_training("arrays", sim.tickers[0], sim.ws_url, data)
+    assert summary["model"] == "arrays@1" and summary["orders"] > 0 and summary["missed_ticks"] == 0
+
+
+def test_a_model_trained_with_sb3_paper_trades_without_the_training_packages(  # type: ignore[no-untyped-def]
+    sim_process, sim_lake, tmp_path: Path
+) -> None:
+    """The checkpoint's policy.npz is all the actor needs (the model is trained here, with torch)."""
+    sim = sim_process("--markets", "1", "--rate", "200", "--seed", "22")
+    data = ["--data-dir", str(tmp_path)]
+    from tests.trading.test_actor import register_model  # SB3: the train extra
+
+    register_model(sim_lake, tmp_path, "base")
+    summary = paper_without_training("base", sim.tickers[0], sim.ws_url, data, "--stochastic")
     assert summary["model"] == "base@1" and summary["decisions"] > 0 and summary["missed_ticks"] == 0
+
+
+def paper_without_training(
+    model: str, market: str, ws_url: str, data: list[str], *flags: str
+) -> dict[str, Any]:
+    paper = without_training(
+        "paper",
+        "--model",
+        model,
+        "--market",
+        market,
+        "--ws-url",
+        ws_url,
+        "--duration",
+        "4",
+        *flags,
+        *data,
+        "--json",
+    )
+    assert paper.returncode == 0, paper.stderr
+    return json.loads(paper.stdout)  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize(
