@@ -270,6 +270,18 @@ class ModelRegistry:
         with self.engine.connect() as conn:
             return [_from_row(r) for r in conn.execute(query).mappings()]
 
+    def paper_pnl_since(self, since: datetime) -> float:
+        """The P&L in dollars (marked, after fees) of the paper episodes started at or after
+        ``since`` and finished: what the day-loss limit carries over an actor's restart. An
+        episode still open (a running actor, or one killed before it could finish) counts 0."""
+        query = select(func.coalesce(func.sum(trading_episodes.c.total_reward), 0.0)).where(
+            trading_episodes.c.mode == "paper",
+            trading_episodes.c.start_time >= since,
+            trading_episodes.c.end_time.is_not(None),
+        )
+        with self.engine.connect() as conn:
+            return float(conn.execute(query).scalar_one())
+
     def episode(self, episode_id: uuid.UUID) -> dict[str, Any] | None:
         """Return one episode's row (its times UTC-aware, as ``episodes`` gives them), or None."""
         query = select(trading_episodes).where(trading_episodes.c.episode_id == episode_id)

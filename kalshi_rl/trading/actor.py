@@ -52,7 +52,7 @@ from kalshi_rl.trading.actor_config import ActorConfig, ActorMetrics, TradingCli
 from kalshi_rl.trading.actor_risk import RiskControls
 from kalshi_rl.trading.actor_stream import ActionStream, action_message, hold_message, hold_reason
 from kalshi_rl.trading.model_source import LoadedModel, ModelSource
-from kalshi_rl.trading.risk import RiskGuard
+from kalshi_rl.trading.risk import RiskGuard, utc_day_start
 from kalshi_rl.trading.tick_grid import Tick, TickGrid, format_wall_ns
 
 logger = logging.getLogger(__name__)
@@ -118,6 +118,10 @@ class TradingActor(RiskControls):
             return  # already started
         self.model = model if model is not None else await asyncio.to_thread(self.source.load)
         self._observer = LiveObserver(self.model.env.tick_ms * 1_000_000, self.model.env.spec)
+        if self.guard.limits.max_loss_day is not None:  # a restart does not reset the day's loss
+            now_ns = self.config.clock.time_ns()
+            earlier = await asyncio.to_thread(self.registry.paper_pnl_since, utc_day_start(now_ns))
+            self.guard.carry_day(now_ns, earlier * MICRO_PER_DOLLAR)
         self.episode_id = await asyncio.to_thread(
             self.registry.start_episode,
             self.model.record.id,

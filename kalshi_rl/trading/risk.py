@@ -6,7 +6,8 @@ resumes it (``POST /rl/actor/resume``; ``kalshi-rl paper`` never resumes). The o
 is not a breaker: an order over the rate is skipped (held) and trading goes on.
 
 Losses are the paper ledger's equity change (realized + marked-to-mid unrealized, fees paid
-included): per episode since the actor started, per day since the first tick of the UTC day.
+included): per episode since the actor started, per UTC day since its first tick plus the
+paper episodes of that day the database holds as finished (a restart does not reset the day).
 A resume does not raise a limit: a loss still beyond it trips the breaker again at the next tick.
 """
 
@@ -16,6 +17,7 @@ import logging
 import math
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from kalshi_rl.core.errors import ConfigError
@@ -23,6 +25,13 @@ from kalshi_rl.core.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 _DAY_NS = 86_400 * 10**9
+
+
+def utc_day_start(wall_ns: int) -> datetime:
+    """Midnight (UTC) of the day ``wall_ns`` falls in: where the day-loss limit counts from."""
+    return datetime.fromtimestamp(wall_ns // _DAY_NS * 86_400, UTC)
+
+
 _MINUTE_NS = 60 * 10**9
 
 
@@ -136,6 +145,13 @@ class RiskGuard:
         the day's goes on from the earlier episodes' P&L (as last marked by their actor)."""
         self._carried += self._episode_pnl
         self._episode_start, self._episode_pnl = None, 0.0
+
+    def carry_day(self, tick_ns: int, earlier_pnl_micro: float) -> None:
+        """Count the P&L of the day's earlier episodes (before this actor started: a restart
+        does not reset the day's loss). Only before the first tick; a series' later markets
+        carry their day on through ``new_episode``."""
+        if self._day is None:
+            self._day = (tick_ns // _DAY_NS, -earlier_pnl_micro)
 
     def resume(self) -> Trip | None:
         """Trade again (a command); the streaks start afresh. Returns the trip it clears."""

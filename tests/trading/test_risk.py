@@ -9,6 +9,7 @@ $0.20 against the mid plus about $0.18 in fees, so the loss limits trip after a 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -24,7 +25,7 @@ from kalshi_rl.environments.action_space import Action
 from kalshi_rl.trading.actor import TradingActor
 from kalshi_rl.trading.actor_config import ActorConfig
 from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, PaperConfig
-from kalshi_rl.trading.risk import RiskLimits
+from kalshi_rl.trading.risk import RiskLimits, utc_day_start
 from tests.trading.conftest import TICKER, eventually
 from tests.trading.test_hot_reload import feed, live_book
 from tests.trading_support import scripted_model
@@ -138,12 +139,37 @@ async def test_the_episode_loss_limit_stops_trading_until_resumed_and_flatten_se
     assert risk["limits"]["max_loss_episode"] == 0.5
 
 
-async def test_the_day_loss_limit_trips(registry: ModelRegistry) -> None:
-    async with trading(registry, "buy", RiskLimits(max_loss_day=0.2)) as (actor, _):
+@pytest.fixture
+def fresh(tmp_path: Path) -> ModelRegistry:
+    """A registry of its own with ``buy``: no paper episode of today in it yet."""
+    registry = ModelRegistry(open_database(None, tmp_path))
+    scripted_model(registry, tmp_path / "models", "buy", Action.BUY_YES)
+    return registry
+
+
+async def test_the_day_loss_limit_trips(fresh: ModelRegistry) -> None:
+    async with trading(fresh, "buy", RiskLimits(max_loss_day=0.2)) as (actor, _):
         await eventually(lambda: actor.metrics.risk_breaker == "loss_day", timeout_s=WAIT_S)
         assert actor.metrics.orders == 1  # $0.20 against the mid plus fees
         await held_for(actor, 2)
         assert actor.metrics.orders == 1 and actor.client.ledger(TICKER).position_units == 1_000
+
+
+async def test_a_restart_does_not_reset_the_days_loss(fresh: ModelRegistry) -> None:
+    async with trading(fresh, "buy", RiskLimits()) as (actor, _):
+        await eventually(lambda: actor.metrics.total_reward < -0.3, timeout_s=WAIT_S)  # a buy or two
+        lost = -actor.metrics.total_reward
+    assert fresh.paper_pnl_since(utc_day_start(time.time_ns())) == pytest.approx(-lost)
+    # Started again today with room for one more buy (~$0.38) on top of the loss: it trips after it.
+    async with trading(fresh, "buy", RiskLimits(max_loss_day=lost + 0.25)) as (actor, _):
+        await eventually(lambda: actor.metrics.risk_breaker == "loss_day", timeout_s=WAIT_S)
+        assert actor.metrics.orders == 1
+    # With a limit the earlier loss already exceeds, it trips before any order.
+    async with trading(fresh, "buy", RiskLimits(max_loss_day=lost - 0.1)) as (actor, _):
+        await eventually(lambda: actor.metrics.risk_breaker == "loss_day", timeout_s=WAIT_S)
+        assert actor.metrics.orders == 0
+    # The day starts at midnight UTC: nothing of today counts tomorrow.
+    assert fresh.paper_pnl_since(utc_day_start(time.time_ns() + 86_400 * 10**9)) == 0.0
 
 
 async def test_orders_refused_in_a_row_trip_the_breaker(registry: ModelRegistry) -> None:
