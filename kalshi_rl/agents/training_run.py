@@ -65,6 +65,9 @@ class RunCallback(BaseCallback):
             run.report(self.num_timesteps)
         return not run.stop_requested.is_set()
 
+    def _on_training_end(self) -> None:
+        self.run.report(self.num_timesteps)  # the last point, however short the run
+
 
 class TrainingRun:
     """One training run: its registry row, model, checkpoints and episode log."""

@@ -56,3 +56,15 @@ def test_a_stop_request_saves_and_records_it(sim_lake, tmp_path: Path) -> None: 
         record.status == "stopped" and "on request" in (record.notes or "") and record.architecture == "A2C"
     )
     assert Path(record.checkpoint_path).is_file() and 0 < record.training_timesteps < 100_000
+
+
+def test_a_short_run_reports_its_last_timestep(sim_lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A run shorter than the report interval (1 s) still ends its progress charts at its end."""
+    data_dir, tickers = sim_lake
+    low, high = lake_time_range(data_dir / "lake", tuple(tickers))
+    data = preload_lake(data_dir / "lake", tuple(tickers), low, high)
+    reports: list[Progress] = []
+    trainer = Trainer(ModelRegistry(open_database(None, tmp_path)), tmp_path / "models", reports.append)
+    record = trainer.train(TrainRequest(timesteps=64, hyperparameters=TINY, env=ENV, name="short"), data)
+    assert record.status == "ready"
+    assert reports[-1].timesteps_so_far == record.training_timesteps >= 64
