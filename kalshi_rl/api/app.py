@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
-from kalshi_rl.api import routes, websocket
+from kalshi_rl.api import websocket
 from kalshi_rl.api.access import redact_tokens_in_server_logs
 from kalshi_rl.api.errors import (
     SITE_ROUTE,
@@ -30,6 +30,7 @@ from kalshi_rl.api.errors import (
 )
 from kalshi_rl.api.openapi import openapi_document
 from kalshi_rl.api.prometheus import MetricsSource, metrics_endpoint, registry_for
+from kalshi_rl.api.routes import actor, episodes, models, status, training
 from kalshi_rl.api.service import RlService, ServiceConfig
 from kalshi_rl.api.static_site import make_site
 from kalshi_rl.core.errors import KalshiRLError
@@ -69,25 +70,25 @@ def create_app(config: ServiceConfig, service: RlService | None = None) -> Starl
             await service.shutdown()
 
     http = [
-        Route("/rl/health", routes.health, methods=["GET"]),
-        Route("/rl/ready", routes.ready, methods=["GET"]),
-        Route("/rl/status", routes.status, methods=["GET"]),
-        Route("/rl/models", routes.list_models, methods=["GET"]),
-        Route("/rl/models", routes.create_model, methods=["POST"]),
-        Route("/rl/models/{model_id}", routes.get_model, methods=["GET"]),
-        Route("/rl/models/{model_id}", routes.update_model, methods=["PUT"]),
-        Route("/rl/episodes", routes.list_episodes, methods=["GET"]),
-        Route("/rl/episodes/{episode_id}", routes.get_episode, methods=["GET"]),
-        Route("/rl/training/start", routes.start_training, methods=["POST"]),
-        Route("/rl/training/stop", routes.stop_training, methods=["POST"]),
-        Route("/rl/actor/start", routes.start_actor, methods=["POST"]),
-        Route("/rl/actor/stop", routes.stop_actor, methods=["POST"]),
-        Route("/rl/actor/switch-model", routes.switch_model, methods=["POST"]),
-        Route("/rl/actor/resume", routes.resume_actor, methods=["POST"]),
-        Route("/rl/actor/flatten", routes.flatten_actor, methods=["POST"]),
-        Route("/rl/actor/set-mode", routes.set_mode, methods=["POST"]),
-        Route("/rl/metrics", routes.metrics, methods=["GET"]),
-        Route("/rl/compare", routes.compare, methods=["GET"]),
+        Route("/rl/health", status.health, methods=["GET"]),
+        Route("/rl/ready", status.ready, methods=["GET"]),
+        Route("/rl/status", status.status, methods=["GET"]),
+        Route("/rl/models", models.list_models, methods=["GET"]),
+        Route("/rl/models", models.create_model, methods=["POST"]),
+        Route("/rl/models/{model_id}", models.get_model, methods=["GET"]),
+        Route("/rl/models/{model_id}", models.update_model, methods=["PUT"]),
+        Route("/rl/episodes", episodes.list_episodes, methods=["GET"]),
+        Route("/rl/episodes/{episode_id}", episodes.get_episode, methods=["GET"]),
+        Route("/rl/training/start", training.start_training, methods=["POST"]),
+        Route("/rl/training/stop", training.stop_training, methods=["POST"]),
+        Route("/rl/actor/start", actor.start_actor, methods=["POST"]),
+        Route("/rl/actor/stop", actor.stop_actor, methods=["POST"]),
+        Route("/rl/actor/switch-model", actor.switch_model, methods=["POST"]),
+        Route("/rl/actor/resume", actor.resume_actor, methods=["POST"]),
+        Route("/rl/actor/flatten", actor.flatten_actor, methods=["POST"]),
+        Route("/rl/actor/set-mode", actor.set_mode, methods=["POST"]),
+        Route("/rl/metrics", status.metrics, methods=["GET"]),
+        Route("/rl/compare", models.compare, methods=["GET"]),
         Route("/rl/openapi.json", openapi, methods=["GET"]),
     ]
     streams = [

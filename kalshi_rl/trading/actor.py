@@ -9,10 +9,9 @@ the paper client, logs the action through ``ActionWriteQueue`` (never awaiting t
 and broadcasts it to subscribers. A tick without an observation (stale book) is held and the
 reason published; a grid tick that passes while the actor is busy is counted missed.
 
-Hot reload: a background task polls the registry and the checkpoint's mtime, loads a new
-checkpoint in a worker thread, checks that its train/serve contract equals the running one, and
-hands it over; the tick loop swaps it in between two ticks. A missing, corrupt or mismatched
-checkpoint is logged and ignored: the actor keeps trading with the model it has.
+Hot reload (``actor_reload``): a new checkpoint of the model followed (or one switched to by
+command) is loaded in the background and swapped in between two ticks; one that cannot be loaded
+is logged and ignored: the actor keeps trading with the model it has.
 
 Risk controls (``risk``, ``actor_risk``): limits and circuit breakers checked every tick; a
 tripped breaker holds with its reason until resumed by command; ``flatten`` is the emergency
@@ -49,10 +48,12 @@ from kalshi_rl.environments.action_space import ACTION_NAMES, KALSHI_ORDERS, Act
 from kalshi_rl.environments.observation_space import LiveObserver, PositionState
 from kalshi_rl.execution.position import MICRO_PER_DOLLAR, PositionLedger
 from kalshi_rl.trading.actor_config import ActorConfig, ActorMetrics, TradingClient
+from kalshi_rl.trading.actor_episode import carry_day_loss, final_position, open_episode
+from kalshi_rl.trading.actor_reload import HotReload
 from kalshi_rl.trading.actor_risk import RiskControls
 from kalshi_rl.trading.actor_stream import ActionStream, action_message, hold_message, hold_reason
 from kalshi_rl.trading.model_source import LoadedModel, ModelSource
-from kalshi_rl.trading.risk import RiskGuard, utc_day_start
+from kalshi_rl.trading.risk import RiskGuard
 from kalshi_rl.trading.tick_grid import Tick, TickGrid, format_wall_ns
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ _WARM_STOP_NS = 400_000
 """Warm the decision path until this long before the tick (one cold pass takes ~300 µs)."""
 
 
-class TradingActor(RiskControls):
+class TradingActor(RiskControls, HotReload):
     """Trades one market on paper with a registered model; see the module docstring."""
 
     def __init__(
@@ -118,22 +119,8 @@ class TradingActor(RiskControls):
             return  # already started
         self.model = model if model is not None else await asyncio.to_thread(self.source.load)
         self._observer = LiveObserver(self.model.env.tick_ms * 1_000_000, self.model.env.spec)
-        if self.guard.limits.max_loss_day is not None:  # a restart does not reset the day's loss
-            now_ns = self.config.clock.time_ns()
-            earlier = await asyncio.to_thread(self.registry.paper_pnl_since, utc_day_start(now_ns))
-            self.guard.carry_day(now_ns, earlier * MICRO_PER_DOLLAR)
-        self.episode_id = await asyncio.to_thread(
-            self.registry.start_episode,
-            self.model.record.id,
-            self.config.market_ticker,
-            "paper",
-            {
-                "model": self.model.label,
-                "contract": self.model.record.training_config.get("contract", {}).get(
-                    "observation_fingerprint"
-                ),
-            },
-        )
+        await carry_day_loss(self.registry, self.guard, self.config.clock.time_ns())
+        self.episode_id = await open_episode(self.registry, self.model, self.config.market_ticker)
         bind(market=self.config.market_ticker, model=self.model.label, episode_id=self.episode_id)
         self._reloader = asyncio.create_task(self._watch_for_new_models(), name="actor-hot-reload")
         logger.info(
@@ -207,11 +194,7 @@ class TradingActor(RiskControls):
                 self.episode_id,
                 total_reward=self.metrics.total_reward,
                 total_steps=self.metrics.ticks,
-                final_position={
-                    "position_units": ledger.position_units,
-                    "realized_pnl": ledger.realized_micro / MICRO_PER_DOLLAR,
-                    "fees": ledger.fees_micro / MICRO_PER_DOLLAR,
-                },
+                final_position=final_position(ledger),
                 metadata={
                     "model": self.model.label if self.model else None,
                     **self.metrics.counts(),
@@ -261,13 +244,7 @@ class TradingActor(RiskControls):
 
     async def _tick(self, tick_ns: int, due_ns: int | None) -> None:
         started = time.perf_counter()
-        if self._pending is not None:  # swap between ticks, never during one
-            if self._pending is self._hot and self.model is not None and self.config.risk.rollback_loss:
-                self._trial = (self.model, tick_ns, None)
-            self.model, self._pending = self._pending, None
-            self.metrics.reloads += 1
-            self.metrics.switches.append((self.model.label, tick_ns))  # type: ignore[union-attr]
-            logger.info("now trading with %s", self.model.label)
+        self._swap_in(tick_ns)
         model = self.model
         assert model is not None and self._observer is not None
         self.metrics.ticks += 1
@@ -395,7 +372,7 @@ class TradingActor(RiskControls):
         self.recent.append(message["data"])
         self.stream.publish(message)
 
-    # -- subscribers and hot reload -----------------------------------------------------------
+    # -- subscribers ----------------------------------------------------------------------------
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
         """A queue of this actor's ``action`` and ``hold`` messages (see ``actor_stream``)."""
@@ -403,44 +380,6 @@ class TradingActor(RiskControls):
 
     def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         self.stream.unsubscribe(queue)
-
-    async def switch_model(self, ref: str) -> LoadedModel:
-        """Trade with another model from the next tick (same contract required)."""
-        assert self.model is not None
-        source = ModelSource(self.registry, ref)
-        loaded = await asyncio.to_thread(source.load, self.model.contract)
-        self.source = source
-        self._pending = loaded
-        return loaded
-
-    async def _watch_for_new_models(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.reload_poll_s)
-            current = self._pending or self.model
-            source = self.source
-            if current is None:
-                continue
-            try:
-                if not await asyncio.to_thread(source.changed, current):
-                    continue
-                loaded = await asyncio.to_thread(source.load, current.contract)
-            except Exception as exc:  # a corrupt file must never stop trading
-                known = isinstance(exc, KalshiRLError)
-                reason = str(exc) if known else f"{type(exc).__name__}: {exc}"
-                if not known or reason != self.metrics.last_reload_error:
-                    cannot = "" if known else "cannot load the new checkpoint: "
-                    logger.warning("keeping %s: %s%s", current.label, cannot, reason)
-                self.metrics.reload_refusals += 1
-                self.metrics.last_reload_error = reason
-                await asyncio.sleep(max(self.config.reload_poll_s, 1.0))
-                continue
-            if source is not self.source:
-                continue  # a switch or a rollback changed what the actor follows meanwhile
-            if loaded.mtime_ns != current.mtime_ns or loaded.record.id != current.record.id:
-                self._pending = self._hot = loaded
-                logger.info(
-                    "loaded %s (checkpoint %s); switching at the next tick", loaded.label, loaded.checkpoint
-                )
 
     def set_mode(self, mode: str) -> None:
         if mode == "live":

@@ -39,10 +39,10 @@ from kalshi_rl.core.aio import wait_event
 from kalshi_rl.data.ingest.collector import Collector, CollectorConfig
 from kalshi_rl.data.registry import ModelRegistry
 from kalshi_rl.data.sql_queue import ActionWriteQueue, OrderWriteQueue
-from kalshi_rl.execution.position import MICRO_PER_DOLLAR
 from kalshi_rl.kalshi.auth import Credentials
 from kalshi_rl.trading.actor import TradingActor
 from kalshi_rl.trading.actor_config import ActorConfig
+from kalshi_rl.trading.actor_episode import final_position
 from kalshi_rl.trading.actor_stream import ActionStream
 from kalshi_rl.trading.model_source import LoadedModel, ModelSource
 from kalshi_rl.trading.paper_client import KalshiPaperTradingClient, create_trading_client
@@ -301,12 +301,7 @@ class SeriesSession:
             run.episode_id,
             total_reward=metrics.total_reward,
             total_steps=metrics.ticks,
-            final_position={
-                "position_units": ledger.position_units,
-                "realized_pnl": ledger.realized_micro / MICRO_PER_DOLLAR,
-                "fees": ledger.fees_micro / MICRO_PER_DOLLAR,
-                "settled": run.settlement is not None,
-            },
+            final_position={**final_position(ledger), "settled": run.settlement is not None},
             metadata={
                 "model": run.actor.model.label if run.actor.model else None,
                 "series": self.config.series,
@@ -354,9 +349,7 @@ class SeriesSession:
                     "decisions": metrics.decisions,
                     "orders": metrics.orders,
                     "rejected": metrics.rejected,
-                    "position_units": ledger.position_units,
-                    "realized_pnl": ledger.realized_micro / MICRO_PER_DOLLAR,
-                    "fees": ledger.fees_micro / MICRO_PER_DOLLAR,
+                    **final_position(ledger),
                     "result": run.settlement["market_result"] if run.settlement else None,
                 }
             )

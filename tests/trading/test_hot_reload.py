@@ -165,7 +165,7 @@ async def test_a_rewritten_checkpoint_of_the_running_version_is_picked_up_at_the
 async def test_a_missing_checkpoint_is_refused_logged_once_counted_and_trading_goes_on(
     database: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="kalshi_rl.trading.actor")
+    caplog.set_level(logging.WARNING, logger="kalshi_rl.trading.actor_reload")
     registry = ModelRegistry(database)
     models = tmp_path / "models"
     first = scripted_model(registry, models, "hot", Action.HOLD)
